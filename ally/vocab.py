@@ -1,0 +1,154 @@
+"""The ALL vocabulary: synonym, abbreviation and brand-name matching, shared by BM25 indexing,
+query expansion and the pathway checker's therapy normalisation.
+
+The data lives in `ally/data/vocabulary.yaml`; this module only knows how to match it. Matching is
+longest-term-first and consumes the text it matched, so "Philadelphia chromosome negative" is not
+also read as "Philadelphia chromosome". Short terms with capitals ("ALL", "CR", "Ph+") match
+case-sensitively so that the word "all" is not read as the disease.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+_WORD_RE = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
+STOPWORDS = frozenset(
+    """a an and are as at be been being but by can could did do does for from had has have how i if in
+    into is it its it's may might more most of on or our should so such than that the their them then there
+    these they this those to under up was we were what when where which while who whom why will with would
+    you your about after against also any each other over same some very via vs""".split()
+)
+
+
+@dataclass(frozen=True)
+class Concept:
+    id: str
+    terms: tuple[str, ...]
+    label: str | None = None
+    broader: tuple[str, ...] = ()
+    therapy: bool = False
+
+
+@dataclass(frozen=True)
+class Match:
+    concept: str
+    start: int
+    end: int
+    term: str
+
+
+def _term_pattern(term: str) -> re.Pattern[str]:
+    case_sensitive = len(term) <= 5 and any(c.isupper() for c in term)
+    body = r"\s+".join(re.escape(part) for part in term.split())
+    flags = 0 if case_sensitive else re.IGNORECASE
+    return re.compile(rf"(?<![\w]){body}(?![\w+])", flags)
+
+
+@dataclass
+class Vocabulary:
+    concepts: dict[str, Concept]
+    _patterns: list[tuple[str, str, re.Pattern[str]]] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        pairs = [(c.id, t) for c in self.concepts.values() for t in c.terms]
+        pairs.sort(key=lambda p: len(p[1]), reverse=True)
+        self._patterns = [(cid, term, _term_pattern(term)) for cid, term in pairs]
+
+    @classmethod
+    def from_yaml(cls, path: Path | None = None) -> Vocabulary:
+        if path is None:
+            text = resources.files("ally").joinpath("data/vocabulary.yaml").read_text(encoding="utf-8")
+        else:
+            text = path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text)
+        concepts: dict[str, Concept] = {}
+        for entry in raw["concepts"]:
+            concept = Concept(
+                id=entry["id"],
+                terms=tuple(entry["terms"]),
+                label=entry.get("label"),
+                broader=tuple(entry.get("broader", ())),
+                therapy=bool(entry.get("therapy", False)),
+            )
+            if concept.id in concepts:
+                raise ValueError(f"vocabulary: concept id {concept.id!r} is defined twice")
+            concepts[concept.id] = concept
+        for concept in concepts.values():
+            for b in concept.broader:
+                if b not in concepts:
+                    raise ValueError(f"vocabulary: {concept.id!r} names unknown broader concept {b!r}")
+        return cls(concepts)
+
+    # --- matching -----------------------------------------------------------------------------
+    def matches(self, text: str) -> list[Match]:
+        """Every concept mention in `text`, longest terms first, without overlaps, in text order."""
+        taken = [False] * len(text)
+        found: list[Match] = []
+        for cid, term, pattern in self._patterns:
+            for m in pattern.finditer(text):
+                if any(taken[m.start() : m.end()]):
+                    continue
+                for i in range(m.start(), m.end()):
+                    taken[i] = True
+                found.append(Match(cid, m.start(), m.end(), term))
+        found.sort(key=lambda m: m.start)
+        return found
+
+    def with_broader(self, ids: set[str] | list[str]) -> set[str]:
+        out: set[str] = set()
+        stack = list(ids)
+        while stack:
+            cid = stack.pop()
+            if cid in out:
+                continue
+            out.add(cid)
+            stack.extend(self.concepts[cid].broader)
+        return out
+
+    def concepts_in(self, text: str) -> set[str]:
+        """Concept ids mentioned in `text`, with their broader concepts."""
+        return self.with_broader({m.concept for m in self.matches(text)})
+
+    # --- BM25 tokens -------------------------------------------------------------------------
+    def tokens(self, text: str) -> list[str]:
+        """BM25 tokens: lower-cased words without stopwords, plus one token per concept mentioned."""
+        words = [w for w in _WORD_RE.findall(text.lower()) if w not in STOPWORDS]
+        concept_tokens = sorted(self.concepts_in(text))
+        return words + concept_tokens
+
+    # --- therapies ----------------------------------------------------------------------------
+    def therapy_concept(self, name: str) -> str | None:
+        """The therapy concept that `name` denotes (brand names, abbreviations), or None.
+
+        The whole name must be one therapy term, e.g. "Blincyto" or "InO"; a combination such as
+        "blinatumomab + TKI" is not a single therapy and returns None.
+        """
+        stripped = name.strip()
+        for cid, _term, pattern in self._patterns:
+            m = pattern.fullmatch(stripped)
+            if m and self.concepts[cid].therapy:
+                return cid
+        return None
+
+    def therapies_in(self, text: str) -> list[str]:
+        """Therapy concept ids mentioned in `text`, in order, without repeats."""
+        seen: list[str] = []
+        for m in self.matches(text):
+            if self.concepts[m.concept].therapy and m.concept not in seen:
+                seen.append(m.concept)
+        return seen
+
+    def label(self, concept_id: str) -> str:
+        c = self.concepts[concept_id]
+        return c.label or c.terms[0]
+
+
+@lru_cache(maxsize=1)
+def default_vocabulary() -> Vocabulary:
+    return Vocabulary.from_yaml()

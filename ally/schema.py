@@ -201,3 +201,16 @@ class ChunkRecord(BaseModel):
     doc_id: str
     section: str
     text: str
+
+
+class Passage(BaseModel):
+    """One stored passage with its section path and its source document."""
+
+    chunk_id: str
+    doc_id: str
+    section: str
+    text: str
+    title: str
+    position: int = 0
+    flags: list[str] = Field(default_factory=list)
+    document: DocumentInfo

@@ -1,0 +1,102 @@
+"""What routes receive through `Depends`: the settings, the assistant runner, checked questions.
+
+Every call into the assistant goes through one `AssistantRunner`: a single worker thread that runs
+the core's blocking calls in order, off the event loop. The core (Chroma, SQLite, the embedding
+model) is then never entered by two threads at once, and warming the model at startup simply
+queues ahead of the first question.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+from fastapi import Depends, Request
+
+from ally.errors import InputError
+from ally.schema import AskRequest, Patient, parse_patient
+from ally.settings import Settings
+
+from .facade import AssistantLike
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class AssistantRunner:
+    """Runs the assistant's blocking calls on one dedicated worker thread, in arrival order."""
+
+    def __init__(self, assistant: AssistantLike) -> None:
+        self.assistant = assistant
+        self._pool: ThreadPoolExecutor | None = None
+        self.warm_future: Future[None] | None = None
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ally-assistant")
+        return self._pool
+
+    async def __call__(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor(), functools.partial(fn, *args, **kwargs))
+
+    def start_warm(self) -> Future[None]:
+        """Load the model in the background; questions queue behind it."""
+        self.warm_future = self._executor().submit(self.assistant.warm)
+        return self.warm_future
+
+    def warm_error(self) -> BaseException | None:
+        future = self.warm_future
+        if future is None or not future.done() or future.cancelled():
+            return None
+        return future.exception()
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def get_runner(request: Request) -> AssistantRunner:
+    runner: AssistantRunner = request.app.state.runner
+    return runner
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+RunnerDep = Annotated[AssistantRunner, Depends(get_runner)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def checked_patient(data: dict[str, Any] | None) -> Patient | None:
+    """Validate a patient record; the error names the field as `patient.<name>`."""
+    if data is None:
+        return None
+    try:
+        return parse_patient(data)
+    except InputError as exc:
+        field = exc.field if exc.field and exc.field.startswith("patient") else f"patient.{exc.field}"
+        raise InputError(f"{exc}; correct it and resend", field=field) from exc
+
+
+def checked_ask(body: AskRequest, settings: SettingsDep) -> AskRequest:
+    """An ask/chat body whose question and patient are acceptable (else InputError -> 422)."""
+    if not body.question.strip():
+        raise InputError("question is empty; type a question", field="question")
+    if len(body.question) > settings.max_question_chars:
+        raise InputError(
+            f"question is {len(body.question)} characters, more than the {settings.max_question_chars} "
+            "allowed (ALLY_MAX_QUESTION_CHARS); shorten it",
+            field="question",
+        )
+    checked_patient(body.patient)
+    return body
+
+
+AskBody = Annotated[AskRequest, Depends(checked_ask)]

@@ -1,0 +1,21 @@
+"""GET /v1/passages/{chunk_id}: one cited passage, cleaned, with section path and source metadata."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ..deps import RunnerDep
+from ..models import ErrorBody, PassageOut
+
+router = APIRouter(tags=["sources"])
+
+
+@router.get(
+    "/v1/passages/{chunk_id}",
+    response_model=PassageOut,
+    responses={404: {"model": ErrorBody}},
+    summary="One stored passage with its document",
+)
+async def passage(chunk_id: str, runner: RunnerDep) -> PassageOut:
+    found = await runner(runner.assistant.passage, chunk_id)
+    return PassageOut.model_validate(found, from_attributes=True)

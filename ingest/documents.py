@@ -1,0 +1,48 @@
+"""The document model that loaders produce and the chunker consumes.
+
+A loaded document is metadata plus a flat list of structural blocks: headings (with a level),
+paragraphs, bullets (with a nesting depth) and records (a drug card: a name and labelled fields).
+The chunker turns the blocks into a tree, so every bullet keeps its headings and parent bullets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+BlockKind = Literal["heading", "paragraph", "bullet", "record"]
+
+
+@dataclass
+class Block:
+    kind: BlockKind
+    text: str
+    level: int = 0
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DocMeta:
+    doc_id: str
+    title: str
+    path: str
+    content_hash: str
+    publisher: str | None = None
+    kind: str | None = None
+    year: int | None = None
+    doi: str | None = None
+    published: str | None = None
+    updated: str | None = None
+    authors: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    source_format: str = "text"
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class LoadedDocument:
+    meta: DocMeta
+    blocks: list[Block]
+    warnings: list[str] = field(default_factory=list)
+    repairs: int = 0

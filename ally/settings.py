@@ -111,7 +111,9 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(default=None, description="Base URL of the OpenAI-compatible or Ollama endpoint.")
     llm_model: str | None = Field(default=None, description="Model name at that endpoint.")
     llm_api_key: str | None = Field(default=None, description="API key for the LLM endpoint, if it needs one.")
-    llm_timeout_s: float = Field(default=30.0, gt=0, description="LLM call timeout; on timeout the extractive answer is used.")
+    llm_timeout_s: float = Field(
+        default=30.0, gt=0, description="LLM call timeout; on timeout the extractive answer is used."
+    )
 
     # --- HTTP API --------------------------------------------------------------------------------
     api_keys: str | None = Field(
@@ -173,9 +175,7 @@ class Settings(BaseSettings):
 
 def _check_environment(env: dict[str, str]) -> None:
     known = {name.upper() for name in Settings.model_fields}
-    unknown = sorted(
-        key for key in env if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX) :] not in known
-    )
+    unknown = sorted(key for key in env if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX) :] not in known)
     if unknown:
         raise SettingsError(
             f"unknown setting(s) {', '.join(unknown)}; known ALLY_ settings are: "

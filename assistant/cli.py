@@ -15,8 +15,9 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from ally.errors import AllyError
+from ally.errors import AllyError, InputError
 from ally.runtime import enforce_offline
+from ally.schema import Answer
 from ally.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -105,9 +106,7 @@ def docs(store: StoreOption = None, as_json: JsonOption = False) -> None:
                 emit_json(d.model_dump())
             return
         for d in documents:
-            meta = ", ".join(
-                x for x in [d.publisher, d.kind, str(d.year) if d.year else None, d.doi] if x
-            )
+            meta = ", ".join(x for x in [d.publisher, d.kind, str(d.year) if d.year else None, d.doi] if x)
             typer.echo(f"{d.doc_id}  ({d.chunks} chunks)\n  {d.title}" + (f"\n  {meta}" if meta else ""))
 
     run_guarded(body)
@@ -158,7 +157,119 @@ def show(
     run_guarded(body)
 
 
+def _load_json_option(raw: str | None, option: str) -> Any:
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{option}: not valid JSON ({exc.msg} at character {exc.pos})", field=option) from exc
+
+
+def read_batch(path: Path, max_lines: int) -> list[dict[str, Any]]:
+    """Read and validate every line of a JSONL batch before anything runs; errors name the line."""
+    from pydantic import ValidationError
+
+    from ally.schema import AskRequest
+
+    if not path.is_file():
+        raise InputError(f"--batch: no such file {path}", field="batch")
+    items: list[dict[str, Any]] = []
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            if len(items) >= max_lines:
+                raise InputError(f"--batch: more than {max_lines} lines (setting ALLY_MAX_BATCH_LINES)", field="batch")
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"--batch {path}: line {lineno}: not valid JSON ({exc.msg})", field="batch") from exc
+            try:
+                items.append(AskRequest.model_validate(raw).model_dump())
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                where = ".".join(str(p) for p in err["loc"])
+                raise InputError(f"--batch {path}: line {lineno}: field '{where}': {err['msg']}", field=where) from exc
+    return items
+
+
+def print_answer(answer: Answer) -> None:
+    typer.echo(answer.answer)
+    if answer.citations:
+        typer.echo("\nSources:")
+        for c in answer.citations:
+            year = f", {c.year}" if c.year else ""
+            typer.echo(f"  [{c.n}] {c.title}{year}\n      {c.section or '(top)'}  ({c.chunk_id})")
+            if c.population_note:
+                typer.echo(f"      note: {c.population_note}")
+    if answer.abstained and answer.related:
+        typer.echo("\nClosest passages (not an answer):")
+        for r in answer.related:
+            typer.echo(f"  - {r.title}: {r.section or '(top)'}  ({r.chunk_id})")
+    if answer.pathway is not None and answer.pathway.missing:
+        typer.echo(f"\nPathway needs: {', '.join(answer.pathway.missing)}")
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question.", show_default=False)] = None,
+    patient: Annotated[
+        str | None, typer.Option("--patient", help='Patient record as JSON, e.g. \'{"age": 70, "lineage": "B"}\'.')
+    ] = None,
+    conversation: Annotated[
+        str | None, typer.Option("--conversation", help="Conversation id: follow-ups keep earlier turns.")
+    ] = None,
+    batch: Annotated[
+        Path | None, typer.Option("--batch", help="JSONL file of {id, question, patient?, conversation_id?}.")
+    ] = None,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Answer a question from the sources, with numbered citations (or say plainly what is missing)."""
+
+    def body() -> None:
+        if (question is None) == (batch is None):
+            raise InputError("give either a QUESTION or --batch FILE", field="question")
+        settings = settings_for(store)
+        from ally.schema import parse_patient
+        from assistant.service import Assistant
+
+        if batch is not None:
+            items = read_batch(batch, settings.max_batch_lines)
+            with Assistant.open(settings) as assistant:
+                for item in items:
+                    answer = assistant.ask(
+                        item["question"],
+                        patient=item.get("patient"),
+                        conversation_id=item.get("conversation_id"),
+                        id=item.get("id"),
+                    )
+                    if as_json:
+                        emit_json(answer.model_dump())
+                    else:
+                        typer.echo(f"--- {item.get('id')}")
+                        print_answer(answer)
+            return
+        assert question is not None
+        record = parse_patient(_load_json_option(patient, "--patient")) if patient else None
+        with Assistant.open(settings) as assistant:
+            answer = assistant.ask(question, patient=record, conversation_id=conversation)
+        if as_json:
+            emit_json(answer.model_dump())
+        else:
+            print_answer(answer)
+
+    run_guarded(body)
+
+
 app.command("serve")(__import__("assistant.api.cli", fromlist=["serve"]).serve)
+
+
+app.command("eval")(__import__("evals.cli", fromlist=["eval_command"]).eval_command)
+
+app.command("pathway")(__import__("assistant.pathway.cli", fromlist=["pathway"]).pathway)
+app.command("slack")(__import__("assistant.slack.cli", fromlist=["slack"]).slack)
 
 
 def main() -> None:

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from ingest.documents import Block, LoadedDocument
 
 PATH_SEP = " > "
+RECORD = "record"  # flag: a drug card, first line the name, then "Field: value" lines
+BULLETS = "bullets"  # flag: "- item" lines, two spaces of indentation per nesting level
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 
 
@@ -143,7 +145,9 @@ class Chunker:
         self._seen.add(cid)
         embed = self._embed_text(section, text)
         self._out.append(
-            Chunk(cid, self._doc.meta.doc_id, section, text, embed, len(self._out), self.count(embed), sorted(set(flags)))
+            Chunk(
+                cid, self._doc.meta.doc_id, section, text, embed, len(self._out), self.count(embed), sorted(set(flags))
+            )
         )
 
     def _split(self, section: str, text: str) -> list[str]:
@@ -223,7 +227,7 @@ class Chunker:
     def _record(self, node: _Node, path: list[str]) -> None:
         assert node.block is not None
         lines = [node.text] + [f"{name}: {value}" for name, value in node.block.fields if value.strip()]
-        self._emit([*path, _path_label(node.text)], "\n".join(lines), node.block.flags)
+        self._emit([*path, _path_label(node.text)], "\n".join(lines), [*node.block.flags, RECORD])
 
     def _bullets(self, nodes: list[_Node], path: list[str]) -> None:
         if not nodes:
@@ -244,6 +248,6 @@ class Chunker:
             else:
                 deferred.append(n)
         if not pointer_only:
-            self._emit(path, "\n".join(lines), flags)
+            self._emit(path, "\n".join(lines), [*flags, BULLETS])
         for n in deferred:
             self._bullets(n.children, [*path, _path_label(n.text)])

@@ -97,7 +97,9 @@ class SentenceTransformerEncoder:
 
 
 def encoder_for(settings: Settings) -> SentenceTransformerEncoder:
-    return _cached_encoder(model_path(settings), settings.embedding_model, settings.embedding_dim, settings.embed_batch_size)
+    return _cached_encoder(
+        model_path(settings), settings.embedding_model, settings.embedding_dim, settings.embed_batch_size
+    )
 
 
 @lru_cache(maxsize=4)

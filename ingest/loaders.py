@@ -132,10 +132,13 @@ def _pdf_text(data: bytes) -> tuple[str, dict[str, Any]]:
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
-        info = reader.metadata or {}
+        info: dict[str, Any] = dict(reader.metadata or {})
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise IngestError(f"broken PDF ({exc.__class__.__name__}: {exc}); re-export it or convert it to text") from exc
-    meta = {"title": str(info.get("/Title") or "").strip() or None, "author": str(info.get("/Author") or "").strip() or None}
+    meta = {
+        "title": str(info.get("/Title") or "").strip() or None,
+        "author": str(info.get("/Author") or "").strip() or None,
+    }
     # Re-join lines wrapped inside paragraphs; keep blank-line paragraph breaks and bullets.
     text = "\n\n".join(pages)
     text = re.sub(r"(\w)-\n(\w)", r"\1\2", text)
@@ -180,7 +183,8 @@ def _pubmed_documents(text: str, path: Path, content_hash: str) -> list[LoadedDo
         pmid = (art.findtext(".//MedlineCitation/PMID") or "").strip()
         if not pmid:
             continue
-        title = "".join(art.find(".//ArticleTitle").itertext()).strip() if art.find(".//ArticleTitle") is not None else ""
+        title_el = art.find(".//ArticleTitle")
+        title = "".join(title_el.itertext()).strip() if title_el is not None else ""
         journal = (art.findtext(".//Journal/Title") or "").strip() or None
         year_text = art.findtext(".//JournalIssue/PubDate/Year") or art.findtext(".//ArticleDate/Year")
         year = int(year_text) if year_text and year_text.isdigit() else None
@@ -230,7 +234,9 @@ def load_file(path: Path, entry: SourceEntry | None, *, max_bytes: int) -> list[
     """Load one file. Raises IngestError (with a reason for the report) when it cannot be used."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise IngestError(f"unsupported file type '{suffix or '(none)'}'; supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
+        raise IngestError(
+            f"unsupported file type '{suffix or '(none)'}'; supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"
+        )
     data = _read_bytes(path, max_bytes)
     entry_json = entry.model_dump_json() if entry else ""
     content_hash = hashlib.sha256(data + entry_json.encode()).hexdigest()

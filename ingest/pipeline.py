@@ -93,14 +93,14 @@ def ingest_paths(
                 except IngestError as exc:
                     report.failures.append(Failure(path=str(folder / SOURCES_FILE), reason=str(exc)))
                     sources_cache[folder] = {}
-            entry = sources_cache[folder].get(path.name)
+            source = sources_cache[folder].get(path.name)
             previous_ids = by_path.get(str(path), [])
-            fhash = _file_hash(path, entry)
+            fhash = _file_hash(path, source)
             if previous_ids and fhash and all(documents[d]["meta"].get("file_hash") == fhash for d in previous_ids):
                 report.skipped += 1
                 continue
             try:
-                loaded = load_file(path, entry, max_bytes=settings.max_file_bytes)
+                loaded = load_file(path, source, max_bytes=settings.max_file_bytes)
             except IngestError as exc:
                 report.failures.append(Failure(path=str(path), reason=str(exc)))
                 continue

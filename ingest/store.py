@@ -157,8 +157,10 @@ def _read_manifest(store: Path) -> dict[str, Any]:
             f"ally ingest corpus --store {store}"
         ) from exc
     if manifest.get("format") != FORMAT or "documents" not in manifest:
-        raise StoreError(f"{path} is not an ALLy store manifest (format {manifest.get('format')!r}); rebuild with: "
-                         f"ally ingest corpus --store {store}")
+        raise StoreError(
+            f"{path} is not an ALLy store manifest (format {manifest.get('format')!r}); rebuild with: "
+            f"ally ingest corpus --store {store}"
+        )
     return manifest
 
 
@@ -343,7 +345,9 @@ class StoreWriter:
     def __enter__(self) -> StoreWriter:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -439,7 +443,11 @@ class StoreWriter:
         """Drop old generation folders and vectors no committed document references."""
         current = f"gen-{self.manifest['generation']}"
         for child in self.store.iterdir():
-            if child.is_dir() and (child.name.startswith("gen-") or child.name.startswith(".gen-")) and child.name != current:
+            if (
+                child.is_dir()
+                and (child.name.startswith("gen-") or child.name.startswith(".gen-"))
+                and child.name != current
+            ):
                 shutil.rmtree(child, ignore_errors=True)
         if not self.manifest["generation"]:
             return 0

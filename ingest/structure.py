@@ -74,8 +74,9 @@ def _parse_card(lines: list[str], start: int) -> tuple[Block, int]:
     n = len(lines)
 
     def flush() -> None:
-        if current and values:
-            fields.append((current, " ".join(values)))
+        # A field with several value lines ("Adults: …", "Pediatric: …") keeps one entry per line.
+        if current:
+            fields.extend((current, v) for v in values)
 
     while i < n:
         s = lines[i].strip()
@@ -101,7 +102,7 @@ def parse_plain(lines: list[str]) -> list[Block]:
     blocks: list[Block] = []
     levels = _indent_levels(lines)
     nonempty = [i for i, ln in enumerate(lines) if ln.strip()]
-    next_of = {a: b for a, b in zip(nonempty, [*nonempty[1:], None], strict=True)}
+    next_of: dict[int, int | None] = dict(zip(nonempty, [*nonempty[1:], None][: len(nonempty)], strict=True))
     i = 0
     n = len(lines)
     while i < n:

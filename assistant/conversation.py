@@ -1,0 +1,61 @@
+"""Follow-up resolution: a short or elliptical question is read in the context of earlier turns.
+
+"and if MRD-negative?" after "options for Ph+ B-ALL MRD+ after induction" becomes a query about
+Ph+ B-ALL after induction with MRD-negative: the new question's concepts replace the earlier
+turn's concepts of the same family (MRD status, Ph status, lineage, therapy), the rest is kept.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ally.vocab import Vocabulary
+
+# Concept families: a new value in a family replaces the old one.
+FAMILIES: list[set[str]] = [
+    {"c_mrd_pos", "c_mrd_neg"},
+    {"c_ph_pos", "c_ph_neg", "c_ph_like", "c_bcr_abl1"},
+    {"c_b_all", "c_t_all"},
+    {"c_pediatric", "c_aya", "c_elderly"},
+]
+_FOLLOWUP_START = re.compile(
+    r"^\s*(and|what about|how about|and if|if|what if|in|for|then|also|same|that|this|it|they|those|these|"
+    r"what dose|which dose|how long|why|and for)\b",
+    re.I,
+)
+_PRONOUN = re.compile(r"\b(it|its|this|that|these|those|they|them|the same|such)\b", re.I)
+_SUBJECT_CONCEPTS = {"c_all", "c_b_all", "c_t_all", "c_ph_pos", "c_ph_neg", "c_ph_like"}
+
+
+def is_followup(question: str, vocab: Vocabulary) -> bool:
+    words = question.split()
+    concepts = vocab.concepts_in(question)
+    therapies = [c for c in concepts if vocab.concepts[c].therapy]
+    if _FOLLOWUP_START.match(question):
+        return True
+    if len(words) <= 6 and not therapies:
+        return True
+    return bool(_PRONOUN.search(question)) and not (concepts & _SUBJECT_CONCEPTS) and not therapies
+
+
+def _family(cid: str, vocab: Vocabulary) -> str | None:
+    for i, fam in enumerate(FAMILIES):
+        if cid in fam:
+            return f"f{i}"
+    if vocab.concepts[cid].therapy:
+        return "therapy"
+    return None
+
+
+def resolve(question: str, previous: str, vocab: Vocabulary) -> str:
+    """The follow-up `question` completed with what still holds from the `previous` resolved query."""
+    new_matches = vocab.matches(question)
+    new_families = {f for m in new_matches if (f := _family(m.concept, vocab))}
+    if "f2" in new_families and any(m.concept == "c_t_all" for m in new_matches):
+        new_families.add("f1")  # Ph status is a B-lineage notion: dropped when T-ALL is asked about
+    kept = previous
+    for m in sorted(vocab.matches(previous), key=lambda m: m.start, reverse=True):
+        if _family(m.concept, vocab) in new_families:
+            kept = kept[: m.start] + kept[m.end :]
+    kept = re.sub(r"\s{2,}", " ", kept).strip()
+    return f"{question.strip()} {kept}".strip()

@@ -1,0 +1,169 @@
+"""Evidence units: the sentences, bullets and drug-card fields of retrieved passages, each with the
+context it needs to read correctly on its own, scored against the question.
+
+A bullet is quoted with its section path and parent bullets ("Treatment > Philadelphia chromosome
+positive B-cell ALL > If CR after induction: check MRD status > MRD+: Blinatumomab +/- TKI"); a
+drug-card field with the drug's name ("nelarabine — Dosing Schedule: …"); a prose sentence that
+leans on the one before ("The study reported …") together with it. Unit text is always verbatim
+from the stored passage or its section path.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
+
+from ally.vocab import Vocabulary
+from assistant.analysis import QUESTION_WORDS, QuestionAnalysis, numbers_in
+from assistant.retrieval import Hit
+from ingest.chunk import BULLETS, PATH_SEP, RECORD
+from ingest.store import StoredChunk
+
+_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+_LEANS_BACK = re.compile(
+    r"^(It|Its|This|These|That|Those|They|Their|The study|The therapy|The results|The findings|Results|"
+    r"Such|Both|However|In most cases|At the same time|Additionally|Among these)\b"
+)
+_FIELD_RE = re.compile(r"^([A-Z][A-Za-z /()]+?):\s+(.*)$")
+
+
+@dataclass
+class Unit:
+    chunk: StoredChunk
+    hit_rank: int
+    index: int
+    text: str
+    context: list[str]
+    kind: str
+    tokens: set[str] = field(default_factory=set)
+    own_tokens: set[str] = field(default_factory=set)
+    context_tokens: set[str] = field(default_factory=set)
+    numbers: list[str] = field(default_factory=list)
+    score: float = 0.0
+    coverage: float = 0.0
+
+    @property
+    def display(self) -> str:
+        if not self.context:
+            return self.text
+        if self.kind == "field":
+            return f"{self.context[0]} — {self.text}"
+        return f"{PATH_SEP.join(self.context)}: {self.text}"
+
+    @property
+    def group_key(self) -> tuple[str, str]:
+        return (self.chunk.chunk_id, PATH_SEP.join(self.context))
+
+
+def _path(chunk: StoredChunk) -> list[str]:
+    return [p for p in chunk.section.split(PATH_SEP) if p] if chunk.section else []
+
+
+def units_of(chunk: StoredChunk, hit_rank: int) -> list[Unit]:
+    """Split one passage into evidence units with their context."""
+    units: list[Unit] = []
+    path = _path(chunk)
+    if RECORD in chunk.flags:
+        lines = chunk.text.split("\n")
+        name = lines[0].strip()
+        for i, line in enumerate(lines[1:], start=1):
+            if line.strip():
+                units.append(Unit(chunk, hit_rank, i, line.strip(), [name], "field"))
+        return units
+    if BULLETS in chunk.flags:
+        parents: list[tuple[int, str]] = []
+        for i, line in enumerate(chunk.text.split("\n")):
+            m = re.match(r"^(\s*)- (.*)$", line)
+            if not m:
+                continue
+            depth = len(m.group(1)) // 2
+            text = m.group(2).strip()
+            while parents and parents[-1][0] >= depth:
+                parents.pop()
+            context = path + [p.rstrip(":").strip() for _, p in parents]
+            units.append(Unit(chunk, hit_rank, i, text, context, "bullet"))
+            parents.append((depth, text))
+        return units
+    sentences: list[str] = []
+    for paragraph in chunk.text.split("\n"):
+        sentences.extend(s.strip() for s in _SENTENCE_RE.split(paragraph) if s.strip())
+    for i, sentence in enumerate(sentences):
+        text = sentence
+        if i > 0 and _LEANS_BACK.match(sentence):
+            text = f"{sentences[i - 1]} {sentence}"
+        units.append(Unit(chunk, hit_rank, i, text, [], "sentence"))
+    return units
+
+
+class IdfTable:
+    """Inverse document frequencies of content tokens over the store's passages."""
+
+    def __init__(self, chunks: list[StoredChunk], vocab: Vocabulary) -> None:
+        df: Counter[str] = Counter()
+        for c in chunks:
+            df.update(set(vocab.tokens(c.embed_text)))
+        self.n = max(len(chunks), 1)
+        self.df = df
+        self.unseen = math.log(1 + self.n / 0.5)
+
+    def __call__(self, token: str) -> float:
+        d = self.df.get(token)
+        if not d:
+            return self.unseen
+        return math.log(1 + self.n / d)
+
+    @property
+    def known(self) -> set[str]:
+        return set(self.df)
+
+
+def score_units(units: list[Unit], question: QuestionAnalysis, vocab: Vocabulary, idf: IdfTable) -> list[Unit]:
+    """Score each unit: idf-weighted share of the question's terms it covers, plus a small rank prior.
+
+    A drug-card field must itself match the question (beyond the drug's name), unless the question
+    asks about nothing but the drug: "dose of nelarabine" selects the dosing field, not the manufacturer.
+    """
+    q_terms = [t for t in question.terms if t not in QUESTION_WORDS]
+    q_weight = sum(idf(t) for t in q_terms) or 1.0
+    for u in units:
+        covered = sum(idf(t) for t in q_terms if t in u.tokens)
+        u.coverage = covered / q_weight
+        if u.kind == "field":
+            beyond_name = [t for t in q_terms if t not in u.context_tokens]
+            if beyond_name and not any(t in u.own_tokens for t in beyond_name):
+                u.coverage *= 0.5
+        prior = 0.12 / (1 + u.hit_rank)
+        bonus = 0.0
+        if question.wants_dose or question.wants_number:
+            bonus = 0.08 if u.numbers else -0.1
+        u.score = u.coverage + prior + bonus
+    return units
+
+
+class UnitCache:
+    """Units of each passage with their tokens, computed once per passage (vocabulary matching is
+    the costly part), copied per question for scoring."""
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+        self._units: dict[str, list[Unit]] = {}
+
+    def units(self, chunk: StoredChunk) -> list[Unit]:
+        found = self._units.get(chunk.chunk_id)
+        if found is None:
+            found = units_of(chunk, 0)
+            for u in found:
+                u.own_tokens = set(self.vocab.tokens(u.text))
+                u.context_tokens = set(self.vocab.tokens(" ".join(u.context))) if u.context else set()
+                u.tokens = u.own_tokens | u.context_tokens
+                u.numbers = numbers_in(u.text)
+            self._units[chunk.chunk_id] = found
+        return found
+
+    def gather(self, hits: list[Hit], limit: int) -> list[Unit]:
+        out: list[Unit] = []
+        for hit in hits[:limit]:
+            out.extend(replace(u, hit_rank=hit.rank) for u in self.units(hit.chunk))
+        return out

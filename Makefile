@@ -1,0 +1,53 @@
+# ALLy: two commands on a fresh machine.
+#   make run   - venv, torch 2.13.0 (CPU) first, the project with its extras, ingest corpus/, serve the chat
+#   make test  - lint, type-check and the whole test suite (installs Chromium for the browser test as root)
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STORE  ?= .store
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: run setup ingest serve test lint typecheck pytest eval system-deps clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[serve,pathway,eval,dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+ingest: setup
+	$(BIN)/ally ingest corpus --store $(STORE)
+
+serve: setup
+	$(BIN)/ally serve --store $(STORE) --host $(HOST) --port $(PORT)
+
+run: ingest serve
+
+system-deps:
+	bash scripts/system-deps.sh
+
+lint: setup
+	$(BIN)/ruff check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup system-deps
+	@set +e; $(BIN)/pytest -q $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here"; exit 1; fi; exit $$rc
+
+eval: setup
+	$(BIN)/ally eval --store $(STORE) --out artifacts/eval-report
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(STORE) artifacts .pytest_cache .mypy_cache .ruff_cache

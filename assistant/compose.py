@@ -28,6 +28,7 @@ class Sentence:
     text: str
     chunk_ids: list[str]
     note: str | None = None
+    parts: list[tuple[str, str]] = field(default_factory=list)  # (text, chunk id) items, each cited
 
 
 @dataclass

@@ -30,7 +30,7 @@ from ally.schema import (
     parse_patient,
 )
 from ally.settings import Settings, load_settings
-from assistant.analysis import analyse
+from assistant.analysis import analyse, numbers_in
 from assistant.compose import Composer, Composition, Sentence
 from assistant.conversation import is_followup, resolve
 from assistant.evidence import IdfTable
@@ -61,6 +61,7 @@ class Assistant:
         self.idf = IdfTable(list(reader.chunks_by_id.values()), self.vocab)
         self.composer = Composer(settings, self.vocab, self.idf)
         self._book: Any = None
+        self.llm: Any = None
         self._lock = threading.Lock()
         retrieval = json.dumps(
             {
@@ -86,6 +87,14 @@ class Assistant:
         reader = open_reader(settings)
         db = Database(settings.resolved_database_url(), settings.max_conversation_turns)
         return cls(settings, reader, db)
+
+    def chat_model(self) -> Any:
+        """The optional LLM (built on first use from the settings; tests may assign `self.llm`)."""
+        if self.llm is None:
+            from assistant.llm import build_chat_model
+
+            self.llm = build_chat_model(self.settings)
+        return self.llm
 
     # --- lifecycle ---------------------------------------------------------------------------
     def warm(self) -> None:
@@ -256,7 +265,7 @@ class Assistant:
         if self.settings.llm_provider != "none" and not comp.abstained:
             from assistant.llm import rewrite_with_llm
 
-            comp = rewrite_with_llm(self.settings, question, comp, self.reader)
+            comp = rewrite_with_llm(self.settings, question, comp, self.reader, self.chat_model(), population)
         answer = self._build(comp, hits, pathway, id, conversation_id)
         self.db.record_answer(answer.answer_id, answer.abstained, answer.corpus_version)
         if conversation_id is not None:
@@ -283,7 +292,10 @@ class Assistant:
             return cited.index(cid) + 1
 
         pathway_lines = self._pathway_sentences(pathway)
-        for s in [*pathway_lines, *([] if comp.abstained else comp.sentences)]:
+        composed = [] if comp.abstained else comp.sentences[: 3 if pathway_lines else None]
+        for s in [*pathway_lines, *composed]:
+            if s.parts:
+                s.text = f"{s.text}: " + "; ".join(f"{t} [{number(c)}]" for t, c in s.parts)
             lines.append((s, [number(c) for c in s.chunk_ids]))
         abstained = comp.abstained and not pathway_lines
         if abstained:
@@ -293,7 +305,7 @@ class Assistant:
             for s, ns in lines:
                 marks = "".join(f"[{n}]" for n in ns)
                 note = f" ({s.note})" if s.note else ""
-                rendered.append(f"{s.text} {marks}{note}")
+                rendered.append(f"{s.text} {marks}{note}".replace("  ", " ").rstrip())
             if comp.abstained:
                 rendered.append(f"The sources do not answer the rest of the question: {comp.reason}.")
             text = "\n".join(rendered)
@@ -331,31 +343,35 @@ class Assistant:
         )
 
     def _pathway_sentences(self, pathway: PathwayResult | None) -> list[Sentence]:
-        """Lead sentences for a described patient: the pathway's options with their passages."""
+        """Lead sentences for a described patient: the pathway's options, each with its passage.
+
+        The node label (which carries ALLy's own resolutions such as age bands) stays in the
+        `pathway` object; the prose keeps only text whose numbers are in the cited passage.
+        """
         if pathway is None:
             return []
-        out: list[Sentence] = []
-        node = pathway.node or "the pathway"
-        first_chunk: str | None = None
+        items: list[tuple[str, str]] = []
         for option in pathway.options:
-            chunk_ids = [c.chunk_id for c in option.citations if c.chunk_id]
-            if not chunk_ids:
-                continue  # an option whose passage is not in the store is not stated
-            first_chunk = first_chunk or chunk_ids[0]
-            level = f", {option.level}" if option.level else ""
-            source = f" ({option.source}{level})" if option.source else ""
-            out.append(
-                Sentence(f"For this patient ({node}), an on-pathway option is {option.therapy}{source}", chunk_ids[:1])
-            )
-        if pathway.check is not None and pathway.check.citations:
-            ids = [c.chunk_id for c in pathway.check.citations if c.chunk_id]
+            ids = [c.chunk_id for c in option.citations if c.chunk_id]
+            if ids and self._supported(option.therapy, ids[0]):
+                items.append((option.therapy, ids[0]))
+        out: list[Sentence] = []
+        if items:
+            out.append(Sentence("For the patient described, the pathway lists", [], parts=items))
+        check = pathway.check
+        if check is not None:
+            ids = [c.chunk_id for c in check.citations if c.chunk_id]
             if ids:
-                first_chunk = first_chunk or ids[0]
-                out.append(
-                    Sentence(
-                        f"Proposed {pathway.check.therapy}: {pathway.check.verdict} — {pathway.check.reason}", ids[:1]
-                    )
-                )
-        if pathway.missing and first_chunk:
-            out.append(Sentence(f"To narrow this down the pathway needs: {', '.join(pathway.missing)}", [first_chunk]))
+                reason = f" — {check.reason}" if self._supported(check.reason, ids[0]) else ""
+                out.append(Sentence(f"Proposed {check.therapy}: {check.verdict}{reason}", ids[:1]))
+        anchor = items[0][1] if items else None
+        if pathway.missing and anchor:
+            out.append(Sentence(f"To narrow this down the pathway needs: {', '.join(pathway.missing)}", [anchor]))
         return out
+
+    def _supported(self, text: str, chunk_id: str) -> bool:
+        chunk = self.reader.chunks_by_id.get(chunk_id)
+        if chunk is None:
+            return False
+        evidence = f"{chunk.section}\n{chunk.text}"
+        return all(n in evidence for n in numbers_in(text))

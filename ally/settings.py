@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         description="Upper bound on a chunk's length in word pieces, section-path prefix included "
         "(kept below model_max_tokens for the special tokens).",
     )
+    prose_chunk_tokens: int = Field(
+        default=120,
+        gt=16,
+        description="Target length of prose chunks in word pieces: longer paragraphs are split between "
+        "sentences, so one passage holds one topic (drug cards and bullet lists keep their own rules).",
+    )
     chunking_version: int = Field(
         default=1, description="Bumped when the chunker's behaviour changes, so old stores are detected."
     )
@@ -149,6 +155,7 @@ class Settings(BaseSettings):
             "embedding_model": self.embedding_model,
             "embedding_dim": self.embedding_dim,
             "chunk_max_tokens": self.chunk_max_tokens,
+            "prose_chunk_tokens": self.prose_chunk_tokens,
             "chunking_version": self.chunking_version,
         }
 

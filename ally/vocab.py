@@ -15,6 +15,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+import snowballstemmer
 import yaml
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
@@ -108,6 +109,24 @@ STOPWORDS = frozenset(
 )
 
 
+# Bump when `tokens()` changes: stores re-tokenise their BM25 index when it differs.
+TOKENIZER_VERSION = 3
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """Snowball (Porter 2) stem of a lower-cased word; words with digits are kept whole."""
+    if any(ch.isdigit() for ch in word):
+        return word
+    return str(_STEMMER.stemWord(word))
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (before stopword removal and stemming)."""
+    return _WORD_RE.findall(text.lower())
+
+
 @dataclass(frozen=True)
 class Concept:
     id: str
@@ -199,8 +218,8 @@ class Vocabulary:
 
     # --- BM25 tokens -------------------------------------------------------------------------
     def tokens(self, text: str) -> list[str]:
-        """BM25 tokens: lower-cased words without stopwords, plus one token per concept mentioned."""
-        words = [w for w in _WORD_RE.findall(text.lower()) if w not in STOPWORDS]
+        """BM25 tokens: stemmed lower-cased words without stopwords, plus one token per concept mentioned."""
+        words = [stem(w) for w in _WORD_RE.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
         concept_tokens = sorted(self.concepts_in(text))
         return words + concept_tokens
 

@@ -11,68 +11,11 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from ally.vocab import STOPWORDS, Vocabulary
+from ally.vocab import STOPWORDS, Vocabulary, stem, words
 
 # Words that say what kind of answer is wanted, not what it is about.
 QUESTION_WORDS = frozenset(
-    [
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "when",
-        "where",
-        "why",
-        "how",
-        "is",
-        "are",
-        "was",
-        "were",
-        "do",
-        "does",
-        "did",
-        "can",
-        "could",
-        "should",
-        "would",
-        "tell",
-        "me",
-        "about",
-        "explain",
-        "describe",
-        "list",
-        "give",
-        "show",
-        "please",
-        "there",
-        "any",
-        "options",
-        "option",
-        "recommended",
-        "recommend",
-        "recommendation",
-        "recommendations",
-        "treatment",
-        "treatments",
-        "treat",
-        "treated",
-        "therapy",
-        "therapies",
-        "patient",
-        "patients",
-        "use",
-        "used",
-        "role",
-        "according",
-        "source",
-        "sources",
-        "say",
-        "says",
-        "mean",
-        "means",
-        "known",
-    ]
+    ["what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were", "do", "does", "did", "can", "could", "should", "would", "tell", "me", "about", "explain", "describe", "list", "give", "show", "please", "there", "any", "options", "option", "recommended", "recommend", "recommendation", "recommendations", "treatment", "treatments", "treat", "treated", "therapy", "therapies", "patient", "patients", "use", "used", "role", "according", "source", "sources", "say", "says", "mean", "means", "known", "mentioned", "mention", "listed", "happen", "happens", "happened", "nowadays", "today", "currently", "current", "usually", "typically", "generally", "kind", "kinds", "type", "types", "thing", "things", "way", "ways", "anything", "something", "main", "key", "important", "overall", "exactly", "roughly", "approximately", "described", "detail", "details", "summary", "summarise", "summarize", "briefly"]
 )
 _OTHER_DISEASES = re.compile(
     r"\b(AML|acute myeloid|CML|chronic myeloid|CLL|chronic lymphocytic|multiple myeloma|myeloma|hodgkin|"
@@ -84,10 +27,13 @@ _OTHER_DISEASES = re.compile(
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget) (all |any |the |your )?(previous|prior|above|earlier)? ?(instructions|rules|prompts?)\b|"
     r"\bsystem prompt\b|\byou are now\b|\bact as\b|\bpretend (to be|you)\b|\bjailbreak\b|\bdeveloper mode\b|"
-    r"\breveal (your|the) (instructions|prompt)\b",
+    r"\breveal (your|the) (instructions|prompt)\b|"
+    r"\b(ignore|disregard|forget|bypass) (all |any |the |your )?(sources|passages|context|guardrails|citations)\b|"
+    r"\b(just|simply) (state|say|write|confirm|claim|tell (me|them)) that\b|\bwithout (any )?citations?\b",
     re.IGNORECASE,
 )
-_DOSE_INTENT = re.compile(r"\b(dose|doses|dosing|dosage|how much|mg|schedule|administered|given)\b", re.I)
+_DOSE_INTENT = re.compile(r"\b(dose|doses|dosing|dosage|how much|mg|mg/m²|mg/m2)\b", re.I)
+_DEFINITION = re.compile(r"^\s*(what|who)\s+(is|are|was)\b|\bdefin(e|ed|ition)\b|\bmeaning of\b", re.I)
 _NUMBER_INTENT = re.compile(
     r"\b(what percent(age)?|percentage|proportion|how many|how often|how common|what share|fraction|rate|rates|"
     r"incidence|survival|how likely)\b",
@@ -105,6 +51,7 @@ class QuestionAnalysis:
     concepts: set[str]
     wants_dose: bool
     wants_number: bool
+    wants_definition: bool
     other_disease: str | None
     injection: bool
     corrections: dict[str, str] = field(default_factory=dict)
@@ -114,15 +61,22 @@ class QuestionAnalysis:
         return bool(self.terms)
 
 
-_DRUG_SUFFIX = re.compile(r"(mab|nib|cel|leucel|ine|ase|ide|cin|stat|lax|ib)$")
+
+
+_SPECIFIC_SUFFIX = re.compile(
+    r"\w{3,}(mab|nib|cel|leucel|lax|stat|tinib|zumab|ximab|cin|ase|ation|itis|osis|emia|aemia|ectomy|ology|"
+    r"opathy|scopy|graphy|plasty|oma)$|\w{5,}ine$"
+)
 
 
 def is_specific(term: str, question: str) -> bool:
     """Whether an unseen question term names something specific (a drug, a place, a trial, a number),
     rather than a common word the corpus happens not to use ("listed", "kids")."""
-    if term.isdigit():
+    if term.isdigit() or term in STOPWORDS or term in QUESTION_WORDS:
         return False
-    if any(ch.isdigit() for ch in term) or len(term) >= 9 or _DRUG_SUFFIX.search(term):
+    # Named things the sources may lack: numbers, drug-like names ("venetoclax", "azacitidine") and
+    # medical nouns ("vaccination", "mucositis"); plain words ("goal", "share") are not specific.
+    if any(ch.isdigit() for ch in term) or _SPECIFIC_SUFFIX.search(term):
         return True
     return re.search(rf"(?<![.?!]\s)(?<!^)\b{re.escape(term)}\b", question, re.I) is not None and bool(
         re.search(rf"\b{re.escape(term[0].upper() + term[1:])}\b", question)
@@ -142,12 +96,13 @@ def correct_typos(text: str, known: set[str], vocab: Vocabulary) -> tuple[str, d
     def fix(m: re.Match[str]) -> str:
         word = m.group(0)
         low = word.lower()
-        if len(low) < 5 or low in known or low in STOPWORDS or low in QUESTION_WORDS or not low.isalpha():
+        if len(low) < 5 or stem(low) in known or low in STOPWORDS or low in QUESTION_WORDS or not low.isalpha():
             return word
         if vocab.concepts_in(word):
             return word
         close = difflib.get_close_matches(low, candidates, n=1, cutoff=0.84)
-        if close:
+        # A typo keeps its first two letters ("blinatumomb"); "fraction" is not "reaction".
+        if close and close[0][:2] == low[:2]:
             corrections[word] = close[0]
             return close[0]
         return word
@@ -160,11 +115,14 @@ def analyse(question: str, vocab: Vocabulary, known_terms: set[str]) -> Question
     corrected, corrections = correct_typos(question, known_terms, vocab)
     # Words the corpus never uses carry no evidence either way unless they name something specific
     # (a drug, a trial, a place): "listed" is dropped, "venetoclax" is kept (and will not be found).
-    terms = [
-        t
-        for t in content_tokens(corrected, vocab)
-        if t in known_terms or t.startswith("c_") or is_specific(t, corrected)
-    ]
+    # Words inside a vocabulary term ("brexu-cel") are covered by the term's concept.
+    in_terms = {w for m in vocab.matches(corrected) for w in words(corrected[m.start : m.end])}
+    keep: set[str] = set()
+    for raw in words(corrected):
+        token = stem(raw)
+        if token in known_terms or (raw not in in_terms and is_specific(raw, corrected)):
+            keep.add(token)
+    terms = [t for t in content_tokens(corrected, vocab) if t.startswith("c_") or t in keep]
     other = _OTHER_DISEASES.search(corrected)
     return QuestionAnalysis(
         text=question,
@@ -173,6 +131,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: set[str]) -> Question
         concepts=vocab.concepts_in(corrected),
         wants_dose=bool(_DOSE_INTENT.search(corrected)),
         wants_number=bool(_NUMBER_INTENT.search(corrected)),
+        wants_definition=bool(_DEFINITION.search(corrected)),
         other_disease=other.group(0) if other else None,
         injection=bool(_INJECTION.search(question)),
         corrections=corrections,

@@ -41,6 +41,24 @@ class Composition:
     notes: dict[str, str] = field(default_factory=dict)  # chunk id -> population note
 
 
+def _bullet_sentence(members: list[Unit]) -> str:
+    """One passage's selected bullets as a sentence: its section path, then the items, nested
+    items in parentheses after their parent ("…MRD+: Blinatumomab +/- TKI; Inotuzumab ozogamicin
+    +/- TKI (Anti-CD22 ADC; …); TKI")."""
+    path = [p for p in members[0].chunk.section.split(" > ") if p]
+    top: list[tuple[str, list[str]]] = []
+    for m in sorted(members, key=lambda u: u.index):
+        inner = m.context[len(path) :]
+        if not inner:
+            top.append((m.text, []))
+        elif top and top[-1][0].rstrip(":").strip() == inner[-1]:
+            top[-1][1].append(m.text)
+        else:
+            top.append((f"{' > '.join(inner)}: {m.text}", []))
+    items = [f"{t} ({'; '.join(kids)})" if kids else t for t, kids in top]
+    return f"{' > '.join(path)}: {'; '.join(items)}" if path else "; ".join(items)
+
+
 def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SPLIT_RE.split(text) if s.strip()]
 
@@ -79,9 +97,9 @@ class Composer:
 
     # --- selection -------------------------------------------------------------------------
     def select(self, q: QuestionAnalysis, hits: list[Hit]) -> list[Unit]:
-        units = score_units(self.cache.gather(hits, 6), q, self.vocab, self.idf)
-        units = [u for u in units if not u.text.rstrip().endswith(":")]
-        units.sort(key=lambda u: (-u.score, u.hit_rank, u.index))
+        units = score_units(self.cache.gather(hits, 10), q, self.vocab, self.idf)
+        # Ties go to the unit that says more (a sentence with the one it leans on).
+        units.sort(key=lambda u: (-round(u.score, 6), u.hit_rank, -len(u.tokens), u.index))
         if not units:
             return []
         best = units[0].score
@@ -90,10 +108,23 @@ class Composer:
         for u in units:
             if u.score < floor or len(chosen) >= self.settings.max_answer_sentences:
                 break
-            if any(u.text == c.text or _jaccard(u.tokens, c.tokens) >= 0.85 for c in chosen):
+            if any(u.text in c.text or c.text in u.text or _jaccard(u.tokens, c.tokens) >= 0.85 for c in chosen):
                 continue
             chosen.append(u)
-        return self._complete_branches(chosen, units)
+        return self._complete_cards(q, self._complete_branches(chosen, units), units)
+
+    def _complete_cards(self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit]) -> list[Unit]:
+        """Add the other fields of a selected drug card that the question asks about ("year and maker")."""
+        out = list(chosen)
+        taken = {(u.chunk.chunk_id, u.text) for u in out}
+        cards = {u.chunk.chunk_id for u in chosen if u.kind == "field"}
+        for u in pool:
+            if u.chunk.chunk_id in cards and (u.chunk.chunk_id, u.text) not in taken:
+                asked = [t for t in q.terms if t not in u.context_tokens]
+                if any(t in u.own_tokens for t in asked):
+                    out.append(u)
+                    taken.add((u.chunk.chunk_id, u.text))
+        return out
 
     def _complete_branches(self, chosen: list[Unit], pool: list[Unit]) -> list[Unit]:
         """Add the sibling options of a selected pathway branch (same passage, same context)."""
@@ -103,7 +134,7 @@ class Composer:
             if u.kind != "bullet" or len(u.context) < 2:
                 continue
             siblings = [s for s in pool if s.group_key == u.group_key and (s.group_key, s.text) not in taken]
-            if len(siblings) > 8:
+            if len(siblings) > 15:
                 continue
             for s in sorted(siblings, key=lambda s: s.index):
                 out.append(s)
@@ -124,7 +155,7 @@ class Composer:
                     continue
                 b_pct = set(_PERCENT_RE.findall(b.text))
                 shared = (a.tokens & b.tokens & q_terms) - {"c_all", "all"}
-                if len(shared) >= 3 and a_pct.isdisjoint(b_pct) and _jaccard(a.tokens, b.tokens) >= 0.2:
+                if len(shared) >= 2 and a_pct.isdisjoint(b_pct) and _jaccard(a.tokens, b.tokens) >= 0.3:
                     pairs.append((a, b))
                     break
         return pairs
@@ -147,7 +178,9 @@ class Composer:
             what = ", ".join(unseen or missing) or "the question's terms"
             return Composition(True, reason=f"no passage covers {what}", missing=unseen or missing)
         if q.wants_dose:
-            specific = {c for c in q.concepts if self.vocab.concepts[c].therapy} - {"c_tki", "c_chemo"}
+            therapies = {c for c in q.concepts if self.vocab.concepts[c].therapy} - {"c_tki", "c_chemo"}
+            broader = {b for c in therapies for b in self.vocab.with_broader({c}) if b != c}
+            specific = therapies - broader  # the narrowest: "Kymriah" asks about tisagenlecleucel, not any CAR-T
             about = [u for u in chosen if not specific or specific & u.tokens]
             if not any(DOSE_RE.search(u.text) for u in about):
                 names = ", ".join(sorted(self.vocab.label(c) for c in specific)) or "this"
@@ -168,7 +201,12 @@ class Composer:
         groups: dict[tuple[str, str], list[Unit]] = {}
         order: list[tuple[str, str]] = []
         for u in units:
-            key = u.group_key if u.kind in ("bullet", "field") else (u.chunk.chunk_id, f"#{u.index}")
+            if u.kind == "bullet":
+                key = (u.chunk.chunk_id, u.chunk.section)  # nested bullets render inside their parent
+            elif u.kind == "field":
+                key = u.group_key
+            else:
+                key = (u.chunk.chunk_id, f"#{u.index}")
             if key not in groups:
                 groups[key] = []
                 order.append(key)
@@ -195,7 +233,7 @@ class Composer:
                     comp.sentences.append(Sentence(text, [cid], note))
 
             if first.kind == "bullet" and first.context:
-                text = f"{' > '.join(first.context)}: {'; '.join(m.text for m in members)}"
+                text = _bullet_sentence(members)
                 add(text, note_for(text))
             elif first.kind == "field":
                 for m in members:

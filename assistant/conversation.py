@@ -17,6 +17,8 @@ FAMILIES: list[set[str]] = [
     {"c_ph_pos", "c_ph_neg", "c_ph_like", "c_bcr_abl1"},
     {"c_b_all", "c_t_all"},
     {"c_pediatric", "c_aya", "c_elderly"},
+    {"c_poor_risk", "c_favorable_risk"},
+    {"c_cr", "c_no_cr"},
 ]
 _FOLLOWUP_START = re.compile(
     r"^\s*(and|what about|how about|and if|if|what if|in|for|then|also|same|that|this|it|they|those|these|"

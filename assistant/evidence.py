@@ -23,9 +23,11 @@ from ingest.store import StoredChunk
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 _LEANS_BACK = re.compile(
-    r"^(It|Its|This|These|That|Those|They|Their|The study|The therapy|The results|The findings|Results|"
-    r"Such|Both|However|In most cases|At the same time|Additionally|Among these)\b"
+    r"^(?:[A-Z][\w ]{0,25},\s+)?(It|it|Its|This|this|These|these|That|Those|They|they|Their|The study|"
+    r"The therapy|The results|The findings|Results|Such|Both|However|In most cases|At the same time|"
+    r"Additionally|Among these)\b"
 )
+_DEFINES = re.compile(r"\b(is|are) (a|an)\b|^[A-Z][\w -]+: [A-Z]")
 _FIELD_RE = re.compile(r"^([A-Z][A-Za-z /()]+?):\s+(.*)$")
 
 
@@ -138,6 +140,10 @@ def score_units(units: list[Unit], question: QuestionAnalysis, vocab: Vocabulary
         bonus = 0.0
         if question.wants_dose or question.wants_number:
             bonus = 0.08 if u.numbers else -0.1
+        if question.wants_definition and _DEFINES.search(u.text) and u.own_tokens & set(q_terms):
+            bonus += 0.1
+        if u.text.rstrip().endswith(":"):
+            bonus -= 0.05  # a list header: its items are elsewhere
         u.score = u.coverage + prior + bonus
     return units
 
@@ -154,9 +160,12 @@ class UnitCache:
         found = self._units.get(chunk.chunk_id)
         if found is None:
             found = units_of(chunk, 0)
+            title_tokens = set(self.vocab.tokens(chunk.title))
             for u in found:
                 u.own_tokens = set(self.vocab.tokens(u.text))
                 u.context_tokens = set(self.vocab.tokens(" ".join(u.context))) if u.context else set()
+                if u.kind == "sentence":  # a prose sentence is about its document's subject too
+                    u.context_tokens |= title_tokens
                 u.tokens = u.own_tokens | u.context_tokens
                 u.numbers = numbers_in(u.text)
             self._units[chunk.chunk_id] = found

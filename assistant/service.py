@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,6 +42,17 @@ from ingest.embed import encoder_for
 from ingest.store import StoreReader, open_reader
 
 log = logging.getLogger("ally.assistant")
+
+
+# Questions that ask what to do: only these are led by the pathway's options for a described patient.
+_MANAGEMENT = re.compile(
+    r"\b(options?|treat|treated|treatment|manage|managed|management|therap(y|ies)|regimens?|next steps?|"
+    r"what (should|to) do|recommend(ed|ation|ations)?|induction|consolidation|maintenance|approach|plan|"
+    r"first[- ]line|frontline|salvage|choices?|should (we|i)|appropriate|consider|on[- ]pathway|eligible)\b",
+    re.IGNORECASE,
+)
+# Options of the pathway's root (work-up, CNS prophylaxis): listed only when the node adds none.
+GENERAL_OPTION_PREFIX = "all#"
 
 
 class AnswerEvent(BaseModel):
@@ -257,7 +269,7 @@ class Assistant:
         pathway = self.pathway(record, proposal) if record is not None else None
 
         analysis = analyse(resolved, self.vocab, self.idf.known)
-        hits = self.retriever.retrieve(analysis.corrected, k=max(self.settings.top_k, 8))
+        hits = self.retriever.retrieve(analysis.corrected, k=max(self.settings.top_k, 12))
         if on_retrieval is not None:
             on_retrieval(hits)
         population = population_of_question(resolved, record)
@@ -266,7 +278,12 @@ class Assistant:
             from assistant.llm import rewrite_with_llm
 
             comp = rewrite_with_llm(self.settings, question, comp, self.reader, self.chat_model(), population)
-        answer = self._build(comp, hits, pathway, id, conversation_id)
+        lead = (
+            pathway is not None
+            and any(not (o.id or "").startswith(GENERAL_OPTION_PREFIX) for o in pathway.options)
+            and (patient is not None or bool(_MANAGEMENT.search(resolved)))
+        )
+        answer = self._build(comp, hits, pathway, id, conversation_id, lead_pathway=lead)
         self.db.record_answer(answer.answer_id, answer.abstained, answer.corpus_version)
         if conversation_id is not None:
             self.db.add_turn(conversation_id, question, resolved, answer.answer_id, record.known() if record else {})
@@ -281,7 +298,13 @@ class Assistant:
         return answer
 
     def _build(
-        self, comp: Composition, hits: list[Hit], pathway: PathwayResult | None, id: Any, conversation_id: str | None
+        self,
+        comp: Composition,
+        hits: list[Hit],
+        pathway: PathwayResult | None,
+        id: Any,
+        conversation_id: str | None,
+        lead_pathway: bool = True,
     ) -> Answer:
         cited: list[str] = []
         lines: list[tuple[Sentence, list[int]]] = []
@@ -291,8 +314,8 @@ class Assistant:
                 cited.append(cid)
             return cited.index(cid) + 1
 
-        pathway_lines = self._pathway_sentences(pathway)
-        composed = [] if comp.abstained else comp.sentences[: 3 if pathway_lines else None]
+        pathway_lines = self._pathway_sentences(pathway) if lead_pathway else []
+        composed = [] if comp.abstained else comp.sentences
         for s in [*pathway_lines, *composed]:
             if s.parts:
                 s.text = f"{s.text}: " + "; ".join(f"{t} [{number(c)}]" for t, c in s.parts)
@@ -351,7 +374,8 @@ class Assistant:
         if pathway is None:
             return []
         items: list[tuple[str, str]] = []
-        for option in pathway.options:
+        specific = [o for o in pathway.options if not (o.id or "").startswith(GENERAL_OPTION_PREFIX)]
+        for option in specific or pathway.options:
             ids = [c.chunk_id for c in option.citations if c.chunk_id]
             if ids and self._supported(option.therapy, ids[0]):
                 items.append((option.therapy, ids[0]))

@@ -29,6 +29,12 @@ PATH_SEP = " > "
 RECORD = "record"  # flag: a drug card, first line the name, then "Field: value" lines
 BULLETS = "bullets"  # flag: "- item" lines, two spaces of indentation per nesting level
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+# Sentences that lean on the one before them (a pronoun or connective subject).
+_LEANS_BACK = re.compile(
+    r"^(?:[A-Z][\w ]{0,25},\s+)?(It|it|Its|This|this|These|these|That|Those|They|they|Their|The study|"
+    r"The therapy|The results|The findings|Results|Such|Both|However|In most cases|At the same time|"
+    r"Additionally|Among these)\b"
+)
 
 
 @dataclass
@@ -108,9 +114,10 @@ def _inline(node: _Node) -> bool:
 class Chunker:
     """Turns a LoadedDocument into Chunks within the token budget."""
 
-    def __init__(self, count_tokens: Callable[[str], int], max_tokens: int) -> None:
+    def __init__(self, count_tokens: Callable[[str], int], max_tokens: int, prose_tokens: int | None = None) -> None:
         self.count = count_tokens
         self.max_tokens = max_tokens
+        self.prose_tokens = min(prose_tokens or max_tokens, max_tokens)
 
     def chunk(self, doc: LoadedDocument) -> list[Chunk]:
         self._doc = doc
@@ -207,13 +214,22 @@ class Chunker:
         flush_bullets()
 
     def _prose(self, paragraphs: list[_Node], path: list[str]) -> None:
+        """Paragraphs in order; short ones share a chunk, long ones are split between sentences into
+        pieces of about `prose_tokens` (one topic per passage retrieves better than a long mix)."""
         section = PATH_SEP.join(path)
         buffer: list[str] = []
         flags: list[str] = []
         for p in paragraphs:
             assert p.block is not None
+            if self.count(p.text) > self.prose_tokens:
+                if buffer:
+                    self._emit(path, "\n".join(buffer), flags)
+                    buffer, flags = [], []
+                for piece in self._sentence_windows(p.text):
+                    self._emit(path, piece, list(p.block.flags))
+                continue
             candidate = "\n".join([*buffer, p.text])
-            if buffer and not self._fits(section, candidate):
+            if buffer and self.count(candidate) > self.prose_tokens:
                 self._emit(path, "\n".join(buffer), flags)
                 buffer, flags = [], []
             buffer.append(p.text)
@@ -223,6 +239,25 @@ class Chunker:
                 buffer, flags = [], []
         if buffer:
             self._emit(path, "\n".join(buffer), flags)
+
+    def _sentence_windows(self, text: str) -> list[str]:
+        """Sentence windows of about `prose_tokens`; a window whose first sentence leans on the one
+        before ("In most cases, …", "These findings …") starts with that sentence too."""
+        sentences = _SENTENCE_RE.split(text)
+        pieces: list[str] = []
+        current: list[str] = []
+        for sentence in sentences:
+            if current and self.count(" ".join([*current, sentence])) > self.prose_tokens:
+                pieces.append(" ".join(current))
+                current = [current[-1]] if _LEANS_BACK.match(sentence) else []
+            current.append(sentence)
+        if current:
+            # A short tail joins the piece before it rather than standing alone.
+            if pieces and self.count(" ".join(current)) < 25 and self._fits("", f"{pieces[-1]} {' '.join(current)}"):
+                pieces[-1] = f"{pieces[-1]} {' '.join(current)}"
+            else:
+                pieces.append(" ".join(current))
+        return pieces
 
     def _record(self, node: _Node, path: list[str]) -> None:
         assert node.block is not None

@@ -72,7 +72,7 @@ def ingest_paths(
     report.failures.extend(failures)
 
     count = token_counter(model_path(settings))
-    chunker = Chunker(count, settings.chunk_max_tokens)
+    chunker = Chunker(count, settings.chunk_max_tokens, settings.prose_chunk_tokens)
     sources_cache: dict[Path, dict[str, SourceEntry]] = {}
 
     with Store.open_writer(settings) as writer:

@@ -41,8 +41,10 @@ FORMAT = 1
 def _vocab_hash() -> str:
     from importlib import resources
 
+    from ally.vocab import TOKENIZER_VERSION
+
     data = resources.files("ally").joinpath("data/vocabulary.yaml").read_bytes()
-    return hashlib.sha256(data).hexdigest()[:12]
+    return hashlib.sha256(data + str(TOKENIZER_VERSION).encode()).hexdigest()[:12]
 
 
 def _fsync_dir(path: Path) -> None:

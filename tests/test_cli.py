@@ -56,7 +56,9 @@ class TestReadCommands:
 
     def test_show_passage_with_section_and_source(self, ingested_store: Path) -> None:
         rows = [json.loads(x) for x in invoke("chunks", "--store", str(ingested_store), "--json").stdout.splitlines()]
-        mrd = next(r for r in rows if r["section"].endswith("MRD+") and "Philadelphia chromosome positive" in r["section"])
+        mrd = next(
+            r for r in rows if r["section"].endswith("MRD+") and "Philadelphia chromosome positive" in r["section"]
+        )
         result = invoke("show", mrd["chunk_id"], "--store", str(ingested_store))
         assert result.exit_code == 0
         assert "Acute Lymphoblastic Leukemia (ALL)" in result.stdout
@@ -90,6 +92,10 @@ class TestErrors:
 
 
 def test_console_script_runs_offline(ingested_store: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "assistant.cli", "docs", "--store", str(ingested_store)],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "docs", "--store", str(ingested_store)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0 and "schistosite-all-2025" in out.stdout

@@ -73,7 +73,10 @@ def _describe(err: dict[str, Any]) -> tuple[str, str]:
         reason = (err.get("ctx") or {}).get("error", "")
         return "body", f"the request body is not valid JSON ({reason}); send one JSON object"
     if kind == "missing" and not field:
-        return "body", "the request needs a JSON body; send one JSON object with Content-Type: application/json"
+        return (
+            "body",
+            "the request needs a JSON body; send one JSON object with Content-Type: application/json",
+        )
     if kind == "missing":
         return field, f"field '{field}' is required; add it to the request body"
     if kind == "extra_forbidden":

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from ally.schema import Answer, DocumentInfo, PathwayResult, Patient
+from ally.schema import Answer, DocumentInfo, Passage, PathwayResult, Patient
 from ally.settings import Settings
 
 
@@ -21,28 +21,6 @@ class EventLike(Protocol):
 
     @property
     def data(self) -> dict[str, Any]: ...
-
-
-class PassageLike(Protocol):
-    """A stored passage with its source: what GET /v1/passages/{chunk_id} returns."""
-
-    @property
-    def chunk_id(self) -> str: ...
-
-    @property
-    def doc_id(self) -> str: ...
-
-    @property
-    def section(self) -> str: ...
-
-    @property
-    def text(self) -> str: ...
-
-    @property
-    def title(self) -> str: ...
-
-    @property
-    def document(self) -> DocumentInfo: ...
 
 
 class AssistantLike(Protocol):
@@ -74,13 +52,15 @@ class AssistantLike(Protocol):
         id: Any = None,
     ) -> Iterator[EventLike]: ...
 
-    def pathway(self, patient: Patient | dict[str, Any], propose: str | None = None, id: Any = None) -> PathwayResult: ...
+    def pathway(
+        self, patient: Patient | dict[str, Any], propose: str | None = None, id: Any = None
+    ) -> PathwayResult: ...
 
     def documents(self) -> list[DocumentInfo]: ...
 
     def document(self, doc_id: str) -> DocumentInfo: ...
 
-    def passage(self, chunk_id: str) -> PassageLike: ...
+    def passage(self, chunk_id: str) -> Passage: ...
 
     def record_feedback(
         self, answer_id: str, helpful: bool, comment: str | None = None, source: str = "api"

@@ -10,8 +10,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ally.schema import DocumentInfo
-
 
 class PathwayRequest(BaseModel):
     """POST /v1/pathway: a patient record and, optionally, a therapy to check against the pathway."""
@@ -39,19 +37,6 @@ class FeedbackReceipt(BaseModel):
     answer_id: str
     helpful: bool
     recorded: bool = True
-
-
-class PassageOut(BaseModel):
-    """One stored passage: cleaned text, section path and its document's metadata."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    chunk_id: str
-    doc_id: str
-    section: str = ""
-    text: str
-    title: str = ""
-    document: DocumentInfo
 
 
 class Health(BaseModel):

@@ -110,9 +110,7 @@ class RateLimiter:
             del self._hits[ident]
 
 
-async def _send_error(
-    send: Send, status: int, detail: str, error: str, headers: dict[str, str] | None = None
-) -> None:
+async def _send_error(send: Send, status: int, detail: str, error: str, headers: dict[str, str] | None = None) -> None:
     body = json.dumps({"detail": detail, "error": error, "field": None, "errors": []}).encode()
     raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
@@ -140,9 +138,7 @@ class SecurityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_big = (
-            f"request body is larger than {self.max_body} bytes (ALLY_MAX_BODY_BYTES); send a smaller body"
-        )
+        too_big = f"request body is larger than {self.max_body} bytes (ALLY_MAX_BODY_BYTES); send a smaller body"
         length = _header(scope, b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
             await _send_error(send, 413, too_big, "body_too_large")

@@ -2,8 +2,8 @@
 
 - `app_mention` (channels) and `message.im` (direct messages) are answered in the thread of the
   asking message. The thread is the conversation: its id is derived from team, channel and thread
-  timestamp, so follow-ups keep the earlier context, and patient facts given as `field=value` are
-  remembered for the thread.
+  timestamp, so follow-ups keep the earlier context and patient (the core stores both with the
+  conversation); patient facts may also be given as `field=value` words.
 - `/ally <question>` and `/ally pathway field=value … [propose=…]` answer privately (ephemeral)
   with a "Share in channel" button; every answer carries helpful / not helpful buttons whose
   clicks are stored with `Assistant.record_feedback(answer_id, helpful, source="slack")`.
@@ -68,7 +68,9 @@ class AssistantFacade(Protocol):
         id: Any = None,
     ) -> Answer: ...
 
-    def pathway(self, patient: Patient | dict[str, Any], propose: str | None = None, id: Any = None) -> PathwayResult: ...
+    def pathway(
+        self, patient: Patient | dict[str, Any], propose: str | None = None, id: Any = None
+    ) -> PathwayResult: ...
 
     def record_feedback(
         self, answer_id: str, helpful: bool, comment: str | None = None, source: str = "api"
@@ -103,7 +105,6 @@ class SlackBot:
         self._messages = SeenOnce(ttl_s=3600, clock=clock)
         self._limiter = RateLimiter(settings.slack_rate_limit_per_minute, 60.0, clock=clock)
         self._shares: LruMap[str, SlackMessage] = LruMap(max_items=2000, ttl_s=SHARE_TTL_S, clock=clock)
-        self._patients: LruMap[str, dict[str, Any]] = LruMap(max_items=5000, ttl_s=7 * 24 * 3600, clock=clock)
         self._turn_locks = KeyedLocks()
         self._pool = ThreadPoolExecutor(max_workers=ANSWER_WORKERS, thread_name_prefix="ally-slack-answer")
         self._auth_lock = threading.Lock()
@@ -174,7 +175,7 @@ class SlackBot:
     def _dedupe_events(self, req: BoltRequest, body: dict[str, Any], next: Callable[[], BoltResponse]) -> Any:
         if body.get("type") == "event_callback":
             event_id = body.get("event_id")
-            retry = (req.headers.get("x-slack-retry-num") or [None])[0]
+            retry = (req.headers.get("x-slack-retry-num") or ["-"])[0]
             if event_id and not self._events.first(str(event_id)):
                 log.info("ally-slack: duplicate event %s skipped (retry=%s)", event_id, retry)
                 return BoltResponse(status=200, body="")
@@ -219,11 +220,7 @@ class SlackBot:
         if wait_s:
             log.info("ally-slack: %s %s rate-limited (user %s)", kind, event_id, user)
             if self._limiter.should_notify(f"{team_id}:{user}"):
-                note = render_notice(
-                    f"You have asked {self.settings.slack_rate_limit_per_minute} questions in the last minute; "
-                    f"please ask again in {int(wait_s) + 1} s.",
-                    "limit",
-                )
+                note = self._limit_notice(wait_s)
                 self._submit(self._post, client, channel, thread_ts, note)
             return
         log.info("ally-slack: %s %s accepted (channel %s)", kind, event_id, channel)
@@ -234,6 +231,13 @@ class SlackBot:
             thread_ts,
             conversation_id_for(team_id, channel, thread_ts),
             str(event.get("text") or ""),
+        )
+
+    def _limit_notice(self, wait_s: float) -> SlackMessage:
+        limit = self.settings.slack_rate_limit_per_minute
+        return render_notice(
+            f"You have asked {limit} questions in the last minute; please ask again in {int(wait_s) + 1} s.",
+            "limit",
         )
 
     def _post(self, client: WebClient, channel: str, thread_ts: str, message: SlackMessage) -> None:
@@ -258,12 +262,9 @@ class SlackBot:
         if not question:
             self._post(client, channel, thread_ts, render_notice(HELP_TEXT))
             return
-        with self._turn_locks.get(conversation_id):
-            known = self._patients.get(conversation_id) or {}
-            merged = {**known, **patient}
-            if patient:
-                self._patients.put(conversation_id, merged)
-            message = self._answer_message(question, merged or None, conversation_id)
+        with self._turn_locks.get(conversation_id):  # turns of one thread in order
+            # the core keeps the thread's patient with the conversation; only new facts are sent
+            message = self._answer_message(question, patient or None, conversation_id)
             self._post(client, channel, thread_ts, message)
         log.info("ally-slack: answered in thread of %s in %.2f s", channel, time.monotonic() - started)
 
@@ -301,9 +302,7 @@ class SlackBot:
 
     # --- /ally --------------------------------------------------------------------------------------
 
-    def _on_command(
-        self, ack: Callable[..., None], command: dict[str, Any], respond: Callable[..., Any]
-    ) -> None:
+    def _on_command(self, ack: Callable[..., None], command: dict[str, Any], respond: Callable[..., Any]) -> None:
         try:
             parsed = parse_slash_command(command.get("text") or "")
         except InputError as exc:
@@ -318,11 +317,7 @@ class SlackBot:
         if wait_s:
             ack(
                 response_type="ephemeral",
-                **render_notice(
-                    f"You have asked {self.settings.slack_rate_limit_per_minute} questions in the last minute; "
-                    f"please ask again in {int(wait_s) + 1} s.",
-                    "limit",
-                ).payload(),
+                **self._limit_notice(wait_s).payload(),
             )
             return
         ack()
@@ -360,7 +355,7 @@ class SlackBot:
         message = render_pathway(
             result,
             public_base_url=self.settings.public_base_url,
-            feedback_id=result_id,
+            feedback_id=None,  # feedback is stored per answer id; a pathway check is not a stored answer
             share_key=share_key,
             heading=f"/ally {heading}",
         )
@@ -370,7 +365,11 @@ class SlackBot:
     # --- buttons ------------------------------------------------------------------------------------
 
     def _on_share(
-        self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], respond: Callable[..., Any]
+        self,
+        ack: Callable[..., None],
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: Callable[..., Any],
     ) -> None:
         ack()
         key = str(action.get("value") or "")
@@ -383,7 +382,9 @@ class SlackBot:
             respond(
                 response_type="ephemeral",
                 replace_original=False,
-                **render_notice("This answer can no longer be shared (it is over 30 minutes old); ask again.").payload(),
+                **render_notice(
+                    "This answer can no longer be shared (it is over 30 minutes old); ask again."
+                ).payload(),
             )
             return
         blocks = without_share_button(message.blocks)
@@ -402,7 +403,11 @@ class SlackBot:
         log.info("ally-slack: answer shared in channel by %s", user)
 
     def _on_feedback(
-        self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], respond: Callable[..., Any]
+        self,
+        ack: Callable[..., None],
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: Callable[..., Any],
     ) -> None:
         ack()
         helpful = action.get("action_id") == ACTION_HELPFUL
@@ -426,7 +431,9 @@ class SlackBot:
             response_type="ephemeral",
             replace_original=False,
             **render_notice(
-                "Thanks: recorded as helpful." if helpful else "Thanks: recorded as not helpful. Your team can review it."
+                "Thanks: recorded as helpful."
+                if helpful
+                else "Thanks: recorded as not helpful. Your team can review it."
             ).payload(),
         )
 

@@ -138,9 +138,7 @@ def context_blocks(elements: list[str]) -> list[Block]:
     blocks: list[Block] = []
     for start in range(0, len(elements), MAX_CONTEXT_ELEMENTS):
         group = elements[start : start + MAX_CONTEXT_ELEMENTS]
-        blocks.append(
-            {"type": "context", "elements": [_mrkdwn(truncate(e, MAX_CONTEXT_ELEMENT_CHARS)) for e in group]}
-        )
+        blocks.append({"type": "context", "elements": [_mrkdwn(truncate(e, MAX_CONTEXT_ELEMENT_CHARS)) for e in group]})
     return blocks
 
 
@@ -172,7 +170,12 @@ def actions_block(feedback_id: str | None, share_key: str | None = None) -> Bloc
     if feedback_id:
         value = feedback_id[:MAX_BUTTON_VALUE_CHARS]
         elements.append(
-            {"type": "button", "action_id": ACTION_HELPFUL, "text": _plain(":thumbsup: Helpful"), "value": value}
+            {
+                "type": "button",
+                "action_id": ACTION_HELPFUL,
+                "text": _plain(":thumbsup: Helpful"),
+                "value": value,
+            }
         )
         elements.append(
             {
@@ -272,16 +275,12 @@ def render_answer(
         fallback.append(escape(answer.answer.strip()))
 
     if answer.citations and not answer.abstained:
-        elements = [
-            _citation_element(c.n, c.title, c.section, c.chunk_id, public_base_url) for c in answer.citations
-        ]
+        elements = [_citation_element(c.n, c.title, c.section, c.chunk_id, public_base_url) for c in answer.citations]
         body.append(section("*Sources*"))
         body.extend(context_blocks(elements))
         fallback.append("Sources: " + "; ".join(f"[{c.n}] {escape(c.title or c.chunk_id)}" for c in answer.citations))
     elif answer.citations:
-        elements = [
-            _citation_element(c.n, c.title, c.section, c.chunk_id, public_base_url) for c in answer.citations
-        ]
+        elements = [_citation_element(c.n, c.title, c.section, c.chunk_id, public_base_url) for c in answer.citations]
         body.extend(context_blocks(elements))
 
     if answer.pathway is not None:
@@ -309,12 +308,21 @@ def _pathway_citations(citations: list[PathwayCitation], base: str | None) -> li
     return out
 
 
+def _value(value: Any) -> str:
+    """A patient value as typed in `/ally pathway` (70 not 70.0, false not False)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _pathway_body(result: PathwayResult, base: str | None) -> list[Block]:
     blocks: list[Block] = []
     node = escape(result.node) if result.node else "_no pathway node reached_"
     blocks.append(section(f"*Pathway:* {node}"))
     if result.patient:
-        shown = ", ".join(f"{k}={v}" for k, v in result.patient.items())
+        shown = ", ".join(f"{k}={_value(v)}" for k, v in result.patient.items())
         blocks.extend(context_blocks(["_Patient as read:_ " + escape(shown)]))
     if result.missing:
         blocks.append(

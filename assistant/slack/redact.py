@@ -97,9 +97,7 @@ class QuietRequestVerification(RequestVerification):
         self._has_secret = bool(signing_secret)
         _attach(self.logger)
 
-    def process(
-        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
-    ) -> BoltResponse:
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
         if not self._has_secret and not self._can_skip(req.mode, req.body):
             self.logger.warning("ally-slack: HTTP request rejected: no signing secret is configured")
             return self._build_error_response()

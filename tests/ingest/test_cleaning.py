@@ -53,8 +53,18 @@ class TestCorpusCleaning:
     def test_no_mojibake_or_chrome_in_any_chunk(self, path: Path) -> None:
         for chunk in chunks_of(path.name):
             assert not has_mojibake(chunk.embed_text), chunk.text
-            for chrome in ("top of page", "bottom of page", "Related Posts", "See All", "SLiM-CRAB",
-                           "Home /", "©", "Downloads", "please email us", "T-Cell Non-Hodgkin"):
+            for chrome in (
+                "top of page",
+                "bottom of page",
+                "Related Posts",
+                "See All",
+                "SLiM-CRAB",
+                "Home /",
+                "©",
+                "Downloads",
+                "please email us",
+                "T-Cell Non-Hodgkin",
+            ):
                 assert chrome not in chunk.embed_text, (chrome, chunk.text)
 
     def test_doses_repaired(self) -> None:
@@ -96,7 +106,8 @@ class TestStructure:
     def test_mrd_bullet_carries_full_section_path(self) -> None:
         chunks = chunks_of("schistosite-all-2025.txt")
         [mrd_pos] = [
-            c for c in chunks
+            c
+            for c in chunks
             if c.section.startswith("Treatment > Philadelphia chromosome positive B-cell ALL")
             and c.section.endswith("> MRD+")
         ]
@@ -116,7 +127,10 @@ class TestStructure:
         chunks = chunks_of("all-overview-approved-therapies.txt")
         cards = {c.section.split(" > ")[-1]: c for c in chunks if c.section.startswith("Approved Therapies > ")}
         assert set(cards) == {
-            "brexucabtagene autoleucel", "ponatinib", "nelarabine", "clofarabine",
+            "brexucabtagene autoleucel",
+            "ponatinib",
+            "nelarabine",
+            "clofarabine",
             "asparaginase erwinia chrysanthemi (recombinant)",
         }
         assert "45 mg orally once daily" in cards["ponatinib"].text

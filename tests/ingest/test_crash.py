@@ -24,8 +24,12 @@ ALLY = [sys.executable, "-m", "assistant.cli"]
 
 def run_ingest(corpus: Path, store: Path, kill_after: float | None = None) -> int | None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([*ALLY, "ingest", str(corpus), "--store", str(store), "--json"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*ALLY, "ingest", str(corpus), "--store", str(store), "--json"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     if kill_after is None:
         return proc.wait(timeout=300)
     time.sleep(kill_after)
@@ -70,6 +74,7 @@ def test_sigkill_at_random_points(tmp_path: Path) -> None:
             old = new
     assert run_ingest(corpus, store) == 0
     assert state(store) == new
-    report = subprocess.run([*ALLY, "ingest", str(corpus), "--store", str(store), "--json"],
-                            capture_output=True, text=True, check=True)
+    report = subprocess.run(
+        [*ALLY, "ingest", str(corpus), "--store", str(store), "--json"], capture_output=True, text=True, check=True
+    )
     assert json.loads(report.stdout)["embedded"] == 0

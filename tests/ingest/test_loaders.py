@@ -50,7 +50,9 @@ def _pdf_bytes(text: str) -> bytes:
 class TestFormats:
     def test_markdown_headings_and_nested_bullets(self, tmp_path: Path) -> None:
         f = tmp_path / "guide.md"
-        f.write_text("# Guide\n\n## Treatment\n\n- Ph+ ALL:\n  - TKI + chemo\n  - TKI + blinatumomab\n\nSome prose here.\n")
+        f.write_text(
+            "# Guide\n\n## Treatment\n\n- Ph+ ALL:\n  - TKI + chemo\n  - TKI + blinatumomab\n\nSome prose here.\n"
+        )
         [doc] = load_file(f, None, max_bytes=10_000)
         kinds = [(b.kind, b.text, b.level) for b in doc.blocks]
         assert ("heading", "Treatment", 2) in kinds
@@ -86,13 +88,19 @@ class TestFormats:
         assert [d.meta.doc_id for d in docs] == ["pmid-12345678", "pmid-87654321"]
         first = docs[0].meta
         assert (first.title, first.publisher, first.year, first.doi) == (
-            "Blinatumomab in MRD-positive B-ALL", "Blood", 2023, "10.1182/blood.2023.1")
+            "Blinatumomab in MRD-positive B-ALL",
+            "Blood",
+            2023,
+            "10.1182/blood.2023.1",
+        )
         assert first.authors == ["Ann Smith"]
         assert [b.text for b in docs[0].blocks if b.kind == "heading"] == ["Background", "Results"]
 
     def test_sources_yaml_overrides(self, tmp_path: Path) -> None:
         (tmp_path / "a.txt").write_text("Some heading\nA paragraph about ALL that is long enough to be body text.\n")
-        (tmp_path / "sources.yaml").write_text("- file: a.txt\n  title: Given title\n  year: 2020\n  doc_id: given-id\n")
+        (tmp_path / "sources.yaml").write_text(
+            "- file: a.txt\n  title: Given title\n  year: 2020\n  doc_id: given-id\n"
+        )
         [doc] = load_file(tmp_path / "a.txt", load_sources(tmp_path)["a.txt"], max_bytes=10_000)
         assert (doc.meta.doc_id, doc.meta.title, doc.meta.year) == ("given-id", "Given title", 2020)
 

@@ -29,7 +29,9 @@ async def readyz(runner: RunnerDep) -> JSONResponse:
         body = Readiness(status="ready", store=True, model=True)
     elif failure is not None:
         body = Readiness(
-            status="failed", store=True, model=False,
+            status="failed",
+            store=True,
+            model=False,
             detail=f"loading the model failed ({type(failure).__name__}: {failure}); see the server log",
         )
     else:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from ally.schema import Passage
+
 from ..deps import RunnerDep
-from ..models import ErrorBody, PassageOut
+from ..models import ErrorBody
 
 router = APIRouter(tags=["sources"])
 
 
 @router.get(
     "/v1/passages/{chunk_id}",
-    response_model=PassageOut,
+    response_model=Passage,
     responses={404: {"model": ErrorBody}},
     summary="One stored passage with its document",
 )
-async def passage(chunk_id: str, runner: RunnerDep) -> PassageOut:
-    found = await runner(runner.assistant.passage, chunk_id)
-    return PassageOut.model_validate(found, from_attributes=True)
+async def passage(chunk_id: str, runner: RunnerDep) -> Passage:
+    return await runner(runner.assistant.passage, chunk_id)

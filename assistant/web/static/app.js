@@ -149,7 +149,6 @@
       ["Published", doc.published],
       ["Authors", (doc.authors || []).join(", ")],
       ["DOI", doc.doi],
-      ["File", doc.path],
     ];
     for (const [name, value] of rows) {
       if (value === null || value === undefined || value === "") continue;
@@ -269,7 +268,7 @@
       message.status.textContent = n ? "Found " + n + " passages; composing the answer…" : "Composing the answer…";
     } else if (type === "sentence") {
       const text = typeof data.text === "string" ? data.text : String(data.sentence || "");
-      if (message.para.childNodes.length) message.para.append(document.createTextNode(" "));
+      if (message.para.childNodes.length) message.para.append(document.createTextNode("\n"));
       appendCited(message.para, text, message);
     } else if (type === "citations") {
       for (const c of data.citations || []) message.citations.set(Number(c.n), c);

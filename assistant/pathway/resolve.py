@@ -1,0 +1,84 @@
+"""Resolve pathway citations to stored passages (pure: the chunks are passed in).
+
+Each citation names a document and a verbatim quote; `resolve_citations` fills its `chunk_id` with
+the stored chunk of that document whose text contains the quote. A bullet that only introduces
+sub-bullets ("ABL domain testing:", "CALGB 10403:") is stored by the chunker as a component of the
+chunk's section path, not in its text; such a quote matches the chunk whose section path has it
+(`quote_in_chunk`). A short quote ("TKI") can occur in several chunks; then a text match beats a
+section match, then the chunk holding the most of the result's other quotes from the same
+document wins (the bullets listed with it), then the first in store order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ally.schema import ChunkRecord, PathwayCitation, PathwayResult
+
+_SPACE_RE = re.compile(r"\s+")
+
+
+def _norm(text: str) -> str:
+    return _SPACE_RE.sub(" ", text).strip()
+
+
+def _all_citations(result: PathwayResult) -> list[PathwayCitation]:
+    out = [c for o in (*result.options, *result.conditional) for c in o.citations]
+    if result.check is not None:
+        out.extend(result.check.citations)
+    return out
+
+
+def _section_parts(section: str) -> set[str]:
+    return {_norm(part).rstrip(":").strip() for part in section.split(" > ") if part.strip()}
+
+
+def quote_in_chunk(quote: str, chunk: ChunkRecord) -> int:
+    """2 when the quote is in the chunk's text, 1 when it is a component of its section path, else 0."""
+    wanted = _norm(quote)
+    if wanted in _norm(chunk.text):
+        return 2
+    if wanted.rstrip(":").strip() in _section_parts(chunk.section):
+        return 1
+    return 0
+
+
+def find_chunk(quote: str, doc_id: str, chunks: Iterable[ChunkRecord], context: Iterable[str] = ()) -> str | None:
+    """The id of the chunk of `doc_id` that contains `quote`, preferring the one with most `context` quotes."""
+    wanted = _norm(quote)
+    others = [_norm(c) for c in context if _norm(c) != wanted]
+    best: tuple[int, int, int] | None = None
+    best_id: str | None = None
+    for order, chunk in enumerate(chunks):
+        if chunk.doc_id != doc_id:
+            continue
+        where = quote_in_chunk(wanted, chunk)
+        if not where:
+            continue
+        text = _norm(chunk.text)
+        score = (where, sum(1 for o in others if o in text), -order)
+        if best is None or score > best:
+            best, best_id = score, chunk.chunk_id
+    return best_id
+
+
+def resolve_citations(result: PathwayResult, chunks: Iterable[ChunkRecord]) -> PathwayResult:
+    """A copy of `result` whose citations carry the chunk id of the stored passage holding the quote.
+
+    A quote found in no chunk keeps `chunk_id = None` (the quote-verbatim test keeps that from
+    happening with the shipped data and corpus).
+    """
+    records = list(chunks)
+    out = result.model_copy(deep=True)
+    citations = _all_citations(out)
+    by_doc: dict[str, list[str]] = {}
+    for c in citations:
+        by_doc.setdefault(c.doc_id, []).append(c.text)
+    cache: dict[tuple[str, str], str | None] = {}
+    for c in citations:
+        key = (c.doc_id, c.text)
+        if key not in cache:
+            cache[key] = find_chunk(c.text, c.doc_id, records, by_doc.get(c.doc_id, ()))
+        c.chunk_id = cache[key]
+    return out

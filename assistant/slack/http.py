@@ -1,0 +1,93 @@
+"""The Slack HTTP endpoint: `POST /slack/events` on ALLy's FastAPI app (events, `/ally`, buttons).
+
+A guard runs before slack-bolt sees the request: a missing or non-numeric
+`X-Slack-Request-Timestamp` (which makes slack-sdk raise, and bolt answer 500) or a missing
+`X-Slack-Signature` gets 401; a body over 1 MB gets 413; a body that is not UTF-8 gets 400. The
+request is then converted with slack-bolt's FastAPI adapter (the helpers behind its
+`SlackRequestHandler`, which lives in `slack_bolt.adapter.starlette`) and dispatched on a worker
+thread, so the event loop never waits on bolt (signature check, `auth.test`, acknowledgement).
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from starlette.concurrency import run_in_threadpool
+
+from ally.errors import SettingsError
+from ally.settings import Settings
+from assistant.slack.app import AssistantFacade, SlackBot, build_slack_bot
+
+SLACK_EVENTS_PATH = "/slack/events"
+MAX_SLACK_BODY_BYTES = 1_000_000
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
+def _reject(status: int, error: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": error})
+
+
+def check_headers(request: Request) -> JSONResponse | None:
+    """401 for a missing or malformed timestamp or a missing signature; None when bolt may verify."""
+    timestamp = request.headers.get("x-slack-request-timestamp")
+    if timestamp is None or not _TIMESTAMP.fullmatch(timestamp):
+        return _reject(401, "invalid request: X-Slack-Request-Timestamp must be a Unix time in seconds")
+    if not request.headers.get("x-slack-signature"):
+        return _reject(401, "invalid request: X-Slack-Signature is missing")
+    return None
+
+
+async def read_body_limited(request: Request, limit: int = MAX_SLACK_BODY_BYTES) -> bytes | None:
+    """The request body, or None as soon as it exceeds `limit` bytes."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def mount_slack(app: FastAPI, assistant: AssistantFacade, settings: Settings) -> None:
+    """Add `POST /slack/events` to `app`. Needs ALLY_SLACK_SIGNING_SECRET and ALLY_SLACK_BOT_TOKEN.
+
+    The bot is kept at `app.state.slack_bot`; no network call is made here."""
+    missing = [
+        name
+        for name, value in (
+            ("ALLY_SLACK_BOT_TOKEN", settings.slack_bot_token),
+            ("ALLY_SLACK_SIGNING_SECRET", settings.slack_signing_secret),
+        )
+        if not value
+    ]
+    if missing:
+        raise SettingsError(
+            "the Slack HTTP endpoint needs " + " and ".join(missing) + " (from your Slack app's "
+            "Basic Information and OAuth & Permissions pages)"
+        )
+    bot: SlackBot = build_slack_bot(settings, assistant)
+    app.state.slack_bot = bot
+
+    async def slack_events(request: Request) -> Response:
+        rejected = check_headers(request)
+        if rejected is not None:
+            return rejected
+        body = await read_body_limited(request)
+        if body is None:
+            return _reject(413, f"request body is larger than {MAX_SLACK_BODY_BYTES} bytes")
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _reject(400, "request body is not UTF-8")
+        bolt_request = to_bolt_request(request, body)
+        bolt_response = await run_in_threadpool(bot.app.dispatch, bolt_request)
+        return to_starlette_response(bolt_response)
+
+    app.add_api_route(SLACK_EVENTS_PATH, slack_events, methods=["POST"], include_in_schema=False, name="slack_events")

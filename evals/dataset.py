@@ -1,0 +1,210 @@
+"""The evaluation data sets: typed items and a loader with errors that name the line and the field.
+
+Two JSONL formats (documented in `evals/datasets/README.md`):
+
+- questions (`QuestionItem`): a question, its key facts (each a list of accepted regex alternatives),
+  verbatim gold quotes, whether abstention is expected, a category and, for conversations, the
+  conversation id and turn number;
+- pathway cases (`PathwayCase`): a patient record, expected and forbidden options, an optional
+  proposed therapy with its expected verdict, and the features expected in `missing`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ally.errors import InputError
+
+Category = Literal[
+    "facts",
+    "dosing",
+    "trials",
+    "guidelines",
+    "risk",
+    "workup",
+    "approvals",
+    "disagreement",
+    "unanswerable",
+    "multi-turn",
+]
+CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
+
+Verdict = Literal["on", "off", "conditional", "needs_info"]
+
+
+class QuestionItem(BaseModel):
+    """One question of the question set (one JSONL line)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, description="Unique id of the item.")
+    question: str = Field(min_length=1, description="The question, phrased as a clinician would.")
+    category: Category
+    key_facts: list[list[str]] = Field(
+        default_factory=list,
+        description="Facts a correct answer states; each is a list of accepted regex alternatives "
+        "(Python syntax, matched case-insensitively on the NFKC-normalised answer).",
+    )
+    gold_quotes: list[str] = Field(
+        default_factory=list, description="Verbatim substrings of the cleaned corpus that support the answer."
+    )
+    expect_abstain: bool = Field(default=False, description="True when the sources do not answer the question.")
+    conversation_id: str | None = Field(default=None, description="Items sharing it are turns of one conversation.")
+    turn: int | None = Field(default=None, ge=1, description="1-based turn number within the conversation.")
+    patient: dict[str, Any] | None = Field(default=None, description="Optional patient record sent with the question.")
+    notes: str | None = None
+
+    @field_validator("key_facts")
+    @classmethod
+    def _regexes_compile(cls, value: list[list[str]]) -> list[list[str]]:
+        for i, alternatives in enumerate(value):
+            if not alternatives:
+                raise ValueError(f"key_facts[{i}] is empty: give at least one regex alternative")
+            for alt in alternatives:
+                try:
+                    re.compile(alt)
+                except re.error as exc:
+                    raise ValueError(f"key_facts[{i}]: invalid regex {alt!r}: {exc}") from exc
+        return value
+
+    @field_validator("gold_quotes")
+    @classmethod
+    def _quotes_nonempty(cls, value: list[str]) -> list[str]:
+        for i, quote in enumerate(value):
+            if not quote.strip():
+                raise ValueError(f"gold_quotes[{i}] is empty")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> QuestionItem:
+        if not self.expect_abstain and not self.key_facts:
+            raise ValueError("key_facts: an answerable item (expect_abstain false) needs at least one key fact")
+        if not self.expect_abstain and not self.gold_quotes:
+            raise ValueError("gold_quotes: an answerable item (expect_abstain false) needs at least one gold quote")
+        if self.expect_abstain and self.key_facts:
+            raise ValueError("key_facts: an item that expects abstention must not list key facts")
+        if (self.conversation_id is None) != (self.turn is None):
+            raise ValueError("turn: conversation_id and turn must be given together")
+        return self
+
+
+class PathwayCase(BaseModel):
+    """One pathway case (one JSONL line)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    patient: dict[str, Any]
+    propose: str | None = Field(default=None, description="Therapy proposed for the on/off-pathway check.")
+    expected_options: list[str] | None = Field(
+        default=None, description="The exact option set expected (null: not checked for this case)."
+    )
+    forbidden_options: list[str] = Field(default_factory=list, description="Therapies that must not be offered.")
+    expected_verdict: Verdict | None = None
+    expected_missing: list[str] | None = Field(
+        default=None, description="Features expected in `missing` (null: not checked)."
+    )
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PathwayCase:
+        if self.expected_verdict is not None and not self.propose:
+            raise ValueError("propose: expected_verdict needs a proposed therapy")
+        if (
+            self.expected_options is None
+            and not self.forbidden_options
+            and self.expected_verdict is None
+            and self.expected_missing is None
+        ):
+            raise ValueError(
+                "expected_options: the case checks nothing; give options, forbidden options, a verdict "
+                "or expected missing features"
+            )
+        return self
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _describe(exc: ValidationError) -> tuple[str, str]:
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err["loc"]) or "(item)"
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field"
+    elif err["type"] == "missing":
+        msg = "required field is missing"
+    return field, msg
+
+
+def _load(path: Path, model: type[M]) -> list[M]:
+    if not path.is_file():
+        raise InputError(f"dataset {path}: no such file", field="dataset")
+    items: list[M] = []
+    seen: dict[str, int] = {}
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(
+                    f"{path}:{lineno}: invalid JSON: {exc.msg} at column {exc.colno}", field="dataset"
+                ) from exc
+            if not isinstance(raw, dict):
+                raise InputError(f"{path}:{lineno}: expected a JSON object per line", field="dataset")
+            try:
+                item = model.model_validate(raw)
+            except ValidationError as exc:
+                field, msg = _describe(exc)
+                raise InputError(f"{path}:{lineno}: field '{field}': {msg}", field=field) from exc
+            item_id = str(getattr(item, "id"))  # noqa: B009
+            if item_id in seen:
+                raise InputError(
+                    f"{path}:{lineno}: field 'id': duplicate id {item_id!r} (first on line {seen[item_id]})",
+                    field="id",
+                )
+            seen[item_id] = lineno
+            items.append(item)
+    if not items:
+        raise InputError(f"dataset {path}: no items", field="dataset")
+    return items
+
+
+def load_questions(path: Path) -> list[QuestionItem]:
+    """Load and validate a question set; conversation turns must be numbered 1, 2, ... in file order."""
+    items = _load(path, QuestionItem)
+    turns: dict[str, list[int]] = defaultdict(list)
+    for item in items:
+        if item.conversation_id is not None and item.turn is not None:
+            turns[item.conversation_id].append(item.turn)
+    for cid, numbers in turns.items():
+        if numbers != list(range(1, len(numbers) + 1)):
+            raise InputError(
+                f"{path}: field 'turn': conversation {cid!r} has turns {numbers}; "
+                f"expected 1..{len(numbers)} in file order",
+                field="turn",
+            )
+    return items
+
+
+def load_pathway_cases(path: Path) -> list[PathwayCase]:
+    return _load(path, PathwayCase)
+
+
+DATASETS_DIR = Path(__file__).resolve().parent / "datasets"
+
+
+def default_questions_path() -> Path:
+    return DATASETS_DIR / "questions.jsonl"
+
+
+def default_pathway_path() -> Path:
+    return DATASETS_DIR / "pathway_cases.jsonl"

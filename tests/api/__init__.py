@@ -1,0 +1,1 @@
+"""Tests of the HTTP API, the web page and `ally serve`."""

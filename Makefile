@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run setup ingest serve test lint typecheck pytest eval system-deps clean
+.PHONY: run setup ingest serve test lint typecheck pytest eval eval-gate system-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,13 @@ pytest: setup system-deps
 eval: setup
 	$(BIN)/ally eval --store $(STORE) --out artifacts/eval-report
 
-test: lint typecheck pytest
+# The accuracy gate: a fresh store from corpus/, then every system on the eval set; exits non-zero
+# when ALLy falls below evals/thresholds.yaml.
+eval-gate: setup
+	$(BIN)/ally ingest corpus --store artifacts/eval-store --json > /dev/null
+	$(BIN)/ally eval --store artifacts/eval-store --out artifacts/eval-report
+
+test: lint typecheck pytest eval-gate
 
 clean:
 	rm -rf $(STORE) artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -15,7 +15,101 @@ from ally.vocab import STOPWORDS, Vocabulary, stem, words
 
 # Words that say what kind of answer is wanted, not what it is about.
 QUESTION_WORDS = frozenset(
-    ["what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were", "do", "does", "did", "can", "could", "should", "would", "tell", "me", "about", "explain", "describe", "list", "give", "show", "please", "there", "any", "options", "option", "recommended", "recommend", "recommendation", "recommendations", "treatment", "treatments", "treat", "treated", "therapy", "therapies", "patient", "patients", "use", "used", "role", "according", "source", "sources", "say", "says", "mean", "means", "known", "mentioned", "mention", "listed", "happen", "happens", "happened", "nowadays", "today", "currently", "current", "usually", "typically", "generally", "kind", "kinds", "type", "types", "thing", "things", "way", "ways", "anything", "something", "main", "key", "important", "overall", "exactly", "roughly", "approximately", "described", "detail", "details", "summary", "summarise", "summarize", "briefly"]
+    [
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "is",
+        "are",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "should",
+        "would",
+        "tell",
+        "me",
+        "about",
+        "explain",
+        "describe",
+        "list",
+        "give",
+        "show",
+        "please",
+        "there",
+        "any",
+        "options",
+        "option",
+        "recommended",
+        "recommend",
+        "recommendation",
+        "recommendations",
+        "treatment",
+        "treatments",
+        "treat",
+        "treated",
+        "therapy",
+        "therapies",
+        "patient",
+        "patients",
+        "use",
+        "used",
+        "role",
+        "according",
+        "source",
+        "sources",
+        "say",
+        "says",
+        "mean",
+        "means",
+        "known",
+        "mentioned",
+        "mention",
+        "listed",
+        "happen",
+        "happens",
+        "happened",
+        "nowadays",
+        "today",
+        "currently",
+        "current",
+        "usually",
+        "typically",
+        "generally",
+        "kind",
+        "kinds",
+        "type",
+        "types",
+        "thing",
+        "things",
+        "way",
+        "ways",
+        "anything",
+        "something",
+        "main",
+        "key",
+        "important",
+        "overall",
+        "exactly",
+        "roughly",
+        "approximately",
+        "described",
+        "detail",
+        "details",
+        "summary",
+        "summarise",
+        "summarize",
+        "briefly",
+    ]
 )
 _OTHER_DISEASES = re.compile(
     r"\b(AML|acute myeloid|CML|chronic myeloid|CLL|chronic lymphocytic|multiple myeloma|myeloma|hodgkin|"
@@ -55,12 +149,12 @@ class QuestionAnalysis:
     other_disease: str | None
     injection: bool
     corrections: dict[str, str] = field(default_factory=dict)
+    unseen_specific: set[str] = field(default_factory=set)  # named things the corpus never mentions
+    unknown_share: float = 0.0  # share of the question's content words the corpus never uses
 
     @property
     def in_scope_terms(self) -> bool:
         return bool(self.terms)
-
-
 
 
 _SPECIFIC_SUFFIX = re.compile(
@@ -118,10 +212,23 @@ def analyse(question: str, vocab: Vocabulary, known_terms: set[str]) -> Question
     # Words inside a vocabulary term ("brexu-cel") are covered by the term's concept.
     in_terms = {w for m in vocab.matches(corrected) for w in words(corrected[m.start : m.end])}
     keep: set[str] = set()
+    unseen_specific: set[str] = set()
+    content = 0
+    unknown = 0
     for raw in words(corrected):
         token = stem(raw)
-        if token in known_terms or (raw not in in_terms and is_specific(raw, corrected)):
+        if raw in STOPWORDS or raw in QUESTION_WORDS or len(raw) < 2:
+            continue
+        content += 1
+        if token in known_terms:
             keep.add(token)
+            continue
+        if raw in in_terms:  # part of a vocabulary term ("brexu-cel"): its concept token stands for it
+            continue
+        unknown += 1
+        if is_specific(raw, corrected):
+            keep.add(token)
+            unseen_specific.add(token)
     terms = [t for t in content_tokens(corrected, vocab) if t.startswith("c_") or t in keep]
     other = _OTHER_DISEASES.search(corrected)
     return QuestionAnalysis(
@@ -132,6 +239,8 @@ def analyse(question: str, vocab: Vocabulary, known_terms: set[str]) -> Question
         wants_dose=bool(_DOSE_INTENT.search(corrected)),
         wants_number=bool(_NUMBER_INTENT.search(corrected)),
         wants_definition=bool(_DEFINITION.search(corrected)),
+        unseen_specific=unseen_specific,
+        unknown_share=unknown / content if content else 0.0,
         other_disease=other.group(0) if other else None,
         injection=bool(_INJECTION.search(question)),
         corrections=corrections,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ally.settings import Settings
 from ally.vocab import Vocabulary
-from assistant.analysis import DOSE_RE, QuestionAnalysis, is_specific
+from assistant.analysis import DOSE_RE, QuestionAnalysis
 from assistant.evidence import IdfTable, Unit, UnitCache, score_units
 from assistant.population import Population, mismatch_note
 from assistant.retrieval import Hit
@@ -87,12 +87,14 @@ class Composer:
             return (f"the sources cover acute lymphoblastic leukemia, not {q.other_disease}", [q.other_disease])
         if not q.terms:
             return ("the question names nothing the sources could be searched for", [])
+        if q.unknown_share > 0.5:
+            return ("most of what the question asks about never occurs in the sources", [])
         return None
 
     def _unseen_share(self, q: QuestionAnalysis) -> tuple[float, list[str]]:
         weights = {t: self.idf(t) for t in q.terms}
         total = sum(weights.values()) or 1.0
-        unseen = [t for t in q.terms if t not in self.idf.df and is_specific(t, q.corrected)]
+        unseen = [t for t in q.terms if t in q.unseen_specific]
         return sum(weights[t] for t in unseen) / total, unseen
 
     # --- selection -------------------------------------------------------------------------

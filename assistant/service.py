@@ -74,7 +74,7 @@ class Assistant:
         self.composer = Composer(settings, self.vocab, self.idf)
         self._book: Any = None
         self.llm: Any = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         retrieval = json.dumps(
             {
                 k: getattr(settings, k)
@@ -187,6 +187,9 @@ class Assistant:
     ) -> Answer:
         return self._answer(question, patient, conversation_id, id, on_retrieval=None)
 
+    # Transports may call from several threads (the API's runner, the Slack bot's workers): one
+    # answer at a time keeps a conversation's turns in order and the caches consistent.
+
     def ask_events(
         self,
         question: str,
@@ -245,6 +248,17 @@ class Assistant:
         return (record if mentions_patient and record is not None else None), proposal
 
     def _answer(
+        self,
+        question: str,
+        patient: Patient | dict[str, Any] | None,
+        conversation_id: str | None,
+        id: Any,
+        on_retrieval: Callable[[list[Hit]], None] | None,
+    ) -> Answer:
+        with self._lock:
+            return self._answer_locked(question, patient, conversation_id, id, on_retrieval)
+
+    def _answer_locked(
         self,
         question: str,
         patient: Patient | dict[str, Any] | None,

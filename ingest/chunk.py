@@ -216,7 +216,6 @@ class Chunker:
     def _prose(self, paragraphs: list[_Node], path: list[str]) -> None:
         """Paragraphs in order; short ones share a chunk, long ones are split between sentences into
         pieces of about `prose_tokens` (one topic per passage retrieves better than a long mix)."""
-        section = PATH_SEP.join(path)
         buffer: list[str] = []
         flags: list[str] = []
         for p in paragraphs:

@@ -50,12 +50,15 @@ def create_app(settings: Settings, assistant: AssistantLike | None = None) -> Fa
     runner = AssistantRunner(core)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not core.ready:
             runner.start_warm()
         try:
             yield
         finally:
+            bot = getattr(app.state, "slack_bot", None)
+            if bot is not None:  # let queued Slack answers finish before the core closes
+                bot.close()
             runner.shutdown()
             if owned:
                 core.close()

@@ -64,11 +64,13 @@ class TestIdempotence:
         f = corpus / "ma-2024-all-year-in-review.txt"
         f.write_text(f.read_text().replace("93 adult B-ALL patients", "94 adult B-ALL patients"))
         report = ingest_paths([corpus], settings(tmp_path), encoder=enc)
-        assert (report.updated, report.skipped, report.embedded) == (1, 4, 1)
         with Store.open_reader(settings(tmp_path)) as r:
             after = {c.chunk_id: c for c in r.chunks()}
+            changed = [c for c in after.values() if "94 adult" in c.text]
             assert not any("93 adult" in c.text for c in after.values())
-            assert any("94 adult" in c.text for c in after.values())
+            # Only the passages holding the edit are embedded again (overlapping windows may hold it twice).
+            assert (report.updated, report.skipped, report.embedded) == (1, 4, len(changed))
+            assert 1 <= len(changed) <= 2
             assert r.bm25.ids and set(r.bm25.ids) == set(after)
             assert len(r.collection.get(include=[])["ids"]) == len(after)  # old vector collected
         assert len(after) == len(before)

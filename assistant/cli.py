@@ -166,11 +166,11 @@ def _load_json_option(raw: str | None, option: str) -> Any:
         raise InputError(f"{option}: not valid JSON ({exc.msg} at character {exc.pos})", field=option) from exc
 
 
-def read_batch(path: Path, max_lines: int) -> list[dict[str, Any]]:
+def read_batch(path: Path, max_lines: int, max_question_chars: int | None = None) -> list[dict[str, Any]]:
     """Read and validate every line of a JSONL batch before anything runs; errors name the line."""
     from pydantic import ValidationError
 
-    from ally.schema import AskRequest
+    from ally.schema import AskRequest, parse_patient
 
     if not path.is_file():
         raise InputError(f"--batch: no such file {path}", field="batch")
@@ -191,6 +191,16 @@ def read_batch(path: Path, max_lines: int) -> list[dict[str, Any]]:
                 err = exc.errors()[0]
                 where = ".".join(str(p) for p in err["loc"])
                 raise InputError(f"--batch {path}: line {lineno}: field '{where}': {err['msg']}", field=where) from exc
+            if max_question_chars is not None and len(items[-1]["question"]) > max_question_chars:
+                raise InputError(
+                    f"--batch {path}: line {lineno}: question longer than {max_question_chars} characters "
+                    "(setting ALLY_MAX_QUESTION_CHARS); shorten it",
+                    field="question",
+                )
+            try:
+                parse_patient(items[-1].get("patient"))
+            except InputError as exc:
+                raise InputError(f"--batch {path}: line {lineno}: {exc}", field=exc.field) from exc
     return items
 
 
@@ -236,7 +246,7 @@ def ask(
         from assistant.service import Assistant
 
         if batch is not None:
-            items = read_batch(batch, settings.max_batch_lines)
+            items = read_batch(batch, settings.max_batch_lines, settings.max_question_chars)
             with Assistant.open(settings) as assistant:
                 for item in items:
                     answer = assistant.ask(

@@ -21,6 +21,25 @@ from assistant.retrieval import Hit
 
 _SPLIT_RE = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bapprox)(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 _PERCENT_RE = re.compile(r"\d+(?:\.\d+)?\s*%")
+# Text in a source that addresses the assistant instead of the reader (prompt injection), and
+# citation-like markers inside a source ("[7]", "[P1]") that would pose as ALLy's own citations.
+_INSTRUCTION_RE = re.compile(
+    r"\b(ignore|disregard|forget|override)\b[^.]{0,40}\b(instructions?|prompts?|rules|sources|context)\b|"
+    r"\byou are now\b|\bdeveloper mode\b|\bsystem\s*(prompt)?\s*:|</?\s*passage\b|\bas an ai\b|"
+    r"\b(answer|respond|reply) (to )?every question\b|\bcite (it|this|me)\b",
+    re.IGNORECASE,
+)
+_FAKE_MARKER_RE = re.compile(r"\s*\[\s*P?\d+\s*\]")
+
+
+def is_instruction(text: str) -> bool:
+    """True for a sentence that instructs the assistant (never quoted as evidence)."""
+    return bool(_INSTRUCTION_RE.search(text))
+
+
+def without_markers(text: str) -> str:
+    """The sentence without bracketed numbers that would read as ALLy's citation markers."""
+    return _FAKE_MARKER_RE.sub("", text).strip()
 
 
 @dataclass
@@ -218,8 +237,6 @@ class Composer:
             members = sorted(groups[key], key=lambda u: u.index)
             first = members[0]
             cid = first.chunk.chunk_id
-            if cid not in comp.cited:
-                comp.cited.append(cid)
 
             def note_for(text: str, cid: str = cid) -> str | None:
                 if population is None:
@@ -230,9 +247,12 @@ class Composer:
                 return note
 
             def add(text: str, note: str | None, cid: str = cid) -> None:
-                if text not in seen:
+                text = without_markers(text)
+                if text and text not in seen and not is_instruction(text):
                     seen.add(text)
                     comp.sentences.append(Sentence(text, [cid], note))
+                    if cid not in comp.cited:
+                        comp.cited.append(cid)
 
             if first.kind == "bullet" and first.context:
                 text = _bullet_sentence(members)
@@ -249,4 +269,7 @@ class Composer:
                 ids.extend([a.chunk.chunk_id, b.chunk.chunk_id])
             ids = list(dict.fromkeys(ids))
             comp.sentences.append(Sentence("The cited sources give different figures on this point", ids))
+            comp.cited.extend(i for i in ids if i not in comp.cited)
+        if not comp.sentences:
+            return Composition(True, reason="no passage in the store answers the question as evidence")
         return comp

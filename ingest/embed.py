@@ -8,6 +8,7 @@ uses the model's own `tokenizer.json` through the light `tokenizers` library.
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import lru_cache
 from importlib import resources
@@ -96,10 +97,38 @@ class SentenceTransformerEncoder:
         return out.astype(np.float32)
 
 
-def encoder_for(settings: Settings) -> SentenceTransformerEncoder:
-    return _cached_encoder(
-        model_path(settings), settings.embedding_model, settings.embedding_dim, settings.embed_batch_size
+def encoder_cache_dir(settings: Settings) -> Path:
+    """Where the exported ONNX encoder is cached (see the `encoder_cache` setting)."""
+    if settings.encoder_cache is not None:
+        return settings.encoder_cache.expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ally" / "encoders"
+
+
+def encoder_for(settings: Settings) -> Encoder:
+    """The encoder the settings select (`ALLY_ENCODER`), shared per process."""
+    if settings.encoder == "torch":
+        return _cached_encoder(
+            model_path(settings), settings.embedding_model, settings.embedding_dim, settings.embed_batch_size
+        )
+    return _cached_onnx_encoder(
+        model_path(settings),
+        encoder_cache_dir(settings),
+        settings.embedding_model,
+        settings.embedding_dim,
+        settings.encoder,
+        settings.embed_batch_size,
+        settings.model_max_tokens,
     )
+
+
+@lru_cache(maxsize=4)
+def _cached_onnx_encoder(
+    path: Path, cache: Path, name: str, dim: int, variant: str, batch_size: int, max_tokens: int
+) -> Encoder:
+    from ingest.onnx_encoder import OnnxEncoder
+
+    return OnnxEncoder(path, cache, name, dim, "onnx-int8" if variant == "onnx-int8" else "onnx", batch_size, max_tokens)
 
 
 @lru_cache(maxsize=4)

@@ -187,22 +187,34 @@ class StoreReader:
         chunks_file = gen_dir / "chunks.jsonl"
         if not chunks_file.is_file():
             raise StoreError(
-                f"the store at {settings.store} is damaged ({chunks_file} missing); rebuild it with: "
+                f"the store at {settings.store} is damaged ({chunks_file} missing); move it aside and rebuild it with: "
                 f"ally ingest corpus --store {settings.store}"
             )
         self.chunks_by_id: dict[str, StoredChunk] = {}
-        with open(chunks_file, encoding="utf-8") as fh:
-            for line in fh:
-                raw = json.loads(line)
-                self.chunks_by_id[raw["chunk_id"]] = StoredChunk(**raw)
+        try:
+            with open(chunks_file, encoding="utf-8") as fh:
+                for line in fh:
+                    raw = json.loads(line)
+                    self.chunks_by_id[raw["chunk_id"]] = StoredChunk(**raw)
+        except (ValueError, KeyError, TypeError, OSError) as exc:  # truncated or edited by hand
+            raise StoreError(
+                f"the store at {settings.store} is damaged ({chunks_file} unreadable: {exc.__class__.__name__}); "
+                f"move {settings.store} aside and rebuild it with: ally ingest corpus --store {settings.store}"
+            ) from exc
         expected = {cid for d in manifest["documents"].values() for cid in d["chunk_ids"]}
         if expected != set(self.chunks_by_id):
             raise StoreError(
                 f"the store at {settings.store} is inconsistent (manifest and chunk records disagree); "
-                f"rebuild it with: ally ingest corpus --store {settings.store}"
+                f"move {settings.store} aside and rebuild it with: ally ingest corpus --store {settings.store}"
             )
         if manifest.get("vocab_hash") == _vocab_hash() and (gen_dir / "bm25_ids.json").is_file():
-            self.bm25 = BM25Index.load(gen_dir, self.vocab)
+            try:
+                self.bm25 = BM25Index.load(gen_dir, self.vocab)
+            except Exception as exc:  # bm25s raises several types for missing or damaged files
+                raise StoreError(
+                    f"the BM25 index of the store at {settings.store} is damaged ({exc.__class__.__name__}); "
+                    f"move {settings.store} aside and rebuild it with: ally ingest corpus --store {settings.store}"
+                ) from exc
         else:  # the vocabulary changed since ingest: re-tokenise in memory
             self.bm25 = BM25Index.build(list(self.chunks_by_id.values()), self.vocab)
         self._collection: Any = None
@@ -280,13 +292,13 @@ class StoreReader:
     @property
     def collection(self) -> Any:
         if self._collection is None:
-            client = chroma_client(self.settings)
             try:
+                client = chroma_client(self.settings)
                 self._collection = client.get_collection(self.manifest["collection"], embedding_function=None)
             except Exception as exc:  # chromadb raises several types for a missing collection
                 raise StoreError(
-                    f"the vector collection of the store at {self.settings.store} is missing ({exc}); rebuild "
-                    f"with: ally ingest corpus --store {self.settings.store}"
+                    f"the vector collection of the store at {self.settings.store} is missing or damaged ({exc}); move "
+                    f"{self.settings.store} aside and rebuild with: ally ingest corpus --store {self.settings.store}"
                 ) from exc
         return self._collection
 
@@ -434,6 +446,7 @@ class StoreWriter:
             "documents": documents,
             "corpus_version": corpus_version,
             "vocab_hash": _vocab_hash(),
+            "encoder": self.settings.encoder,
             "committed_at": time.time(),
         }
         atomic_write_text(self.store / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True))

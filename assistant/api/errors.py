@@ -117,6 +117,9 @@ async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
         detail = f"no such route: {request.method} {request.url.path}; the API is described at /docs"
     elif exc.status_code == 405:
         detail = f"method {request.method} is not allowed on {request.url.path}; see /docs for the methods"
+    elif exc.status_code == 400 and detail == "There was an error parsing the body":  # e.g. not UTF-8
+        detail = "the request body could not be parsed (not UTF-8 encoded JSON); send one JSON object in UTF-8"
+        return error_response(400, detail, "invalid_body", field="body")
     kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return error_response(exc.status_code, detail, kind, headers=getattr(exc, "headers", None))
 

@@ -321,7 +321,8 @@ def _normalise_therapy(name: str, book: PathwayBook, vocab: Vocabulary) -> tuple
             found.append(m.concept)
     if not found:
         raise InputError(
-            f"propose: {name!r} is not a therapy in ALLy's vocabulary; use a generic or brand name "
+            # the text is not echoed: free text may carry patient identifiers
+            "propose: the text names no therapy in ALLy's vocabulary; use a generic or brand name "
             "(e.g. 'inotuzumab ozogamicin', 'Besponsa', 'TKI', 'CAR-T')",
             field="propose",
         )

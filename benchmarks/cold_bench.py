@@ -1,0 +1,82 @@
+"""Cold-start benchmark: wall time of one answer from a fresh process, ALLy vs LangChain.
+
+ALLy: `ally ask "…" --store STORE` as a user types it (with the ONNX encoder no torch or
+sentence-transformers import happens; `ALLY_ENCODER=torch` is measured beside it). LangChain: a
+fresh `python -c` that imports langchain, builds HuggingFaceEmbeddings and answers top-1 from the
+persisted langchain-chroma collection of the same chunks. Median over --repeats.
+
+    .venv/bin/python -m benchmarks.cold_bench --quick     # CI: 300 chunks, 1 repeat
+    .venv/bin/python -m benchmarks.cold_bench             # full: the 5000-chunk store, 5 repeats
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import REPO, command_line, median, save_result
+from benchmarks.latency_bench import build_langchain, build_store
+
+QUESTION = "What is the dose of blinatumomab in Ph+ ALL?"
+LANGCHAIN_SNIPPET = """
+import sys
+from pathlib import Path
+from benchmarks.common import langchain_chroma, langchain_embeddings
+db = langchain_chroma(Path(sys.argv[1]), langchain_embeddings(), "bench")
+print(db.similarity_search(sys.argv[2], k=4)[0].page_content[:80])
+"""
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=REPO)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="ALLy vs LangChain cold answer wall time")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--chunks", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=None)
+    args = parser.parse_args()
+    chunks = args.chunks or (300 if args.quick else 5000)
+    repeats = args.repeats or (1 if args.quick else 5)
+    store = build_store(chunks, "onnx")
+    lc = build_langchain(store, "onnx")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALLY_")}
+    ally_bin = str(Path(sys.executable).with_name("ally"))
+    systems = {
+        "ally-onnx": ([ally_bin, "ask", QUESTION, "--store", str(store)], {**env, "ALLY_ENCODER": "onnx"}),
+        "ally-torch": ([ally_bin, "ask", QUESTION, "--store", str(store)], {**env, "ALLY_ENCODER": "torch"}),
+        "langchain": ([sys.executable, "-c", LANGCHAIN_SNIPPET, str(lc), QUESTION], env),
+    }
+    result: dict[str, dict[str, Any]] = {}
+    for name, (cmd, e) in systems.items():
+        times = [timed(cmd, e) for _ in range(repeats)]
+        result[name] = {"median_s": round(median(times), 3), "runs": [round(t, 3) for t in times]}
+    for name in ("ally-onnx", "ally-torch"):
+        result[name]["ratio_vs_langchain"] = round(result[name]["median_s"] / result["langchain"]["median_s"], 2)
+    path = save_result(
+        "cold-quick" if args.quick else "cold",
+        {
+            "benchmark": "cold",
+            "quick": args.quick,
+            "chunks": chunks,
+            "repeats": repeats,
+            "question": QUESTION,
+            "command": command_line("benchmarks.cold_bench"),
+            "systems": result,
+            "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+        },
+    )
+    print(result)
+    print("wrote", path)
+
+
+if __name__ == "__main__":
+    main()

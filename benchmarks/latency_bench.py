@@ -1,0 +1,181 @@
+"""Warm in-process answer latency and peak RSS by corpus size: ALLy vs LangChain, same run.
+
+For each size a store is built by ALLy's real ingest pipeline (real Chroma, real BM25) from the
+synthetic corpus; chunk vectors come from the real encoder through a cache under artifacts/bench/
+so a size is embedded once per machine. Each system is then served in a fresh subprocess (so peak
+RSS is the serving process's own): ALLy's `Assistant.ask` (retrieval + composition, warm), and the
+plain LangChain retriever (HuggingFaceEmbeddings query + langchain-chroma top-4) over the same
+chunks and vectors. Reports p50/p95 per size and the ratio.
+
+    .venv/bin/python -m benchmarks.latency_bench --quick           # CI: 300 chunks, 30 questions
+    .venv/bin/python -m benchmarks.latency_bench --sizes 5000,20000  # full
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.common import WORK, CachedEncoder, Timer, command_line, corpus, peak_rss_mb, percentile, save_result
+
+
+def build_store(chunks: int, encoder: str) -> Path:
+    from ally.settings import Settings
+    from ingest.embed import encoder_for
+    from ingest.pipeline import ingest_paths
+
+    store = WORK / f"store-{chunks}-{encoder}"
+    settings = Settings(store=store, encoder=encoder)
+    cache = CachedEncoder(encoder_for(settings), WORK / f"vectors-{encoder}.npz")
+    report = ingest_paths([corpus(chunks)], settings, encoder=cache)
+    if cache.computed:
+        cache.save()
+    print(f"store {store}: {report.chunks} chunks, {report.embedded} embedded now ({cache.computed} by the model)")
+    return store
+
+
+def build_langchain(store: Path, encoder: str) -> Path:
+    """A langchain-chroma collection holding ALLy's chunks of `store` with the cached vectors."""
+    from ally.settings import Settings
+    from benchmarks.common import langchain_chroma
+    from ingest.store import StoreReader, _read_manifest
+
+    persist = store.with_name(store.name + "-langchain")
+    if (persist / ".done").is_file():
+        return persist
+    settings = Settings(store=store, encoder=encoder)
+    reader = StoreReader(settings, _read_manifest(store))
+    chunks = list(reader.chunks_by_id.values())
+    got = reader.collection.get(ids=[c.chunk_id for c in chunks], include=["embeddings"])
+    by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
+    vectors = np.asarray([by_id[c.chunk_id] for c in chunks], dtype=np.float32)
+    db = langchain_chroma(persist, None, "bench")
+    for start in range(0, len(chunks), 2000):
+        part = chunks[start : start + 2000]
+        db._collection.upsert(
+            ids=[c.chunk_id for c in part],
+            embeddings=vectors[start : start + len(part)].tolist(),
+            documents=[c.text for c in part],
+            metadatas=[{"doc_id": c.doc_id} for c in part],
+        )
+    (persist / ".done").write_text("ok")
+    return persist
+
+
+def serve_ally(store: str, encoder: str, n: int) -> dict[str, Any]:
+    from ally.settings import Settings
+    from assistant.service import Assistant
+    from benchmarks.synth import questions
+
+    a = Assistant.open(Settings(store=Path(store), encoder=encoder))
+    a.warm()
+    qs = questions(1, n)
+    for q in qs[:5]:
+        a.ask(q)
+    times = []
+    abstained = 0
+    for q in qs:
+        with Timer() as t:
+            ans = a.ask(q)
+        times.append(t.seconds * 1000)
+        abstained += ans.abstained
+    return {"ms": times, "abstained": abstained, "rss_mb": peak_rss_mb()}
+
+
+def serve_langchain(persist: str, n: int) -> dict[str, Any]:
+    from benchmarks.common import langchain_chroma, langchain_embeddings
+    from benchmarks.synth import questions
+
+    db = langchain_chroma(Path(persist), langchain_embeddings(), "bench")
+    qs = questions(1, n)
+    for q in qs[:5]:
+        db.similarity_search(q, k=4)
+    times = []
+    for q in qs:
+        with Timer() as t:
+            docs = db.similarity_search(q, k=4)
+            _answer = docs[0].page_content if docs else ""
+        times.append(t.seconds * 1000)
+    return {"ms": times, "rss_mb": peak_rss_mb()}
+
+
+def _subprocess(kind: str, target: str, encoder: str, n: int) -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.latency_bench",
+            "--serve",
+            kind,
+            "--target",
+            target,
+            "--encoder",
+            encoder,
+            "--questions",
+            str(n),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="ALLy vs LangChain warm answer latency by corpus size")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--sizes", default=None, help="comma-separated chunk counts (full default: 5000,20000)")
+    parser.add_argument("--questions", type=int, default=None)
+    parser.add_argument("--encoder", default="onnx")
+    parser.add_argument("--serve", choices=["ally", "langchain"], help=argparse.SUPPRESS)
+    parser.add_argument("--target", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    n = args.questions or (30 if args.quick else 200)
+    if args.serve:
+        fn = serve_ally(args.target, args.encoder, n) if args.serve == "ally" else serve_langchain(args.target, n)
+        print(json.dumps(fn))
+        return
+    sizes = [int(s) for s in (args.sizes or ("300" if args.quick else "5000,20000")).split(",")]
+    rows = []
+    for size in sizes:
+        store = build_store(size, args.encoder)
+        lc = build_langchain(store, args.encoder)
+        ally = _subprocess("ally", str(store), args.encoder, n)
+        chain = _subprocess("langchain", str(lc), args.encoder, n)
+        row = {
+            "chunks": size,
+            "ally_p50_ms": round(percentile(ally["ms"], 50), 2),
+            "ally_p95_ms": round(percentile(ally["ms"], 95), 2),
+            "ally_rss_mb": round(ally["rss_mb"], 1),
+            "ally_abstained": ally["abstained"],
+            "langchain_p50_ms": round(percentile(chain["ms"], 50), 2),
+            "langchain_p95_ms": round(percentile(chain["ms"], 95), 2),
+            "langchain_rss_mb": round(chain["rss_mb"], 1),
+        }
+        row["p95_ratio_ally_over_langchain"] = round(row["ally_p95_ms"] / row["langchain_p95_ms"], 2)
+        rows.append(row)
+        print(row)
+        path = save_result(
+            "latency-quick" if args.quick else "latency",
+            {
+                "benchmark": "latency",
+                "quick": args.quick,
+                "questions": n,
+                "encoder": args.encoder,
+                "command": command_line("benchmarks.latency_bench"),
+                "sizes": rows,
+                "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+            },
+        )
+        print("wrote", path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""The fast encoder: all-MiniLM-L6-v2 exported to ONNX, run with onnxruntime + `tokenizers`.
+
+The ONNX graph is exported once with `torch.onnx` from the same packaged weights sentence-transformers
+loads (never downloaded) and cached in a folder (by default `<store>/encoders/`); the file name
+carries a fingerprint of the weights, so new weights mean a new export. The graph holds only the
+transformer; mean pooling over the attention mask and L2 normalisation (what the model's
+sentence-transformers modules do) run in numpy. `onnx-int8` is the same graph with weights
+dynamically quantised by onnxruntime's own quantiser.
+
+Loading and encoding import neither torch nor sentence-transformers: only the export does, so a
+query process whose store already holds the exported file starts in well under a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from ally.errors import SettingsError
+from ally.runtime import enforce_offline
+
+Variant = Literal["onnx", "onnx-int8"]
+EXPORT_VERSION = 1  # bumped when the export recipe changes
+
+
+def fingerprint(model_dir: Path) -> str:
+    """Identity of the weights: file sizes and mtimes of the model folder, plus the export recipe."""
+    parts = [str(EXPORT_VERSION), str(model_dir.resolve())]
+    for name in ("config.json", "model.safetensors", "pytorch_model.bin", "tokenizer.json"):
+        f = model_dir / name
+        if f.is_file():
+            st = f.stat()
+            parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
+
+
+def onnx_path(model_dir: Path, cache_dir: Path, variant: Variant) -> Path:
+    suffix = "-int8" if variant == "onnx-int8" else ""
+    return cache_dir / f"minilm-{fingerprint(model_dir)}{suffix}.onnx"
+
+
+def export_onnx(model_dir: Path, cache_dir: Path, variant: Variant = "onnx") -> Path:
+    """Export (once) the float graph, and the int8 one when asked; returns the file for `variant`."""
+    target = onnx_path(model_dir, cache_dir, variant)
+    if target.is_file():
+        return target
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    float_path = onnx_path(model_dir, cache_dir, "onnx")
+    if not float_path.is_file():
+        enforce_offline()
+        import torch
+        from transformers import AutoModel
+
+        bert = AutoModel.from_pretrained(str(model_dir), local_files_only=True)
+        bert.eval()
+
+        class _Hidden(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.bert = bert
+
+            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+                out = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+                return out[0]
+
+        model = _Hidden().eval()
+        sample = torch.ones((2, 16), dtype=torch.long)
+        tmp = float_path.with_name(f".{float_path.name}.{os.getpid()}.tmp")
+        with torch.no_grad():
+            torch.onnx.export(
+                model,
+                (sample, sample, torch.zeros_like(sample)),
+                str(tmp),
+                input_names=["input_ids", "attention_mask", "token_type_ids"],
+                output_names=["last_hidden_state"],
+                dynamic_axes={
+                    "input_ids": {0: "batch", 1: "seq"},
+                    "attention_mask": {0: "batch", 1: "seq"},
+                    "token_type_ids": {0: "batch", 1: "seq"},
+                    "last_hidden_state": {0: "batch", 1: "seq"},
+                },
+                opset_version=17,
+                dynamo=False,
+            )
+        os.replace(tmp, float_path)
+    if variant == "onnx-int8" and not target.is_file():
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp.onnx")
+        quantize_dynamic(str(float_path), str(tmp), weight_type=QuantType.QInt8)
+        os.replace(tmp, target)
+    (cache_dir / "README.json").write_text(
+        json.dumps({"source": str(model_dir), "fingerprint": fingerprint(model_dir)}, indent=1), encoding="utf-8"
+    )
+    return target
+
+
+class OnnxEncoder:
+    """all-MiniLM-L6-v2 through onnxruntime: tokenise, run, mean-pool, L2-normalise."""
+
+    def __init__(
+        self,
+        model_dir: Path,
+        cache_dir: Path,
+        name: str,
+        dim: int,
+        variant: Variant = "onnx",
+        batch_size: int = 32,
+        max_tokens: int = 256,
+    ) -> None:
+        self.model_dir = model_dir
+        self.cache_dir = cache_dir
+        self.name = name
+        self.dim = dim
+        self.variant = variant
+        self.batch_size = batch_size
+        self.max_tokens = max_tokens
+        self._session: Any = None
+        self._tok: Any = None
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        with self._lock:
+            if self._session is not None:
+                return
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            path = onnx_path(self.model_dir, self.cache_dir, self.variant)
+            if not path.is_file():
+                path = export_onnx(self.model_dir, self.cache_dir, self.variant)
+            tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+            tok.enable_truncation(max_length=self.max_tokens)
+            tok.no_padding()
+            opts = ort.SessionOptions()
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            opts.log_severity_level = 3
+            try:
+                session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+            except Exception as exc:
+                raise SettingsError(f"cannot load the ONNX encoder {path} ({exc}); delete it to re-export") from exc
+            out_dim = session.get_outputs()[0].shape[-1]
+            if isinstance(out_dim, int) and out_dim != self.dim:
+                raise SettingsError(f"ONNX model {path} has dimension {out_dim}, settings say {self.dim}")
+            self._tok = tok
+            self._session = session
+
+    @property
+    def loaded(self) -> bool:
+        return self._session is not None
+
+    def _run(self, encodings: list[Any]) -> np.ndarray:
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, e in enumerate(encodings):
+            ids[row, : len(e.ids)] = e.ids
+            mask[row, : len(e.ids)] = 1
+        hidden = self._session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )[0]
+        m = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        self.load()
+        encodings = self._tok.encode_batch(texts)
+        # Length-sorted batches waste less padding; results go back in input order.
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            out[idx] = self._run([encodings[i] for i in idx])
+        return out

@@ -110,7 +110,7 @@ STOPWORDS = frozenset(
 
 
 # Bump when `tokens()` changes: stores re-tokenise their BM25 index when it differs.
-TOKENIZER_VERSION = 3
+TOKENIZER_VERSION = 4
 _STEMMER = snowballstemmer.stemmer("english")
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from ally.vocab import Vocabulary
@@ -102,12 +101,9 @@ def units_of(chunk: StoredChunk, hit_rank: int) -> list[Unit]:
 class IdfTable:
     """Inverse document frequencies of content tokens over the store's passages."""
 
-    def __init__(self, chunks: list[StoredChunk], vocab: Vocabulary) -> None:
-        df: Counter[str] = Counter()
-        for c in chunks:
-            df.update(set(vocab.tokens(c.embed_text)))
-        self.n = max(len(chunks), 1)
-        self.df = df
+    def __init__(self, doc_freq: dict[str, int], n: int) -> None:
+        self.n = max(n, 1)
+        self.df = doc_freq
         self.unseen = math.log(1 + self.n / 0.5)
 
     def __call__(self, token: str) -> float:

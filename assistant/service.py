@@ -70,7 +70,7 @@ class Assistant:
         self.vocab = reader.vocab
         self.encoder = encoder_for(settings) if settings.dense_weight > 0 else None
         self.retriever = HybridRetriever(reader, settings, self.encoder)
-        self.idf = IdfTable(list(reader.chunks_by_id.values()), self.vocab)
+        self.idf = IdfTable(reader.bm25.doc_freq, len(reader.chunks_by_id))
         self.composer = Composer(settings, self.vocab, self.idf)
         self._book: Any = None
         self.llm: Any = None

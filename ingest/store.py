@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -103,11 +104,13 @@ def chroma_client(settings: Settings) -> Any:
 class BM25Index:
     """bm25s over vocabulary-expanded tokens of each chunk's embed text (section path + text)."""
 
-    def __init__(self, retriever: Any, ids: list[str], vocab: Vocabulary) -> None:
+    def __init__(self, retriever: Any, ids: list[str], vocab: Vocabulary, doc_freq: dict[str, int] | None = None) -> None:
         self._retriever = retriever
         self.ids = ids
         self.vocab = vocab
         self._known: set[str] = set(retriever.vocab_dict) if retriever is not None else set()
+        # Passages holding each token: the answer composer's idf, computed once at ingest.
+        self.doc_freq: dict[str, int] = doc_freq or {}
 
     @classmethod
     def build(cls, chunks: list[StoredChunk], vocab: Vocabulary) -> BM25Index:
@@ -116,14 +119,19 @@ class BM25Index:
         if not chunks:
             return cls(None, [], vocab)
         retriever = bm25s.BM25()
-        retriever.index([vocab.tokens(c.embed_text) or ["_"] for c in chunks], show_progress=False)
-        return cls(retriever, [c.chunk_id for c in chunks], vocab)
+        tokenised = [vocab.tokens(c.embed_text) or ["_"] for c in chunks]
+        doc_freq: Counter[str] = Counter()
+        for tokens in tokenised:
+            doc_freq.update(set(tokens))
+        retriever.index(tokenised, show_progress=False)
+        return cls(retriever, [c.chunk_id for c in chunks], vocab, dict(doc_freq))
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         if self._retriever is not None:
             self._retriever.save(str(folder / "bm25"))
         (folder / "bm25_ids.json").write_text(json.dumps(self.ids), encoding="utf-8")
+        (folder / "doc_freq.json").write_text(json.dumps(self.doc_freq), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path, vocab: Vocabulary) -> BM25Index:
@@ -131,7 +139,8 @@ class BM25Index:
 
         ids = json.loads((folder / "bm25_ids.json").read_text(encoding="utf-8"))
         retriever = bm25s.BM25.load(str(folder / "bm25")) if ids else None
-        return cls(retriever, ids, vocab)
+        doc_freq = json.loads((folder / "doc_freq.json").read_text(encoding="utf-8"))
+        return cls(retriever, ids, vocab, doc_freq)
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         if self._retriever is None or not self.ids:

@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run setup ingest serve test lint typecheck pytest eval eval-gate system-deps clean
+.PHONY: run setup ingest serve test lint typecheck pytest eval eval-gate system-deps clean bench bench-quick
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,19 @@ eval-gate: setup
 	$(BIN)/ally eval --store artifacts/eval-store --out artifacts/eval-report
 
 test: lint typecheck pytest eval-gate
+
+# Benchmarks (issue 8), outside `make test`: see benchmarks/README.md. bench-quick is a smoke run.
+BENCH := ingest_bench latency_bench cold_bench http_bench
+bench-quick: setup
+	for b in $(BENCH); do $(BIN)/python -m benchmarks.$$b --quick || exit 1; done
+	$(BIN)/python -m benchmarks.report --quick
+
+bench: setup
+	$(BIN)/python -m benchmarks.ingest_bench --chunks 1000 --repeats 2 --encoders onnx,torch
+	$(BIN)/python -m benchmarks.latency_bench --sizes 5000,20000
+	$(BIN)/python -m benchmarks.cold_bench --repeats 3
+	$(BIN)/python -m benchmarks.http_bench --chunks 5000 --seconds 20
+	$(BIN)/python -m benchmarks.report
 
 clean:
 	rm -rf $(STORE) artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -10,6 +10,7 @@ case-sensitively so that the word "all" is not read as the disease.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -151,15 +152,26 @@ def _term_pattern(term: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w]){body}(?![\w+])", flags)
 
 
+# Characters that re.IGNORECASE matches to a different lower-case letter (Kelvin sign ~ k, long s ~ s, ...).
+_FOLD_SPECIAL = frozenset(
+    "\u212a\u212b\u2126\u017f\u0131\u0130\u00b5\u03c2\u03d0\u03d1\u03d5\u03d6\u03f0\u03f1\u03f5\u1e9e\ufb05\ufb06"
+)
+MATCH_MEMO_SIZE = 200_000  # texts whose concept matches are kept (cleared when full)
+
+
 @dataclass
 class Vocabulary:
     concepts: dict[str, Concept]
     _patterns: list[tuple[str, str, re.Pattern[str]]] = field(default_factory=list, repr=False)
+    # Memo of `matches` by text: passages are matched on every answer (see benchmarks/).
+    _memo: dict[str, tuple[Match, ...]] = field(default_factory=dict, repr=False, compare=False)
+    _needles: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         pairs = [(c.id, t) for c in self.concepts.values() for t in c.terms]
         pairs.sort(key=lambda p: len(p[1]), reverse=True)
         self._patterns = [(cid, term, _term_pattern(term)) for cid, term in pairs]
+        self._needles = {term: term.split()[0].lower() if term.split() else "" for _, term in pairs}
 
     @classmethod
     def from_yaml(cls, path: Path | None = None) -> Vocabulary:
@@ -189,10 +201,38 @@ class Vocabulary:
     # --- matching -----------------------------------------------------------------------------
     def matches(self, text: str) -> list[Match]:
         """Every concept mention in `text`, longest terms first, without overlaps, in text order."""
+        memo = self._memo.get(text)
+        if memo is None:
+            if len(self._memo) >= MATCH_MEMO_SIZE:
+                self._memo.clear()
+            memo = self._memo[text] = tuple(self._match(text))
+        return list(memo)
+
+    def _match(self, text: str) -> list[Match]:
         taken = [False] * len(text)
         found: list[Match] = []
+        # Prefilter: a term can match only if its first word occurs in the lower-cased text (unless
+        # the text holds a character that case-folds across letters, e.g. "ſ" ~ "s": then no prefilter).
+        # When lower-casing keeps positions, the regex is tried only where the first word occurs
+        # (what finditer would find, scanning left to right without overlaps, but without a scan).
+        probe = None if _FOLD_SPECIAL.intersection(text) else text.lower()
+        positional = probe is not None and len(probe) == len(text)
         for cid, term, pattern in self._patterns:
-            for m in pattern.finditer(text):
+            needle = self._needles[term]
+            if probe is not None and needle not in probe:
+                continue
+            if positional and needle and probe is not None:
+                hits: list[re.Match[str]] = []
+                pos, last_end = probe.find(needle), 0
+                while pos != -1:
+                    if pos >= last_end and (m := pattern.match(text, pos)) is not None:
+                        hits.append(m)
+                        last_end = m.end()
+                    pos = probe.find(needle, pos + 1)
+                candidates: Iterable[re.Match[str]] = hits
+            else:
+                candidates = pattern.finditer(text)
+            for m in candidates:
                 if any(taken[m.start() : m.end()]):
                     continue
                 for i in range(m.start(), m.end()):

@@ -5,7 +5,7 @@ reported separately), and the re-ingest of the unchanged corpus (ALLy embeds 0 c
 pipeline has no change detection, so it re-embeds everything). Medians over --repeats.
 
     .venv/bin/python -m benchmarks.ingest_bench --quick      # CI: ~150 chunks, seconds
-    .venv/bin/python -m benchmarks.ingest_bench              # full: 2000 chunks, 3 repeats
+    .venv/bin/python -m benchmarks.ingest_bench              # full: 1000 chunks, 2 repeats
 """
 
 from __future__ import annotations
@@ -80,9 +80,10 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--encoders", default="onnx", help="comma-separated ALLy encoders to measure")
+    parser.add_argument("--name", default=None, help="results file name (default: ingest or ingest-quick)")
     args = parser.parse_args()
-    chunks = args.chunks or (150 if args.quick else 2000)
-    repeats = args.repeats or (1 if args.quick else 3)
+    chunks = args.chunks or (150 if args.quick else 1000)
+    repeats = args.repeats or (1 if args.quick else 2)
     folder = corpus(chunks)
     size_kb = sum(p.stat().st_size for p in folder.glob("*.txt")) / 1024
     embeddings = langchain_embeddings()
@@ -122,7 +123,7 @@ def main() -> None:
         "systems": summary,
         "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    path = save_result("ingest-quick" if args.quick else "ingest", result)
+    path = save_result(args.name or ("ingest-quick" if args.quick else "ingest"), result)
     for system, s in summary.items():
         print(system, {k: v for k, v in s.items() if k != "runs"})
     print("wrote", path)

@@ -38,6 +38,7 @@ def build_store(chunks: int, encoder: str) -> Path:
     if cache.computed:
         cache.save()
     print(f"store {store}: {report.chunks} chunks, {report.embedded} embedded now ({cache.computed} by the model)")
+    (store / "bench-chunks.txt").write_text(str(report.chunks))
     return store
 
 
@@ -151,6 +152,7 @@ def main() -> None:
         chain = _subprocess("langchain", str(lc), args.encoder, n)
         row = {
             "chunks": size,
+            "store_chunks": int((store / "bench-chunks.txt").read_text()),
             "ally_p50_ms": round(percentile(ally["ms"], 50), 2),
             "ally_p95_ms": round(percentile(ally["ms"], 95), 2),
             "ally_rss_mb": round(ally["rss_mb"], 1),

@@ -22,7 +22,7 @@ def table() -> str:
     for line in CASES.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         latest[(row["area"], row["what"])] = row
-    rows = sorted(latest.values(), key=lambda r: (ORDER.index(str(r["area"])) if r["area"] in ORDER else 99))
+    rows = sorted(latest.values(), key=lambda r: ORDER.index(str(r["area"])) if r["area"] in ORDER else 99)
     full = OUT / "load-full.json"
     if full.is_file():
         rep = json.loads(full.read_text())

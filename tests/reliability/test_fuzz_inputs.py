@@ -7,6 +7,7 @@ every citation marker in an answer belongs to a citation, every citation is a st
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ally.errors import InputError
-from ally.schema import Answer, Patient, PathwayResult, parse_patient
+from ally.schema import Answer, PathwayResult, Patient, parse_patient
 from ally.settings import Settings
 from assistant.api.app import create_app
 
@@ -72,7 +73,12 @@ def test_parse_patient_accepts_or_names_the_field(data: Any) -> None:
 
 
 @settings(settings.get_profile("reliability"))
-@given(patient=patient_like, propose=st.one_of(st.none(), st.text(max_size=40), st.sampled_from(["ponatinib", "blinatumomab", "inotuzumab", " "])))
+@given(
+    patient=patient_like,
+    propose=st.one_of(
+        st.none(), st.text(max_size=40), st.sampled_from(["ponatinib", "blinatumomab", "inotuzumab", " "])
+    ),
+)
 def test_pathway_never_crashes(fuzz_assistant: Any, patient: Any, propose: str | None) -> None:
     _count("pathway")
     try:
@@ -124,7 +130,8 @@ bodies = st.one_of(
 @given(route=st.sampled_from(["/v1/ask", "/v1/pathway", "/v1/chat"]), body=bodies)
 def test_api_answers_or_names_the_problem(api: TestClient, route: str, body: Any) -> None:
     _count("api")
-    response = api.post(route, json=body)
+    # json.dumps writes NaN/Infinity as bare tokens (not JSON): the server must call that a bad body
+    response = api.post(route, content=json.dumps(body), headers={"content-type": "application/json"})
     assert response.status_code in {200, 413, 422}, (response.status_code, response.text[:500])
     if response.status_code != 200:
         error = response.json()
@@ -159,5 +166,7 @@ def test_zz_record_fuzz_counts() -> None:
     }
     for key, what in labels.items():
         if COUNT.get(key):
-            record("inputs", what, COUNT[key], "no crash; only InputError / 413 / 422 naming the field", "test_fuzz_inputs")
+            record(
+                "inputs", what, COUNT[key], "no crash; only InputError / 413 / 422 naming the field", "test_fuzz_inputs"
+            )
     assert Path(__file__).is_file()

@@ -104,7 +104,9 @@ def test_invalid_utf8_is_named(
 
 
 @settings(settings.get_profile("reliability"), max_examples=100)
-@given(cuts=st.lists(st.integers(min_value=0, max_value=len(PDF) - 1), min_size=1, max_size=6), junk=st.binary(max_size=8))
+@given(
+    cuts=st.lists(st.integers(min_value=0, max_value=len(PDF) - 1), min_size=1, max_size=6), junk=st.binary(max_size=8)
+)
 def test_mutated_pdfs(tmp_path_factory: pytest.TempPathFactory, cuts: list[int], junk: bytes) -> None:
     COUNT["pdf"] = COUNT.get("pdf", 0) + 1
     data = bytearray(PDF)
@@ -122,7 +124,10 @@ HOSTILE: dict[str, bytes] = {
     "script-only.html": b"<html><head><script>alert(1)</script></head><body><script>x()</script></body></html>",
     "billion-laughs.xml": (
         b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-        + b"".join(f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10 if i > 1 else "&lol;" * 10}">'.encode() for i in range(1, 10))
+        + b"".join(
+            f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10 if i > 1 else "&lol;" * 10}">'.encode()
+            for i in range(1, 10)
+        )
         + b"]><PubmedArticleSet><PubmedArticle>&lol9;</PubmedArticle></PubmedArticleSet>"
     ),
     "external-entity.xml": (
@@ -135,9 +140,11 @@ HOSTILE: dict[str, bytes] = {
     "whitespace.md": b"   \n\n\t\n",
     "empty.pdf": b"",
     "not-really.pdf": b"%PDF-1.7\n" + b"0" * 5000,
-    "pdf-bomb-like.pdf": b"%PDF-1.4\n1 0 obj << /Length 99999999999 >> stream\n" + b"x" * 100 + b"\nendstream endobj\n%%EOF",
+    "pdf-bomb-like.pdf": b"%PDF-1.4\n1 0 obj << /Length 99999999999 >> stream\n"
+    + b"x" * 100
+    + b"\nendstream endobj\n%%EOF",
     "long-line.txt": b"ALL " * 200_000,
-    "controls.txt": bytes(range(1, 32)) * 100 + "Blinatumomab treats B-ALL.".encode(),
+    "controls.txt": bytes(range(1, 32)) * 100 + b"Blinatumomab treats B-ALL.",
 }
 
 
@@ -154,16 +161,21 @@ def test_hostile_files_fail_cleanly_and_fast(tmp_path: Path) -> None:
         if outcomes[name] == "ok":
             texts = " ".join(b.text for d in load_file(path, None, max_bytes=LIMIT) for b in d.blocks)
             assert "root:" not in texts, "external entities must never be resolved"
-    record("inputs", "ingest loaders: hand-made hostile files (deep/unclosed HTML, billion laughs, XXE, NUL, "
-           "empty, fake/huge-length PDF, 800 KB single line, control characters)", len(HOSTILE),
-           "IngestError with a reason or a clean load; each under 60 s", "test_fuzz_loaders")
+    record(
+        "inputs",
+        "ingest loaders: hand-made hostile files (deep/unclosed HTML, billion laughs, XXE, NUL, "
+        "empty, fake/huge-length PDF, 800 KB single line, control characters)",
+        len(HOSTILE),
+        "IngestError with a reason or a clean load; each under 60 s",
+        "test_fuzz_loaders",
+    )
 
 
 def test_oversized_file_is_refused_without_reading(tmp_path: Path) -> None:
     huge = tmp_path / "huge.txt"
     with huge.open("wb") as fh:  # sparse: 30 GB on paper, nothing on disk
         fh.truncate(30 * 1024**3)
-    with pytest.raises(IngestError, match="too large .* ALLY_MAX_FILE_BYTES"):
+    with pytest.raises(IngestError, match=r"too large .* ALLY_MAX_FILE_BYTES"):
         load_file(huge, None, max_bytes=Settings().max_file_bytes)
 
 
@@ -177,9 +189,14 @@ def test_large_text_file_loads_in_bounded_time(tmp_path: Path) -> None:
     [doc] = load_file(path, None, max_bytes=Settings().max_file_bytes)
     elapsed = time.monotonic() - started
     assert len(doc.blocks) >= 1000 and elapsed < 60
-    record("inputs", f"ingest loaders: large text file ({path.stat().st_size // 1024} KB, 3000 paragraphs) "
-           "and a 30 GB sparse file over the limit", 2, f"loads in {elapsed:.1f} s; oversize refused naming "
-           "ALLY_MAX_FILE_BYTES", "test_fuzz_loaders")
+    record(
+        "inputs",
+        f"ingest loaders: large text file ({path.stat().st_size // 1024} KB, 3000 paragraphs) "
+        "and a 30 GB sparse file over the limit",
+        2,
+        f"loads in {elapsed:.1f} s; oversize refused naming ALLY_MAX_FILE_BYTES",
+        "test_fuzz_loaders",
+    )
 
 
 def test_pipeline_over_a_hostile_folder(tmp_path: Path) -> None:

@@ -28,7 +28,18 @@ pytestmark = [pytest.mark.slow, pytest.mark.allow_hosts(["127.0.0.1"])]
 REPO = Path(__file__).resolve().parents[2]
 DRIVER = [sys.executable, "-m", "tests.reliability.ingest_driver"]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-WORDS = "induction consolidation maintenance blinatumomab inotuzumab ponatinib dasatinib MRD remission relapse".split()
+WORDS = [
+    "induction",
+    "consolidation",
+    "maintenance",
+    "blinatumomab",
+    "inotuzumab",
+    "ponatinib",
+    "dasatinib",
+    "MRD",
+    "remission",
+    "relapse",
+]
 
 
 def synthetic_corpus(folder: Path, docs: int, version: str, changed: set[int]) -> None:
@@ -147,7 +158,7 @@ def test_ingest_while_serving_and_a_second_writer(ingested_store: Path, tmp_path
         second = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(corpus), "--store", str(store)],
                                 cwd=REPO, env=ENV, capture_output=True, text=True, timeout=120)  # fmt: skip
         during = len(statuses)
-        out, err = writer.communicate(timeout=300)
+        _out, err = writer.communicate(timeout=300)
         assert writer.returncode == 0, err[-2000:]
         time.sleep(1.0)
         stop.set()
@@ -206,10 +217,9 @@ def test_damaged_store_files_name_the_repair(ingested_store: Path, tmp_path: Pat
         store = tmp_path / f"d{i}"
         shutil.copytree(ingested_store, store)
         _damage(store, how)
-        with pytest.raises(StoreError) as exc:
-            with Assistant.open(Settings(store=store)) as assistant:
-                assistant.warm()
-                assistant.ask("What is blinatumomab approved for?")
+        with pytest.raises(StoreError) as exc, Assistant.open(Settings(store=store)) as assistant:
+            assistant.warm()
+            assistant.ask("What is blinatumomab approved for?")
         message = str(exc.value)
         assert f"ally ingest corpus --store {store}" in message, (how, message)
         if how == "manifest missing":
@@ -217,5 +227,10 @@ def test_damaged_store_files_name_the_repair(ingested_store: Path, tmp_path: Pat
     cli = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", "dose?", "--store", str(tmp_path / "d5")],
                          cwd=REPO, env=ENV, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert cli.returncode == 3 and "ally ingest corpus --store" in cli.stderr and "Traceback" not in cli.stderr
-    record("faults", "damaged or missing store files: " + ", ".join(DAMAGE), len(DAMAGE),
-           "StoreError (CLI exit 3) naming the file and the repair command", "test_ingest_faults")
+    record(
+        "faults",
+        "damaged or missing store files: " + ", ".join(DAMAGE),
+        len(DAMAGE),
+        "StoreError (CLI exit 3) naming the file and the repair command",
+        "test_ingest_faults",
+    )

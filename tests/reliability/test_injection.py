@@ -66,7 +66,7 @@ def check_answer(answer: Answer, assistant: Any) -> None:
 
 
 def test_answers_do_not_follow_the_document(hostile: tuple[Any, Any, str]) -> None:
-    clean, bad, doc_id = hostile
+    _clean, bad, doc_id = hostile
     ours = hostile_chunks(bad, doc_id)
     assert ours, "the hostile document is in the store"
     retrieved_hostile = 0
@@ -95,8 +95,26 @@ def test_pathway_results_unchanged(hostile: tuple[Any, Any, str]) -> None:
             cases += 1
     check = bad.pathway(T_PATIENT, "ponatinib").check
     assert check is not None and check.verdict != "on"
-    record("attacks", "pathway results (3 patients x no/ponatinib/nelarabine) with and without the hostile document",
-           cases, "identical results; ponatinib for T-ALL never 'on'", "test_injection")
+    record(
+        "attacks",
+        "pathway results (3 patients x no/ponatinib/nelarabine) with and without the hostile document",
+        cases,
+        "identical results; ponatinib for T-ALL never 'on'",
+        "test_injection",
+    )
+
+
+def walk(node: Any, texts: list[str]) -> None:
+    """Collect every `text` string of a Slack block tree."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "text" and isinstance(v, str):
+                texts.append(v)
+            else:
+                walk(v, texts)
+    elif isinstance(node, list):
+        for v in node:
+            walk(v, texts)
 
 
 def test_slack_output_escapes_it(hostile: tuple[Any, Any, str]) -> None:
@@ -122,25 +140,19 @@ def test_slack_output_escapes_it(hostile: tuple[Any, Any, str]) -> None:
         blocks = payload.get("blocks", payload) if isinstance(payload, dict) else payload.payload()["blocks"]
         texts = [payload.get("text", "")] if isinstance(payload, dict) else [payload.payload().get("text", "")]
 
-        def walk(node: Any) -> None:
-            if isinstance(node, dict):
-                for k, v in node.items():
-                    if k == "text" and isinstance(v, str):
-                        texts.append(v)
-                    else:
-                        walk(v)
-            elif isinstance(node, list):
-                for v in node:
-                    walk(v)
-
-        walk(blocks)
+        walk(blocks, texts)
         for text in texts:
             stripped = re.sub(r"<https://ally\.example\.org/[^|>]*\|[^>]*>", "", text)
             assert "<" not in stripped and ">" not in stripped, text
             assert "<!channel>" not in text and "<script>" not in text and "<https://evil" not in text
         rendered += 1
-    record("attacks", "Slack rendering of an answer and of the hostile passage itself (mentions, links, script)",
-           rendered, "every < and > escaped; only ALLy's own passage links stay as links", "test_injection")
+    record(
+        "attacks",
+        "Slack rendering of an answer and of the hostile passage itself (mentions, links, script)",
+        rendered,
+        "every < and > escaped; only ALLy's own passage links stay as links",
+        "test_injection",
+    )
 
 
 def test_llm_mode_delimits_and_verifies(hostile: tuple[Any, Any, str]) -> None:
@@ -178,11 +190,11 @@ def test_llm_mode_delimits_and_verifies(hostile: tuple[Any, Any, str]) -> None:
 @pytest.mark.browser
 @pytest.mark.allow_hosts(["127.0.0.1"])
 def test_web_page_shows_it_as_text(hostile: tuple[Any, Any, str], tmp_path: Path) -> None:
+    import json
+
     from tests.api.browser import chromium_page
 
     from .server import ally_server
-
-    import json
 
     _, bad, doc_id = hostile
     chunk = next(c for c in sorted(hostile_chunks(bad, doc_id)) if "<script>" in bad.reader.chunks_by_id[c].text)
@@ -218,5 +230,10 @@ def test_web_page_shows_it_as_text(hostile: tuple[Any, Any, str], tmp_path: Path
         assert page.locator("img[onerror]").count() == 0
         page.wait_for_timeout(300)
         assert dialogs == [], "no injected script ran"
-    record("attacks", "web page (headless Chromium, real uvicorn): answer and the hostile passage opened in the "
-           "passage viewer", 1, "shown as text; no script/img/link element created; no alert ran", "test_injection")
+    record(
+        "attacks",
+        "web page (headless Chromium, real uvicorn): answer and the hostile passage opened in the passage viewer",
+        1,
+        "shown as text; no script/img/link element created; no alert ran",
+        "test_injection",
+    )

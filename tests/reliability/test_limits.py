@@ -27,7 +27,9 @@ Q = "What is blinatumomab approved for?"
 
 def counts(db: Path) -> tuple[int, int, int]:
     with sqlite3.connect(db) as con:
-        return tuple(con.execute(f"select count(*) from {t}").fetchone()[0] for t in ("answers", "turns", "conversations"))  # type: ignore[return-value]
+        return tuple(
+            con.execute(f"select count(*) from {t}").fetchone()[0] for t in ("answers", "turns", "conversations")
+        )  # type: ignore[return-value]
 
 
 @pytest.fixture
@@ -36,8 +38,13 @@ def limited(ingested_settings: Settings, tmp_path: Path) -> Iterator[tuple[Any, 
 
     db = tmp_path / "limits.sqlite3"
     settings = ingested_settings.model_copy(
-        update={"database_url": f"sqlite:///{db}", "max_conversation_turns": 2, "max_question_chars": 300,
-                "max_body_bytes": 2000, "rate_limit_per_minute": 10_000}  # fmt: skip
+        update={
+            "database_url": f"sqlite:///{db}",
+            "max_conversation_turns": 2,
+            "max_question_chars": 300,
+            "max_body_bytes": 2000,
+            "rate_limit_per_minute": 10_000,
+        }
     )
     with Assistant.open(settings) as assistant:
         yield assistant, db
@@ -97,7 +104,12 @@ def test_batch_limit(ingested_store: Path, tmp_path: Path, monkeypatch: pytest.M
     result = CliRunner().invoke(cli_app, ["ask", "--batch", str(bad), "--store", str(ingested_store), "--json"])
     assert result.exit_code == 2 and "ALLY_MAX_QUESTION_CHARS" in result.output, result.output
     assert '"answer"' not in result.output, "a batch is checked whole before any line is answered"
-    bad.write_text(json.dumps({"id": 1, "question": Q}) + "\n" + json.dumps({"id": 2, "question": Q, "patient": {"age": 900}}) + "\n")
+    bad.write_text(
+        json.dumps({"id": 1, "question": Q})
+        + "\n"
+        + json.dumps({"id": 2, "question": Q, "patient": {"age": 900}})
+        + "\n"
+    )
     result = CliRunner().invoke(cli_app, ["ask", "--batch", str(bad), "--store", str(ingested_store), "--json"])
     assert result.exit_code == 2 and "line 2" in result.output and "age" in result.output, result.output
     assert '"answer"' not in result.output

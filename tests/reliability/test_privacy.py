@@ -109,6 +109,11 @@ def test_cli_logs_and_errors_hold_no_identifiers(ingested_store: Path, caplog: p
                            "--store", str(ingested_store)], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 2 and "unknown field 'mrn'" in proc.stderr
     assert all(s not in proc.stderr for s in SECRETS)
-    record("privacy", "CLI (`ally ask`, `ally pathway`, DEBUG logging captured): identifiers in questions, "
-           "unknown patient fields, bad values, broken JSON, over-long question", len(cases) + 1,
-           "no identifier in logs; errors name the field, never echo the value", "test_privacy")
+    record(
+        "privacy",
+        "CLI (`ally ask`, `ally pathway`, DEBUG logging captured): identifiers in questions, "
+        "unknown patient fields, bad values, broken JSON, over-long question",
+        len(cases) + 1,
+        "no identifier in logs; errors name the field, never echo the value",
+        "test_privacy",
+    )

@@ -128,7 +128,9 @@ def _cached_onnx_encoder(
 ) -> Encoder:
     from ingest.onnx_encoder import OnnxEncoder
 
-    return OnnxEncoder(path, cache, name, dim, "onnx-int8" if variant == "onnx-int8" else "onnx", batch_size, max_tokens)
+    return OnnxEncoder(
+        path, cache, name, dim, "onnx-int8" if variant == "onnx-int8" else "onnx", batch_size, max_tokens
+    )
 
 
 @lru_cache(maxsize=4)

@@ -104,7 +104,9 @@ def chroma_client(settings: Settings) -> Any:
 class BM25Index:
     """bm25s over vocabulary-expanded tokens of each chunk's embed text (section path + text)."""
 
-    def __init__(self, retriever: Any, ids: list[str], vocab: Vocabulary, doc_freq: dict[str, int] | None = None) -> None:
+    def __init__(
+        self, retriever: Any, ids: list[str], vocab: Vocabulary, doc_freq: dict[str, int] | None = None
+    ) -> None:
         self._retriever = retriever
         self.ids = ids
         self.vocab = vocab

@@ -162,6 +162,7 @@ MATCH_MEMO_SIZE = 200_000  # texts whose concept matches are kept (cleared when 
 @dataclass
 class Vocabulary:
     concepts: dict[str, Concept]
+    populations: dict[str, re.Pattern[str]] = field(default_factory=dict)
     _patterns: list[tuple[str, str, re.Pattern[str]]] = field(default_factory=list, repr=False)
     # Memo of `matches` by text: passages are matched on every answer (see benchmarks/).
     _memo: dict[str, tuple[Match, ...]] = field(default_factory=dict, repr=False, compare=False)
@@ -196,7 +197,8 @@ class Vocabulary:
             for b in concept.broader:
                 if b not in concepts:
                     raise ValueError(f"vocabulary: {concept.id!r} names unknown broader concept {b!r}")
-        return cls(concepts)
+        populations = {name: re.compile(rx, re.IGNORECASE) for name, rx in (raw.get("populations") or {}).items()}
+        return cls(concepts, populations)
 
     # --- matching -----------------------------------------------------------------------------
     def matches(self, text: str) -> list[Match]:

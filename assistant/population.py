@@ -1,26 +1,17 @@
 """Population check: does a cited passage concern the population the question (or patient) is about?
 
-Populations are read deterministically from text: age group (pediatric / adult), Philadelphia
-status, lineage, and disease phase (frontline / relapsed-refractory). When a passage speaks of
+Populations are read deterministically from text with the cue patterns kept as data in
+`ally/data/vocabulary.yaml` (`populations:`): age group (pediatric / adult), Philadelphia status,
+lineage, and disease phase (frontline / relapsed-refractory). When a passage speaks of
 another population than the question, the answer says so next to that citation.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ally.schema import Patient
-
-_PEDIATRIC = re.compile(r"\b(pediatric|paediatric|children|childhood|child)\b", re.I)
-_ADULT = re.compile(r"\b(adults?|older|elderly|aged 65|≥ ?65)\b", re.I)
-_YOUNG_ADULT = re.compile(r"\byoung adults?\b", re.I)
-_PH_POS = re.compile(r"\b(Ph\+|Ph-positive|Philadelphia chromosome[- ]positive|BCR-ABL1? positive)", re.I)
-_PH_NEG = re.compile(r"(\bPh-(?!like)|\bPh-negative|Philadelphia chromosome[- ]negative|BCR::ABL1-negative)", re.I)
-_T_LINEAGE = re.compile(r"\b(T-ALL|T-cell ALL|T-cell acute)\b", re.I)
-_B_LINEAGE = re.compile(r"\b(B-ALL|B-cell ALL|B-cell precursor|B-cell acute|CD19)\b", re.I)
-_RR = re.compile(r"\b(relapsed|refractory|R/R|salvage)\b", re.I)
-_FRONTLINE = re.compile(r"\b(newly diagnosed|frontline|first-line|induction)\b", re.I)
+from ally.vocab import default_vocabulary
 
 
 @dataclass(frozen=True)
@@ -31,15 +22,18 @@ class Population:
     phase: str | None = None  # "frontline" | "relapsed_refractory"
 
 
+def _cue(name: str, text: str) -> bool:
+    return bool(default_vocabulary().populations[name].search(text))
+
+
 def population_of(text: str) -> Population:
-    ped = bool(_PEDIATRIC.search(text))
-    adult = bool(_ADULT.search(text))
+    ped, adult = _cue("pediatric", text), _cue("adult", text)
     age = "pediatric" if ped and not adult else "adult" if adult and not ped else None
-    pos, neg = bool(_PH_POS.search(text)), bool(_PH_NEG.search(text))
+    pos, neg = _cue("ph_positive", text), _cue("ph_negative", text)
     ph = "positive" if pos and not neg else "negative" if neg and not pos else None
-    t, b = bool(_T_LINEAGE.search(text)), bool(_B_LINEAGE.search(text))
+    t, b = _cue("t_lineage", text), _cue("b_lineage", text)
     lineage = "T" if t and not b else "B" if b and not t else None
-    rr, front = bool(_RR.search(text)), bool(_FRONTLINE.search(text))
+    rr, front = _cue("relapsed_refractory", text), _cue("frontline", text)
     phase = "relapsed_refractory" if rr and not front else "frontline" if front and not rr else None
     return Population(age, ph, lineage, phase)
 
@@ -68,7 +62,7 @@ def mismatch_note(question: Population, passage_text: str) -> str | None:
     p = population_of(passage_text)
     notes: list[str] = []
     if question.age and p.age and question.age != p.age:
-        young = " and young adult" if _YOUNG_ADULT.search(passage_text) and p.age == "pediatric" else ""
+        young = " and young adult" if _cue("young_adult", passage_text) and p.age == "pediatric" else ""
         notes.append(f"this passage concerns {p.age}{young} patients")
     if question.ph and p.ph and question.ph != p.ph:
         notes.append(f"this passage concerns Ph-{p.ph} disease")

@@ -143,6 +143,13 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=120, gt=0, description="Requests per minute per API key or client.")
     cors_origins: str = Field(default="", description="Comma-separated origins allowed by CORS (empty: none).")
     max_body_bytes: int = Field(default=64_000, gt=0, description="Largest accepted HTTP request body.")
+    answer_threads: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="Threads the HTTP API answers on. Answers run in parallel (a conversation's turns in order) "
+        "and the query embeddings of concurrent answers go to the model together in one batch.",
+    )
     public_base_url: str | None = Field(
         default=None, description="Public URL of the web page, used for passage links in Slack."
     )

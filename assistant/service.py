@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
@@ -33,6 +32,7 @@ from ally.schema import (
 from ally.settings import Settings, load_settings
 from assistant.analysis import analyse, numbers_in
 from assistant.compose import Composer, Composition, Sentence
+from assistant.concurrency import BatchingEncoder, KeyedLocks
 from assistant.conversation import is_followup, resolve
 from assistant.evidence import IdfTable
 from assistant.population import population_of_question
@@ -68,14 +68,19 @@ class Assistant:
         self.reader = reader
         self.db = db
         self.vocab = reader.vocab
-        self.encoder = encoder_for(settings) if settings.dense_weight > 0 else None
+        # Threads may answer at once: their query embeddings are batched into shared model calls.
+        self.encoder = (
+            BatchingEncoder(encoder_for(settings), max_batch=settings.embed_batch_size)
+            if settings.dense_weight > 0
+            else None
+        )
         self.retriever = HybridRetriever(reader, settings, self.encoder)
         self.idf = IdfTable(reader.bm25.doc_freq, len(reader.chunks_by_id))
         self.composer = Composer(settings, self.vocab, self.idf)
         self._book: Any = None
         self._records_by_doc: dict[str, list[Any]] | None = None
         self.llm: Any = None
-        self._lock = threading.RLock()
+        self._conversation_locks = KeyedLocks()
         retrieval = json.dumps(
             {
                 k: getattr(settings, k)
@@ -201,9 +206,6 @@ class Assistant:
     ) -> Answer:
         return self._answer(question, patient, conversation_id, id, on_retrieval=None)
 
-    # Transports may call from several threads (the API's runner, the Slack bot's workers): one
-    # answer at a time keeps a conversation's turns in order and the caches consistent.
-
     def ask_events(
         self,
         question: str,
@@ -269,10 +271,14 @@ class Assistant:
         id: Any,
         on_retrieval: Callable[[list[Hit]], None] | None,
     ) -> Answer:
-        with self._lock:
-            return self._answer_locked(question, patient, conversation_id, id, on_retrieval)
+        # Transports call from several threads (the API's runner, the Slack bot's workers). Answers
+        # run in parallel; the turns of one conversation run one at a time, in arrival order.
+        if conversation_id is None or not isinstance(conversation_id, str):
+            return self._answer_now(question, patient, conversation_id, id, on_retrieval)
+        with self._conversation_locks.get(conversation_id):
+            return self._answer_now(question, patient, conversation_id, id, on_retrieval)
 
-    def _answer_locked(
+    def _answer_now(
         self,
         question: str,
         patient: Patient | dict[str, Any] | None,

@@ -3,6 +3,10 @@
 SQLite inside the store by default (one machine); any SQLAlchemy URL (PostgreSQL for several API
 workers) through `ALLY_DATABASE_URL`. Only what a follow-up needs is kept: the question, the
 resolved query, the patient record and the answer id. No answer text is logged anywhere.
+
+SQLite runs in WAL mode with synchronous=NORMAL: readers never wait for the writer, and a commit
+costs no fsync of the main file (a power cut may lose the last commits, never corrupt the file;
+a crash of the process loses nothing). Every answer writes one row, so this is on the hot path.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, create_engine, select
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, create_engine, event, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -60,6 +66,15 @@ class FeedbackRow(Base):
     created: Mapped[float] = mapped_column(Float)
 
 
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")  # an in-memory database answers "memory": fine
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
 class Turn:
     def __init__(self, question: str, resolved: str, answer_id: str) -> None:
         self.question = question
@@ -78,6 +93,8 @@ class Database:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         try:
             self.engine: Engine = create_engine(url, **kwargs)
+            if url.startswith("sqlite"):
+                event.listen(self.engine, "connect", _sqlite_pragmas)
             Base.metadata.create_all(self.engine)
         except Exception as exc:
             raise StoreError(f"cannot open the database {url.split('@')[-1]}: {exc}; check ALLY_DATABASE_URL") from exc
@@ -139,10 +156,21 @@ class Database:
 
     # --- answers and feedback ---------------------------------------------------------------
     def record_answer(self, answer_id: str, abstained: bool, corpus_version: str) -> None:
+        values = {
+            "answer_id": answer_id,
+            "created": time.time(),
+            "abstained": abstained,
+            "corpus_version": corpus_version,
+        }
+        dialect = self.engine.dialect.name
+        if dialect in ("sqlite", "postgresql"):  # one INSERT … ON CONFLICT DO NOTHING: no SELECT, no ORM
+            insert: Any = sqlite_insert if dialect == "sqlite" else postgresql_insert
+            statement = insert(AnswerRow).values(**values).on_conflict_do_nothing(index_elements=["answer_id"])
+            with self._lock, self.engine.begin() as conn:
+                conn.execute(statement)
+            return
         with self._lock, Session(self.engine) as s, s.begin():
-            s.merge(
-                AnswerRow(answer_id=answer_id, created=time.time(), abstained=abstained, corpus_version=corpus_version)
-            )
+            s.merge(AnswerRow(**values))
 
     def record_feedback(self, answer_id: str, helpful: bool, comment: str | None, source: str) -> int:
         if comment is not None and len(comment) > 2000:

@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -229,6 +230,7 @@ class StoreReader:
         else:  # the vocabulary changed since ingest: re-tokenise in memory
             self.bm25 = BM25Index.build(list(self.chunks_by_id.values()), self.vocab)
         self._collection: Any = None
+        self._open_lock = threading.Lock()
 
     def __enter__(self) -> StoreReader:
         return self
@@ -302,6 +304,12 @@ class StoreReader:
     # --- search ---------------------------------------------------------------------------
     @property
     def collection(self) -> Any:
+        if self._collection is None:
+            with self._open_lock:  # answer threads may arrive together: open the client once
+                return self._open_collection()
+        return self._collection
+
+    def _open_collection(self) -> Any:
         if self._collection is None:
             try:
                 client = chroma_client(self.settings)

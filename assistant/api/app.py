@@ -47,7 +47,7 @@ def create_app(settings: Settings, assistant: AssistantLike | None = None) -> Fa
     """Build the app. Opens the store when `assistant` is None (raising the store's error)."""
     owned = assistant is None
     core: AssistantLike = assistant if assistant is not None else _open_assistant(settings)
-    runner = AssistantRunner(core)
+    runner = AssistantRunner(core, settings.answer_threads)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,9 +1,10 @@
 """What routes receive through `Depends`: the settings, the assistant runner, checked questions.
 
-Every call into the assistant goes through one `AssistantRunner`: a single worker thread that runs
-the core's blocking calls in order, off the event loop. The core (Chroma, SQLite, the embedding
-model) is then never entered by two threads at once, and warming the model at startup simply
-queues ahead of the first question.
+Every call into the assistant goes through one `AssistantRunner`: a pool of `answer_threads` worker
+threads that run the core's blocking calls off the event loop. The core is thread-safe: answers run
+in parallel (the turns of one conversation in order), their query embeddings are batched together
+(`assistant.concurrency`), and a question that arrives while the model is still warming waits for
+the load instead of loading it twice.
 """
 
 from __future__ import annotations
@@ -27,16 +28,17 @@ T = TypeVar("T")
 
 
 class AssistantRunner:
-    """Runs the assistant's blocking calls on one dedicated worker thread, in arrival order."""
+    """Runs the assistant's blocking calls on a pool of worker threads, off the event loop."""
 
-    def __init__(self, assistant: AssistantLike) -> None:
+    def __init__(self, assistant: AssistantLike, threads: int = 1) -> None:
         self.assistant = assistant
+        self.threads = threads
         self._pool: ThreadPoolExecutor | None = None
         self.warm_future: Future[None] | None = None
 
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ally-assistant")
+            self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="ally-assistant")
         return self._pool
 
     async def __call__(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -44,7 +46,7 @@ class AssistantRunner:
         return await loop.run_in_executor(self._executor(), functools.partial(fn, *args, **kwargs))
 
     def start_warm(self) -> Future[None]:
-        """Load the model in the background; questions queue behind it."""
+        """Load the model in the background (`/readyz` says 503 until it is loaded)."""
         self.warm_future = self._executor().submit(self.assistant.warm)
         return self.warm_future
 

@@ -35,6 +35,7 @@ from slack_sdk import WebClient
 from ally.errors import AllyError, InputError, NotFoundError, SettingsError
 from ally.schema import Answer, PathwayResult, Patient
 from ally.settings import Settings
+from assistant.concurrency import KeyedLocks
 from assistant.slack.blocks import (
     ACTION_HELPFUL,
     ACTION_NOT_HELPFUL,
@@ -46,7 +47,7 @@ from assistant.slack.blocks import (
     without_share_button,
 )
 from assistant.slack.commands import HELP_TEXT, clean_message_text, parse_slash_command, split_question
-from assistant.slack.limits import KeyedLocks, LruMap, RateLimiter, SeenOnce
+from assistant.slack.limits import LruMap, RateLimiter, SeenOnce
 from assistant.slack.redact import LOGGER_NAME, QuietRequestVerification, quiet_slack_logging
 
 log = logging.getLogger(f"{LOGGER_NAME}.app")
@@ -108,7 +109,6 @@ class SlackBot:
         self._turn_locks = KeyedLocks()
         self._pool = ThreadPoolExecutor(max_workers=ANSWER_WORKERS, thread_name_prefix="ally-slack-answer")
         self._auth_lock = threading.Lock()
-        self._core_lock = threading.Lock()  # the core is entered by one thread at a time
         self._auth: AuthorizeResult | None = None
         self._closed = False
 
@@ -279,8 +279,7 @@ class SlackBot:
     ) -> SlackMessage:
         """Ask the core and render; errors become a message that says what to do."""
         try:
-            with self._core_lock:
-                answer = self.assistant.ask(question, patient=patient, conversation_id=conversation_id)
+            answer = self.assistant.ask(question, patient=patient, conversation_id=conversation_id)
         except InputError as exc:
             return render_notice(f"I could not use that question: {exc}", "error")
         except AllyError as exc:
@@ -339,8 +338,7 @@ class SlackBot:
     ) -> None:
         result_id = f"slack-pathway-{uuid.uuid4().hex}"
         try:
-            with self._core_lock:
-                result = self.assistant.pathway(patient, propose=propose, id=result_id)
+            result = self.assistant.pathway(patient, propose=propose, id=result_id)
         except InputError as exc:
             respond(response_type="ephemeral", **render_notice(str(exc), "error").payload())
             return
@@ -416,8 +414,7 @@ class SlackBot:
 
     def _feedback(self, respond: Callable[..., Any], answer_id: str, helpful: bool) -> None:
         try:
-            with self._core_lock:
-                self.assistant.record_feedback(answer_id, helpful, source="slack")
+            self.assistant.record_feedback(answer_id, helpful, source="slack")
         except (NotFoundError, InputError) as exc:
             log.info("ally-slack: feedback not stored: %s", type(exc).__name__)
             respond(

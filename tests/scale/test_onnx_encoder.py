@@ -51,3 +51,38 @@ def test_query_path_imports_no_torch(ingested_store: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120, check=True
     )
     assert out.stdout.strip().splitlines()[-1] == "False []", out.stdout + out.stderr
+
+
+def _op_types(path: Path) -> set[str]:
+    import onnx
+
+    return {node.op_type for node in onnx.load(str(path), load_external_data=False).graph.node}
+
+
+@pytest.mark.slow
+class TestExport:
+    """The export recipe: attention fused by onnxruntime's optimiser, checked against torch first."""
+
+    def test_the_export_fuses_attention_and_matches_torch(self, tmp_path: Path) -> None:
+        from ingest.onnx_encoder import OnnxEncoder, export_onnx
+
+        path = export_onnx(default_model_path(), tmp_path, "onnx")
+        ops = _op_types(path)
+        assert {"Attention", "SkipLayerNormalization"} <= ops  # fused kernels, not MatMul/Softmax chains
+        texts = ["MRD-positive B-ALL in first remission: blinatumomab", "x", "Ph+ ALL " * 30]
+        fused = OnnxEncoder(default_model_path(), tmp_path, "all-MiniLM-L6-v2", 384).encode(texts)
+        reference = SentenceTransformerEncoder(default_model_path(), "all-MiniLM-L6-v2", 384).encode(texts)
+        assert float((1 - (fused * reference).sum(axis=1)).max()) < 1e-5
+        assert not list(tmp_path.glob(".*onnx"))  # no temporary files left behind
+
+    def test_a_fused_graph_that_disagrees_with_torch_is_not_kept(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import ingest.onnx_encoder as onnx_encoder
+
+        monkeypatch.setattr(onnx_encoder, "_max_difference", lambda *a: 1.0)
+        path = onnx_encoder.export_onnx(default_model_path(), tmp_path, "onnx")
+        ops = _op_types(path)
+        assert "Attention" not in ops and "Softmax" in ops  # the plain, unfused graph
+        vectors = onnx_encoder.OnnxEncoder(default_model_path(), tmp_path, "all-MiniLM-L6-v2", 384).encode(["imatinib"])
+        assert vectors.shape == (1, 384)

@@ -115,14 +115,24 @@ class Chunker:
     """Turns a LoadedDocument into Chunks within the token budget."""
 
     def __init__(self, count_tokens: Callable[[str], int], max_tokens: int, prose_tokens: int | None = None) -> None:
-        self.count = count_tokens
+        self._count_tokens = count_tokens
+        self._counts: dict[str, int] = {}
         self.max_tokens = max_tokens
         self.prose_tokens = min(prose_tokens or max_tokens, max_tokens)
+
+    def count(self, text: str) -> int:
+        """Word pieces of `text`, remembered for the current document (the same texts are measured
+        several times while windows grow and chunks are emitted; tokenising is most of chunking)."""
+        n = self._counts.get(text)
+        if n is None:
+            n = self._counts[text] = self._count_tokens(text)
+        return n
 
     def chunk(self, doc: LoadedDocument) -> list[Chunk]:
         self._doc = doc
         self._out: list[Chunk] = []
         self._seen: set[str] = set()
+        self._counts.clear()
         root = _build_tree(doc.blocks)
         self._section(root, [])
         return self._out

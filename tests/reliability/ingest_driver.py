@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import ingest.background as background
 import ingest.pipeline as pipeline
 import ingest.store as store
 from ally.settings import Settings
@@ -29,7 +30,7 @@ class AnnouncingEncoder(HashEncoder):
 def main() -> None:
     corpus, target = Path(sys.argv[1]), Path(sys.argv[2])
     delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0.02
-    pipeline.EMBED_BATCH = 8  # many small batches: kills land between vector writes
+    background.BATCH = 8  # many small batches: kills land between vector writes
     save, write, gc = store.BM25Index.save, store.atomic_write_text, store.StoreWriter.collect_garbage
 
     def slow_save(self: Any, folder: Path) -> None:

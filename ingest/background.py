@@ -45,8 +45,9 @@ class BackgroundEmbedder:
             batch = self._todo.get()
             if batch is None:
                 return
-            if self._error is not None:
-                continue  # drain after a failure; finish() re-raises it
+            if self._error is not None:  # drain after a failure; finish() re-raises it
+                self._done.put((len(batch), 0))
+                continue
             try:
                 have = self._writer.existing_vectors([c.chunk_id for c in batch])
                 needed = [c for c in batch if c.chunk_id not in have]

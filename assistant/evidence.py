@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from dataclasses import dataclass, field, replace
+from itertools import islice
 
 from ally.vocab import Vocabulary
 from assistant.analysis import QUESTION_WORDS, QuestionAnalysis, numbers_in
@@ -144,13 +146,19 @@ def score_units(units: list[Unit], question: QuestionAnalysis, vocab: Vocabulary
     return units
 
 
+UNIT_CACHE_SIZE = 20_000  # passages whose units are kept; the oldest quarter goes when it is full
+
+
 class UnitCache:
     """Units of each passage with their tokens, computed once per passage (vocabulary matching is
-    the costly part), copied per question for scoring."""
+    the costly part), copied per question for scoring. Bounded, so a server answering for months
+    over a 100k-chunk store does not end up holding units for every passage."""
 
-    def __init__(self, vocab: Vocabulary) -> None:
+    def __init__(self, vocab: Vocabulary, max_passages: int = UNIT_CACHE_SIZE) -> None:
         self.vocab = vocab
+        self.max_passages = max(1, max_passages)
         self._units: dict[str, list[Unit]] = {}
+        self._lock = threading.Lock()  # answer threads insert concurrently; eviction iterates the dict
 
     def units(self, chunk: StoredChunk) -> list[Unit]:
         found = self._units.get(chunk.chunk_id)
@@ -164,8 +172,15 @@ class UnitCache:
                     u.context_tokens |= title_tokens
                 u.tokens = u.own_tokens | u.context_tokens
                 u.numbers = numbers_in(u.text)
-            self._units[chunk.chunk_id] = found
+            with self._lock:
+                if len(self._units) >= self.max_passages:  # dicts keep insertion order: drop the oldest
+                    for old in list(islice(self._units, max(1, self.max_passages // 4))):
+                        self._units.pop(old, None)
+                self._units[chunk.chunk_id] = found
         return found
+
+    def __len__(self) -> int:
+        return len(self._units)
 
     def gather(self, hits: list[Hit], limit: int) -> list[Unit]:
         out: list[Unit] = []

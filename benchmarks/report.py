@@ -29,13 +29,6 @@ def fmt(v: float, unit: str = "") -> str:
 
 def table(suffix: str) -> list[str]:
     ing, lat, cold = load("ingest" + suffix), load("latency" + suffix), load("cold" + suffix)
-    extra = load("ingest-int8") if not suffix else None
-    if ing and extra:  # the opt-in int8 encoder, measured in its own run beside LangChain
-        for name, sys_ in extra["systems"].items():
-            if name == "ally-onnx-int8":
-                sys_["langchain_chunks_per_s"] = extra["systems"]["langchain"]["chunks_per_s"]
-                sys_["chunks_per_s_vs_langchain"] = round(sys_["chunks_per_s"] / sys_["langchain_chunks_per_s"], 2)
-                ing["systems"][name + " (separate run)"] = sys_
     rows = ["| Target | Goal | ALLy | LangChain | Ratio | Met? |", "|---|---|---|---|---|---|"]
     if ing:
         lc = ing["systems"]["langchain"]
@@ -83,14 +76,16 @@ def table(suffix: str) -> list[str]:
     http = load("http" + suffix)
     if http:
         rows.append(
-            f"| `/v1/ask`, {http['clients']} concurrent clients | ≥ 100 answers/s, p99 ≤ 300 ms | "
-            f"{http['answers_per_s']} answers/s, p99 {http['p99_ms']} ms | – | – | "
+            f"| `/v1/ask`, {http['clients']} concurrent clients ({http.get('driver', 'python-httpx').split(' ')[0]}, "
+            f"{http['chunks']:,}-chunk store) | ≥ 100 answers/s, p99 ≤ 300 ms | "
+            f"{http['answers_per_s']} answers/s, p50 {http['p50_ms']} ms, p99 {http['p99_ms']} ms, "
+            f"{http['errors']} errors | – | – | "
             f"{'yes' if http['answers_per_s'] >= 100 and http['p99_ms'] <= 300 else 'no'} |"
         )
     rows.append("")
     rows.append("Commands that produced these figures:")
     rows.append("")
-    for r in (ing, extra, lat, cold, http):
+    for r in (ing, lat, cold, http):
         if r:
             rows.append(f"- `{r['command']}` (finished {r['finished']})")
     return rows

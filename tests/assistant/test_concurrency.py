@@ -194,3 +194,19 @@ class TestConcurrentAssistant:
         with Session(assistant.db.engine) as s:
             positions = s.scalars(select(TurnRow.position).where(TurnRow.conversation_id == conversation)).all()
         assert sorted(positions) == list(range(len(questions)))
+
+
+class TestUnitCache:
+    def test_bounded_and_consistent_under_threads(self, assistant: Assistant) -> None:
+        from assistant.evidence import UnitCache
+
+        chunks = list(assistant.reader.chunks_by_id.values())
+        cache = UnitCache(assistant.vocab, max_passages=16)
+        expected = {c.chunk_id: [u.text for u in UnitCache(assistant.vocab).units(c)] for c in chunks}
+
+        def fill(offset: int) -> None:
+            for c in chunks[offset:] + chunks[:offset]:
+                assert [u.text for u in cache.units(c)] == expected[c.chunk_id]
+
+        _concurrently(fill, [0, 20, 40, 60])
+        assert len(chunks) > 16 and len(cache) <= 16

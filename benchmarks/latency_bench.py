@@ -54,8 +54,10 @@ def build_langchain(store: Path, encoder: str) -> Path:
     settings = Settings(store=store, encoder=encoder)
     reader = StoreReader(settings, _read_manifest(store))
     chunks = list(reader.chunks_by_id.values())
-    got = reader.collection.get(ids=[c.chunk_id for c in chunks], include=["embeddings"])
-    by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
+    by_id: dict[str, Any] = {}
+    for start in range(0, len(chunks), 5000):  # SQLite caps the variables of one query
+        got = reader.collection.get(ids=[c.chunk_id for c in chunks[start : start + 5000]], include=["embeddings"])
+        by_id.update(zip(got["ids"], got["embeddings"], strict=True))
     vectors = np.asarray([by_id[c.chunk_id] for c in chunks], dtype=np.float32)
     db = langchain_chroma(persist, None, "bench")
     for start in range(0, len(chunks), 2000):

@@ -51,13 +51,13 @@ def table(suffix: str) -> list[str]:
     if lat:
         for row in lat["sizes"]:
             rows.append(
-                f"| Warm answer latency p50 / p95 at {row['chunks']:,} chunks | p95 ≤ 50 ms (at 100k) | "
+                f"| Warm answer latency p50 / p95 at {row.get('store_chunks', row['chunks']):,} chunks | p95 ≤ 50 ms (at 100k) | "
                 f"{row['ally_p50_ms']} / {row['ally_p95_ms']} ms | {row['langchain_p50_ms']} / {row['langchain_p95_ms']} ms | "
                 f"{row['p95_ratio_ally_over_langchain']}× (p95) | {'yes' if row['ally_p95_ms'] <= 50 else 'no'} at this size |"
             )
         for row in lat["sizes"]:
             rows.append(
-                f"| Peak RSS serving {row['chunks']:,} chunks | ≤ 1.5 GB (at 100k) | {row['ally_rss_mb']} MB | "
+                f"| Peak RSS serving {row.get('store_chunks', row['chunks']):,} chunks | ≤ 1.5 GB (at 100k) | {row['ally_rss_mb']} MB | "
                 f"{row['langchain_rss_mb']} MB | {round(row['ally_rss_mb'] / row['langchain_rss_mb'], 2)}× | "
                 f"{'yes' if row['ally_rss_mb'] <= 1536 else 'no'} at this size |"
             )
@@ -100,7 +100,7 @@ def plot(suffix: str, out: Path) -> bool:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sizes = [r["chunks"] for r in lat["sizes"]]
+    sizes = [r.get("store_chunks", r["chunks"]) for r in lat["sizes"]]
     fig, ax = plt.subplots(figsize=(5, 3.2), dpi=90)
     for key, label, style in (
         ("ally_p95_ms", "ALLy p95", "o-"),

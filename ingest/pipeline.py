@@ -100,7 +100,8 @@ def ingest_paths(
         chunks = {cid: c for cid, c in chunks.items() if cid in referenced}
 
         changed = report.added or report.updated or report.removed
-        if changed or (writer.manifest["generation"] == 0 and documents):
+        # A new vocabulary (ALLy upgrade) also commits: the BM25 index is rebuilt once, here.
+        if changed or (writer.manifest["generation"] == 0 and documents) or writer.bm25_stale:
             writer.commit(documents, chunks)
         report.chunks = len(chunks)
     progress.close()

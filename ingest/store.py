@@ -404,6 +404,12 @@ class StoreWriter:
             )
         return self._collection
 
+    @property
+    def bm25_stale(self) -> bool:
+        """True when the committed BM25 index was built with another vocabulary or tokenizer (readers
+        would re-tokenise every chunk at each start until the next commit rebuilds it)."""
+        return bool(self.manifest["documents"]) and self.manifest.get("vocab_hash") != _vocab_hash()
+
     def previous_chunks(self) -> dict[str, StoredChunk]:
         """Chunk records of the committed generation (empty for a new store)."""
         if self._previous_chunks is None:

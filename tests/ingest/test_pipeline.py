@@ -56,6 +56,24 @@ class TestIdempotence:
         assert second.chunks == first.chunks
         assert enc.encoded == first.chunks
 
+    def test_a_new_vocabulary_rebuilds_bm25_once_without_embedding(self, tmp_path: Path, corpus: Path) -> None:
+        import json
+
+        from ingest.store import MANIFEST, _vocab_hash
+
+        enc = HashEncoder()
+        first = ingest_paths([corpus], settings(tmp_path), encoder=enc)
+        path = tmp_path / "store" / MANIFEST
+        manifest = json.loads(path.read_text())
+        manifest["vocab_hash"] = "older-vocab"  # as left by an earlier ALLy release
+        path.write_text(json.dumps(manifest))
+        again = ingest_paths([corpus], settings(tmp_path), encoder=enc)
+        assert (again.skipped, again.embedded, again.chunks) == (5, 0, first.chunks)
+        rebuilt = json.loads(path.read_text())
+        assert rebuilt["vocab_hash"] == _vocab_hash() and rebuilt["generation"] == manifest["generation"] + 1
+        third = ingest_paths([corpus], settings(tmp_path), encoder=enc)  # now current: nothing to do
+        assert json.loads(path.read_text())["generation"] == rebuilt["generation"] and third.embedded == 0
+
     def test_changed_file_replaces_only_its_chunks(self, tmp_path: Path, corpus: Path) -> None:
         enc = HashEncoder()
         ingest_paths([corpus], settings(tmp_path), encoder=enc)

@@ -62,11 +62,11 @@ bench-quick: setup
 	$(BIN)/python -m benchmarks.report --quick
 
 # wrk (Debian package) drives the HTTP benchmark; without it Python clients are used and say so.
-# The 100k size embeds ~100k chunks once (~25 min on 2 cores), cached under artifacts/bench/.
+# The 107500 size (101,059 stored chunks) embeds once (~25 min on 2 cores), cached under artifacts/bench/
 bench: setup
 	command -v wrk >/dev/null || apt-get install -y -q wrk || true
 	$(BIN)/python -m benchmarks.ingest_bench --chunks 1000 --repeats 2 --encoders onnx,onnx-int8,torch
-	$(BIN)/python -m benchmarks.latency_bench --sizes 5000,20000,100000
+	$(BIN)/python -m benchmarks.latency_bench --sizes 5000,20000,107500
 	$(BIN)/python -m benchmarks.cold_bench --repeats 3
 	$(BIN)/python -m benchmarks.http_bench --chunks 5000 --seconds 20
 	$(BIN)/python -m benchmarks.report

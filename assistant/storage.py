@@ -4,9 +4,11 @@ SQLite inside the store by default (one machine); any SQLAlchemy URL (PostgreSQL
 workers) through `ALLY_DATABASE_URL`. Only what a follow-up needs is kept: the question, the
 resolved query, the patient record and the answer id. No answer text is logged anywhere.
 
-SQLite runs in WAL mode with synchronous=NORMAL: readers never wait for the writer, and a commit
-costs no fsync of the main file (a power cut may lose the last commits, never corrupt the file;
-a crash of the process loses nothing). Every answer writes one row, so this is on the hot path.
+Every answer writes one row, so that write is one INSERT … ON CONFLICT DO NOTHING (no SELECT, no
+ORM). SQLite keeps its default rollback journal and synchronous=FULL: WAL mode was tried and
+dropped, because with it the test suite's shared store database was found malformed after a full
+run (several server processes writing while the test process copied the live store folder); the
+cause was not pinned down, and an fsync per answer is cheap next to a corrupted database.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, create_engine, event, select
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, create_engine, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -66,15 +68,6 @@ class FeedbackRow(Base):
     created: Mapped[float] = mapped_column(Float)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")  # an in-memory database answers "memory": fine
-        cursor.execute("PRAGMA synchronous=NORMAL")
-    finally:
-        cursor.close()
-
-
 class Turn:
     def __init__(self, question: str, resolved: str, answer_id: str) -> None:
         self.question = question
@@ -93,8 +86,6 @@ class Database:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         try:
             self.engine: Engine = create_engine(url, **kwargs)
-            if url.startswith("sqlite"):
-                event.listen(self.engine, "connect", _sqlite_pragmas)
             Base.metadata.create_all(self.engine)
         except Exception as exc:
             raise StoreError(f"cannot open the database {url.split('@')[-1]}: {exc}; check ALLY_DATABASE_URL") from exc

@@ -13,17 +13,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass
 
 import numpy as np
 
-
-class _Encoder(Protocol):
-    name: str
-    dim: int
-
-    def encode(self, texts: list[str]) -> np.ndarray: ...
+from ingest.embed import Encoder
 
 
 @dataclass
@@ -36,22 +30,17 @@ class _Job:
 
 @dataclass
 class BatchStats:
-    """Model calls made and texts encoded through the batcher (for benchmarks and /metrics-like checks)."""
+    """Model calls made, texts encoded and the largest batch, through the batcher."""
 
     calls: int = 0
     texts: int = 0
     largest: int = 0
-    sizes: dict[int, int] = field(default_factory=dict)
-
-    @property
-    def mean_batch(self) -> float:
-        return self.texts / self.calls if self.calls else 0.0
 
 
 class BatchingEncoder:
     """An encoder shared by threads whose concurrent calls are encoded in one model call."""
 
-    def __init__(self, inner: _Encoder, max_batch: int = 32) -> None:
+    def __init__(self, inner: Encoder, max_batch: int = 32) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self.inner = inner
@@ -66,11 +55,6 @@ class BatchingEncoder:
     @property
     def loaded(self) -> bool:
         return bool(getattr(self.inner, "loaded", True))
-
-    def load(self) -> None:
-        load = getattr(self.inner, "load", None)
-        if load is not None:
-            load()
 
     def _take(self) -> list[_Job]:
         """Jobs for the next model call: the oldest first, at least one, at most `max_batch` texts."""
@@ -99,7 +83,6 @@ class BatchingEncoder:
             self.stats.calls += 1
             self.stats.texts += len(texts)
             self.stats.largest = max(self.stats.largest, len(texts))
-            self.stats.sizes[len(texts)] = self.stats.sizes.get(len(texts), 0) + 1
             self._running = False
             self._cond.notify_all()
 

@@ -46,13 +46,13 @@ def build_langchain(store: Path, encoder: str) -> Path:
     """A langchain-chroma collection holding ALLy's chunks of `store` with the cached vectors."""
     from ally.settings import Settings
     from benchmarks.common import langchain_chroma
-    from ingest.store import StoreReader, _read_manifest
+    from ingest.store import Manifest, StoreReader
 
     persist = store.with_name(store.name + "-langchain")
     if (persist / ".done").is_file():
         return persist
     settings = Settings(store=store, encoder=encoder)
-    reader = StoreReader(settings, _read_manifest(store))
+    reader = StoreReader(settings, Manifest.read(store))
     chunks = list(reader.chunks_by_id.values())
     by_id: dict[str, Any] = {}
     for start in range(0, len(chunks), 5000):  # SQLite caps the variables of one query

@@ -13,9 +13,10 @@ import queue
 import threading
 from collections.abc import Callable
 
+from ally.chunks import Chunk
 from ingest.embed import Encoder
 from ingest.progress import Progress
-from ingest.store import StoredChunk, StoreWriter
+from ingest.store.writer import StoreWriter
 
 BATCH = 1024  # chunks per hand-over: embedding starts early, and each hand-over is sorted by length (less padding)
 
@@ -27,8 +28,8 @@ class BackgroundEmbedder:
         self._writer = writer
         self._encoder_factory = encoder
         self._batch = batch or BATCH
-        self._buffer: list[StoredChunk] = []
-        self._todo: queue.Queue[list[StoredChunk] | None] = queue.Queue(maxsize=8)
+        self._buffer: list[Chunk] = []
+        self._todo: queue.Queue[list[Chunk] | None] = queue.Queue(maxsize=8)
         self._done: queue.Queue[tuple[int, int]] = queue.Queue()  # (chunks handled, of them embedded)
         self._error: BaseException | None = None
         self._submitted = 0
@@ -59,14 +60,14 @@ class BackgroundEmbedder:
                 self._error = exc
                 self._done.put((len(batch), 0))
 
-    def submit(self, chunks: list[StoredChunk]) -> None:
+    def submit(self, chunks: list[Chunk]) -> None:
         """Chunks whose vectors may be missing; embedding starts once a batch is full."""
         self._buffer.extend(chunks)
         while len(self._buffer) >= self._batch:
             self._hand_over(self._buffer[: self._batch])
             self._buffer = self._buffer[self._batch :]
 
-    def _hand_over(self, batch: list[StoredChunk]) -> None:
+    def _hand_over(self, batch: list[Chunk]) -> None:
         if self._error is not None:
             raise self._error
         self._start()

@@ -13,7 +13,8 @@ in its metadata and at the head of the text that is embedded and BM25-indexed, s
 - every chunk, path prefix included, fits `chunk_max_tokens` word pieces, measured with the
   model's own tokenizer (longer input would be silently cut by the model).
 
-Chunk id = hash of doc id + section path + whitespace-normalised text.
+Chunk id = hash of doc id + section path + whitespace-normalised text. The chunk model and its
+flags are `ally.chunks` (shared with the assistant, which reads the stored chunks).
 """
 
 from __future__ import annotations
@@ -23,30 +24,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ally.chunks import BULLETS, PATH_SEP, RECORD, Chunk
+from ally.text import LEANS_BACK, split_sentences
 from ingest.documents import Block, LoadedDocument
-
-PATH_SEP = " > "
-RECORD = "record"  # flag: a drug card, first line the name, then "Field: value" lines
-BULLETS = "bullets"  # flag: "- item" lines, two spaces of indentation per nesting level
-_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
-# Sentences that lean on the one before them (a pronoun or connective subject).
-_LEANS_BACK = re.compile(
-    r"^(?:[A-Z][\w ]{0,25},\s+)?(It|it|Its|This|this|These|these|That|Those|They|they|Their|The study|"
-    r"The therapy|The results|The findings|Results|Such|Both|However|In most cases|At the same time|"
-    r"Additionally|Among these)\b"
-)
-
-
-@dataclass
-class Chunk:
-    chunk_id: str
-    doc_id: str
-    section: str
-    text: str
-    embed_text: str
-    position: int
-    tokens: int
-    flags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -160,16 +140,13 @@ class Chunker:
         if cid in self._seen:
             return
         self._seen.add(cid)
+        meta = self._doc.meta
         embed = self._embed_text(section, text)
-        self._out.append(
-            Chunk(
-                cid, self._doc.meta.doc_id, section, text, embed, len(self._out), self.count(embed), sorted(set(flags))
-            )
-        )
+        self._out.append(Chunk(cid, meta.doc_id, section, text, embed, len(self._out), meta.title, sorted(set(flags))))
 
     def _split(self, section: str, text: str) -> list[str]:
         """Split text over the budget: by lines first, then sentences, then words."""
-        units: list[str] = text.split("\n") if "\n" in text else _SENTENCE_RE.split(text)
+        units: list[str] = text.split("\n") if "\n" in text else split_sentences(text)
         joiner = "\n" if "\n" in text else " "
         if len(units) == 1:
             units = text.split(" ")
@@ -252,13 +229,13 @@ class Chunker:
     def _sentence_windows(self, text: str) -> list[str]:
         """Sentence windows of about `prose_tokens`; a window whose first sentence leans on the one
         before ("In most cases, …", "These findings …") starts with that sentence too."""
-        sentences = _SENTENCE_RE.split(text)
+        sentences = split_sentences(text)
         pieces: list[str] = []
         current: list[str] = []
         for sentence in sentences:
             if current and self.count(" ".join([*current, sentence])) > self.prose_tokens:
                 pieces.append(" ".join(current))
-                current = [current[-1]] if _LEANS_BACK.match(sentence) else []
+                current = [current[-1]] if LEANS_BACK.match(sentence) else []
             current.append(sentence)
         if current:
             # A short tail joins the piece before it rather than standing alone.

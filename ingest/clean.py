@@ -10,6 +10,7 @@ It works on lines, before structure parsing, and never invents text.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -90,107 +91,153 @@ def _is_short_value(line: str) -> bool:
 
 def strip_chrome(lines: list[str]) -> tuple[list[str], Harvest]:
     """Remove page chrome from `lines`, returning the kept lines and the harvested metadata."""
-    harvest = Harvest()
-    kept: list[str] = []
-    i = 0
-    n = len(lines)
+    stripper = _ChromeStripper(lines)
+    return stripper.strip(), stripper.harvest
 
-    last_substantive = max((k for k, ln in enumerate(lines) if len(ln.split()) >= 12), default=-1)
 
-    def next_nonempty(j: int) -> int:
-        while j < n and not lines[j].strip():
+_Rule = Callable[[int, str], int | None]
+
+
+@dataclass
+class _ChromeStripper:
+    """One pass over a page's lines. Each rule looks at line i (non-empty, `stripped`) and returns
+    where reading resumes when the line is chrome (removed, its metadata harvested), else None."""
+
+    lines: list[str]
+    harvest: Harvest = field(default_factory=Harvest)
+    last_substantive: int = field(init=False)  # the last line of body text (12 words or more)
+
+    def __post_init__(self) -> None:
+        self.last_substantive = max((k for k, ln in enumerate(self.lines) if len(ln.split()) >= 12), default=-1)
+
+    def strip(self) -> list[str]:
+        kept: list[str] = []
+        rules: tuple[_Rule, ...] = (self._related, self._dropped, self._dated, self._labelled, self._doi_line)
+        i = 0
+        while i < len(self.lines):
+            line = self.lines[i]
+            stripped = line.strip()
+            if not stripped:
+                kept.append("")
+                i += 1
+                continue
+            resume = next((r for rule in rules if (r := rule(i, stripped)) is not None), None)
+            if resume is None:
+                kept.append(line)
+                resume = i + 1
+            i = resume
+        return kept
+
+    def _next_nonempty(self, j: int) -> int:
+        while j < len(self.lines) and not self.lines[j].strip():
             j += 1
         return j
 
-    while i < n:
-        line = lines[i]
-        stripped = line.strip()
-        low = stripped.lower()
-        if not stripped:
-            kept.append("")
-            i += 1
-            continue
-        if _RELATED_START_RE.match(stripped):
-            j = i + 1
-            while j < n and not _RELATED_END_RE.match(lines[j]):
-                j += 1
-            harvest.removed.append(f"related-posts block ({j - i} lines)")
-            i = j
-            continue
-        if any(r.search(stripped) for r in _DROP_LINE_RES):
-            harvest.removed.append(stripped)
-            i += 1
-            continue
-        if any(r.search(stripped) for r in _BOILERPLATE_RES):
-            harvest.removed.append(stripped)
-            i += 1
-            continue
+    def _removed(self, stripped: str, resume: int) -> int:
+        self.harvest.removed.append(stripped)
+        return resume
+
+    # --- rules, in order ----------------------------------------------------------------------
+    def _related(self, i: int, stripped: str) -> int | None:
+        if not _RELATED_START_RE.match(stripped):
+            return None
+        j = i + 1
+        while j < len(self.lines) and not _RELATED_END_RE.match(self.lines[j]):
+            j += 1
+        self.harvest.removed.append(f"related-posts block ({j - i} lines)")
+        return j
+
+    def _dropped(self, i: int, stripped: str) -> int | None:
+        if any(r.search(stripped) for r in _DROP_LINE_RES) or any(r.search(stripped) for r in _BOILERPLATE_RES):
+            return self._removed(stripped, i + 1)
+        return None
+
+    def _dated(self, i: int, stripped: str) -> int | None:
+        """Date lines such as "Updated: Nov 19, 2025"."""
         m = _UPDATED_RE.match(stripped)
-        if m and len(stripped) <= 40:
-            date = _parse_date(m.group(2))
-            if date:
-                if m.group(1).lower().startswith(("updated", "last")):
-                    harvest.updated = harvest.updated or date
-                else:
-                    harvest.published = harvest.published or date
-                harvest.removed.append(stripped)
-                i += 1
-                continue
-        label = _LABELS.get(low)
-        if label:
-            j = next_nonempty(i + 1)
-            if label == "authors":
-                while j < n and _BULLET_RE.match(lines[j]):
-                    name = _BULLET_RE.sub("", lines[j]).strip()
-                    name = re.sub(r"\s+Author$", "", name).strip()
-                    if name:
-                        harvest.authors.append(name)
-                    j = next_nonempty(j + 1)
-                i = j
-                continue
-            if label == "doi" and j < n:
-                found = _DOI_RE.search(lines[j])
-                if found:
-                    harvest.doi = found.group(1)
-                    i = j + 1
-                    continue
-            if label == "keywords" and j < n:
-                harvest.keywords = [k.strip() for k in lines[j].split(",") if k.strip()]
-                i = j + 1
-                continue
-            if label == "published" and j < n:
-                iso = _ISO_DATE_RE.match(lines[j]) or None
-                date = iso.group(1) if iso else _parse_date(lines[j])
-                if date:
-                    harvest.published = date
-                    i = j + 1
-                    continue
-            if label == "drop":
-                # A chrome label, possibly followed by its short value ("Section" / "Articles").
-                following = next_nonempty(i + 1)
-                is_value = (
-                    following < n
-                    and _is_short_value(lines[following])
-                    and lines[following].strip().lower() not in _LABELS
-                    and i > last_substantive
-                )
-                harvest.removed.append(stripped)
-                i = following + 1 if is_value else i + 1
-                continue
-            if label == "drop_label":
-                harvest.removed.append(stripped)
-                i += 1
-                continue
-        if harvest.doi is None:
-            found = _DOI_RE.search(stripped)
-            if found and stripped.lower().startswith(("doi", "https://doi.org", "http://doi.org")):
-                harvest.doi = found.group(1)
-                harvest.removed.append(stripped)
-                i += 1
-                continue
-        kept.append(line)
-        i += 1
-    return kept, harvest
+        date = _parse_date(m.group(2)) if m and len(stripped) <= 40 else None
+        if m is None or date is None:
+            return None
+        if m.group(1).lower().startswith(("updated", "last")):
+            self.harvest.updated = self.harvest.updated or date
+        else:
+            self.harvest.published = self.harvest.published or date
+        return self._removed(stripped, i + 1)
+
+    def _labelled(self, i: int, stripped: str) -> int | None:
+        """A label standing alone on its line ("Authors", "DOI", …), with its value below it."""
+        label = _LABELS.get(stripped.lower())
+        if label is None:
+            return None
+        handlers: dict[str, _Rule] = {
+            "authors": self._authors,
+            "doi": self._doi_value,
+            "keywords": self._keywords,
+            "published": self._published,
+            "drop": self._drop_with_value,
+            "drop_label": self._drop_label,
+        }
+        return handlers[label](i, stripped)
+
+    def _authors(self, i: int, stripped: str) -> int:
+        j = self._next_nonempty(i + 1)
+        while j < len(self.lines) and _BULLET_RE.match(self.lines[j]):
+            name = _BULLET_RE.sub("", self.lines[j]).strip()
+            name = re.sub(r"\s+Author$", "", name).strip()
+            if name:
+                self.harvest.authors.append(name)
+            j = self._next_nonempty(j + 1)
+        return j
+
+    def _doi_value(self, i: int, stripped: str) -> int | None:
+        j = self._next_nonempty(i + 1)
+        found = _DOI_RE.search(self.lines[j]) if j < len(self.lines) else None
+        if found is None:
+            return None
+        self.harvest.doi = found.group(1)
+        return j + 1
+
+    def _keywords(self, i: int, stripped: str) -> int | None:
+        j = self._next_nonempty(i + 1)
+        if j >= len(self.lines):
+            return None
+        self.harvest.keywords = [k.strip() for k in self.lines[j].split(",") if k.strip()]
+        return j + 1
+
+    def _published(self, i: int, stripped: str) -> int | None:
+        j = self._next_nonempty(i + 1)
+        if j >= len(self.lines):
+            return None
+        iso = _ISO_DATE_RE.match(self.lines[j]) or None
+        date = iso.group(1) if iso else _parse_date(self.lines[j])
+        if not date:
+            return None
+        self.harvest.published = date
+        return j + 1
+
+    def _drop_with_value(self, i: int, stripped: str) -> int:
+        """A chrome label, possibly followed by its short value ("Section" / "Articles")."""
+        following = self._next_nonempty(i + 1)
+        is_value = (
+            following < len(self.lines)
+            and _is_short_value(self.lines[following])
+            and self.lines[following].strip().lower() not in _LABELS
+            and i > self.last_substantive
+        )
+        return self._removed(stripped, following + 1 if is_value else i + 1)
+
+    def _drop_label(self, i: int, stripped: str) -> int:
+        return self._removed(stripped, i + 1)
+
+    def _doi_line(self, i: int, stripped: str) -> int | None:
+        """A "doi: 10.…" or "https://doi.org/10.…" line, while no DOI was found yet."""
+        if self.harvest.doi is not None:
+            return None
+        found = _DOI_RE.search(stripped)
+        if found and stripped.lower().startswith(("doi", "https://doi.org", "http://doi.org")):
+            self.harvest.doi = found.group(1)
+            return self._removed(stripped, i + 1)
+        return None
 
 
 def drop_title_lines(lines: list[str], title: str | None) -> list[str]:

@@ -3,6 +3,7 @@
 A loaded document is metadata plus a flat list of structural blocks: headings (with a level),
 paragraphs, bullets (with a nesting depth) and records (a drug card: a name and labelled fields).
 The chunker turns the blocks into a tree, so every bullet keeps its headings and parent bullets.
+The store's manifest keeps each document's `DocMeta` as it was ingested.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class DocMeta:
     keywords: list[str] = field(default_factory=list)
     source_format: str = "text"
     extra: dict[str, str] = field(default_factory=dict)
+    file_hash: str | None = None  # of the source file and its sources.yaml entry; set by the pipeline
 
 
 @dataclass

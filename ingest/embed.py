@@ -92,7 +92,7 @@ class SentenceTransformerEncoder:
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        out = np.empty_like(vectors)
+        out: np.ndarray = np.empty_like(vectors)
         out[order] = vectors
         return out.astype(np.float32)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -178,56 +177,69 @@ def _pubmed_documents(text: str, path: Path, content_hash: str) -> list[LoadedDo
     articles = root.findall(".//PubmedArticle")
     if not articles:
         raise IngestError("XML file holds no PubmedArticle elements (only PubMed XML exports are supported)")
-    docs: list[LoadedDocument] = []
-    for art in articles:
-        pmid = (art.findtext(".//MedlineCitation/PMID") or "").strip()
-        if not pmid:
-            continue
-        title_el = art.find(".//ArticleTitle")
-        title = "".join(title_el.itertext()).strip() if title_el is not None else ""
-        journal = (art.findtext(".//Journal/Title") or "").strip() or None
-        year_text = art.findtext(".//JournalIssue/PubDate/Year") or art.findtext(".//ArticleDate/Year")
-        year = int(year_text) if year_text and year_text.isdigit() else None
-        authors = []
-        for a in art.findall(".//AuthorList/Author"):
-            last, fore = a.findtext("LastName"), a.findtext("ForeName") or a.findtext("Initials")
-            name = " ".join(x for x in [fore, last] if x) or (a.findtext("CollectiveName") or "")
-            if name.strip():
-                authors.append(name.strip())
-        doi = None
-        for el in art.findall(".//ELocationID") + art.findall(".//ArticleIdList/ArticleId"):
-            if (el.get("EIdType") or el.get("IdType")) == "doi" and el.text:
-                doi = el.text.strip()
-                break
-        blocks: list[Block] = []
-        for part in art.findall(".//Abstract/AbstractText"):
-            body = " ".join("".join(part.itertext()).split())
-            if not body:
-                continue
-            repaired, _ = repair_text(body)
-            label = part.get("Label")
-            if label:
-                blocks.append(Block("heading", label.strip().title(), level=1))
-            blocks.append(Block("paragraph", repaired))
-        if not blocks:
-            continue
-        meta = DocMeta(
-            doc_id=f"pmid-{pmid}",
-            title=repair_text(title)[0] or f"PubMed {pmid}",
-            path=str(path),
-            content_hash=hashlib.sha256((content_hash + pmid).encode()).hexdigest(),
-            publisher=journal,
-            kind="journal-article-abstract",
-            year=year,
-            doi=doi,
-            authors=authors,
-            source_format="pubmed-xml",
-            extra={"pmid": pmid},
-        )
-        docs.append(LoadedDocument(meta, blocks))
+    docs = [doc for art in articles if (doc := _pubmed_article(art, path, content_hash)) is not None]
     if not docs:
         raise IngestError("no PubMed article with a PMID and an abstract was found")
     return docs
+
+
+def _pubmed_article(art: ET.Element, path: Path, content_hash: str) -> LoadedDocument | None:
+    """One PubmedArticle as a document, or None when it has no PMID or no abstract."""
+    pmid = (art.findtext(".//MedlineCitation/PMID") or "").strip()
+    if not pmid:
+        return None
+    blocks = _pubmed_abstract(art)
+    if not blocks:
+        return None
+    title_el = art.find(".//ArticleTitle")
+    title = "".join(title_el.itertext()).strip() if title_el is not None else ""
+    year_text = art.findtext(".//JournalIssue/PubDate/Year") or art.findtext(".//ArticleDate/Year")
+    meta = DocMeta(
+        doc_id=f"pmid-{pmid}",
+        title=repair_text(title)[0] or f"PubMed {pmid}",
+        path=str(path),
+        content_hash=hashlib.sha256((content_hash + pmid).encode()).hexdigest(),
+        publisher=(art.findtext(".//Journal/Title") or "").strip() or None,
+        kind="journal-article-abstract",
+        year=int(year_text) if year_text and year_text.isdigit() else None,
+        doi=_pubmed_doi(art),
+        authors=_pubmed_authors(art),
+        source_format="pubmed-xml",
+        extra={"pmid": pmid},
+    )
+    return LoadedDocument(meta, blocks)
+
+
+def _pubmed_authors(art: ET.Element) -> list[str]:
+    authors = []
+    for a in art.findall(".//AuthorList/Author"):
+        last, fore = a.findtext("LastName"), a.findtext("ForeName") or a.findtext("Initials")
+        name = " ".join(x for x in [fore, last] if x) or (a.findtext("CollectiveName") or "")
+        if name.strip():
+            authors.append(name.strip())
+    return authors
+
+
+def _pubmed_doi(art: ET.Element) -> str | None:
+    for el in art.findall(".//ELocationID") + art.findall(".//ArticleIdList/ArticleId"):
+        if (el.get("EIdType") or el.get("IdType")) == "doi" and el.text:
+            return el.text.strip()
+    return None
+
+
+def _pubmed_abstract(art: ET.Element) -> list[Block]:
+    """The abstract's sections: a heading per labelled section, a paragraph per text."""
+    blocks: list[Block] = []
+    for part in art.findall(".//Abstract/AbstractText"):
+        body = " ".join("".join(part.itertext()).split())
+        if not body:
+            continue
+        repaired, _ = repair_text(body)
+        label = part.get("Label")
+        if label:
+            blocks.append(Block("heading", label.strip().title(), level=1))
+        blocks.append(Block("paragraph", repaired))
+    return blocks
 
 
 def load_file(path: Path, entry: SourceEntry | None, *, max_bytes: int) -> list[LoadedDocument]:
@@ -295,7 +307,3 @@ def load_file(path: Path, entry: SourceEntry | None, *, max_bytes: int) -> list[
     )
     warnings = [f"{path.name}: list items missing in the source after {h!r} (removed)" for h in lost]
     return [LoadedDocument(meta, blocks, warnings=warnings, repairs=repairs)]
-
-
-def meta_to_json(meta: DocMeta) -> str:
-    return json.dumps(meta.__dict__, sort_keys=True)

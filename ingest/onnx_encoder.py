@@ -15,6 +15,10 @@ the float graph with weights dynamically quantised by onnxruntime's own quantise
 
 Loading and encoding import neither torch nor sentence-transformers: only the export does, so a
 query process whose store already holds the exported file starts in well under a second.
+
+The export's third-party chatter (torch's tracer warnings, the transformers/onnx/onnxruntime
+loggers, including the optimiser's modules that it imports under bare names such as `fusion_base`)
+is not shown to the user: `quiet_export` catches it and logs it at debug level on `ally.ingest`.
 """
 
 from __future__ import annotations
@@ -23,7 +27,11 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,12 +63,109 @@ def onnx_path(model_dir: Path, cache_dir: Path, variant: Variant) -> Path:
     return cache_dir / f"minilm-{fingerprint(model_dir)}{suffix}.onnx"
 
 
+# Libraries the export runs; their warnings and log records are logged at debug level instead.
+EXPORT_LIBRARIES = ("torch", "transformers", "onnx", "onnxruntime", "onnxscript")
+
+
+def _relay(record: logging.LogRecord) -> bool:
+    """Re-log a third-party record at debug level on ALLy's own logger; False: drop the original."""
+    log.debug("onnx export: %s: %s", record.name, record.getMessage())
+    return False
+
+
+class _DebugRelay(logging.Handler):
+    """The handler of a library logger during the export: every record goes to `_relay`."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _relay(record)
+
+
+def _export_loggers() -> list[logging.Logger]:
+    """The existing loggers of the export's libraries: their package loggers, and those named after
+    modules loaded from their folders (onnxruntime's optimiser imports its modules as `fusion_base`,
+    `onnx_model`, ...)."""
+    folders = tuple(
+        os.path.dirname(file) + os.sep
+        for name in EXPORT_LIBRARIES
+        if (file := getattr(sys.modules.get(name), "__file__", None))
+    )
+    from_folders = {
+        name for name, module in list(sys.modules.items()) if str(getattr(module, "__file__", "")).startswith(folders)
+    }
+    return [
+        logger
+        for name, logger in list(logging.root.manager.loggerDict.items())
+        if isinstance(logger, logging.Logger) and (name.split(".")[0] in EXPORT_LIBRARIES or name in from_folders)
+    ]
+
+
+def _load_export_libraries() -> None:
+    """Import what the export uses up front, so that their loggers exist before they are quietened."""
+    enforce_offline()
+    import torch  # noqa: F401
+    import transformers  # noqa: F401
+
+    try:
+        import onnxruntime.transformers.optimizer  # noqa: F401
+    except Exception:  # the optimiser is optional: `_fuse` falls back to the plain graph
+        log.debug("onnxruntime's transformer optimiser is not importable", exc_info=True)
+
+
+@contextmanager
+def _relayed_loggers() -> Iterator[None]:
+    """Within: the export libraries' log records, and records logged on the root logger itself (the
+    quantiser calls `logging.info(...)`), are relayed at debug level; a placeholder handler keeps
+    those calls from configuring logging for the rest of the process."""
+    relay = _DebugRelay()
+    root = logging.getLogger()
+    placeholder = None if root.handlers else logging.NullHandler()
+    saved = [(logger, logger.handlers, logger.propagate) for logger in _export_loggers()]
+    for logger, _, _ in saved:
+        logger.handlers = [relay]
+        logger.propagate = False
+    root.addFilter(_relay)
+    if placeholder is not None:
+        root.addHandler(placeholder)
+    try:
+        yield
+    finally:
+        if placeholder is not None:
+            root.removeHandler(placeholder)
+        root.removeFilter(_relay)
+        for logger, handlers, propagate in saved:
+            logger.handlers = handlers
+            logger.propagate = propagate
+
+
+@contextmanager
+def quiet_export() -> Iterator[None]:
+    """Within: third-party warnings and log records are logged at debug level on `ally.ingest`
+    instead of reaching the user's terminal (not thread-safe: `warnings` state is process-wide)."""
+    _load_export_libraries()
+    with _relayed_loggers(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for w in caught:
+                log.debug("onnx export: %s: %s (%s:%s)", w.category.__name__, w.message, w.filename, w.lineno)
+
+
 def export_onnx(model_dir: Path, cache_dir: Path, variant: Variant = "onnx") -> Path:
     """Export (once) the graph for `variant` (fused float, or int8 from the plain float graph); returns its file."""
     target = onnx_path(model_dir, cache_dir, variant)
     if target.is_file():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
+    with quiet_export():
+        _export(model_dir, target, variant)
+    (cache_dir / "README.json").write_text(
+        json.dumps({"source": str(model_dir), "fingerprint": fingerprint(model_dir)}, indent=1), encoding="utf-8"
+    )
+    return target
+
+
+def _export(model_dir: Path, target: Path, variant: Variant) -> None:
     if variant == "onnx":
         _export_float(model_dir, target, fuse=True)
     else:  # the quantiser works on the plain graph (it cannot type the fused operators' inputs)
@@ -75,10 +180,6 @@ def export_onnx(model_dir: Path, cache_dir: Path, variant: Variant = "onnx") -> 
         finally:
             plain.unlink(missing_ok=True)
             tmp.unlink(missing_ok=True)
-    (cache_dir / "README.json").write_text(
-        json.dumps({"source": str(model_dir), "fingerprint": fingerprint(model_dir)}, indent=1), encoding="utf-8"
-    )
-    return target
 
 
 def _export_float(model_dir: Path, float_path: Path, fuse: bool) -> None:
@@ -238,7 +339,8 @@ class OnnxEncoder:
         m = mask[:, :, None].astype(np.float32)
         pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        unit: np.ndarray = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        return unit
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -3,25 +3,29 @@ chunks whose vectors the store does not hold yet, and commit the new state atomi
 
 Bad files are reported (path + reason) and skipped; the rest still ingest. Embedding runs on a
 background thread while the next files are read (`ingest.background`). Vectors are added as they
-are computed, so a run killed mid-way loses no embedding work: the next run finds them.
+are computed, so a run killed mid-way loses no embedding work: the next run finds them. A
+`CorpusReader` holds one run's reading state: the documents and chunks of the store's next state.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
+from ally.chunks import Chunk
 from ally.errors import IngestError
 from ally.schema import Failure, IngestReport
 from ally.settings import Settings
 from ingest.background import BackgroundEmbedder
 from ingest.chunk import Chunker
+from ingest.documents import LoadedDocument
 from ingest.embed import Encoder, encoder_for, model_path, token_counter
 from ingest.loaders import SOURCES_FILE, SUPPORTED_SUFFIXES, SourceEntry, load_file, load_sources
 from ingest.progress import Progress, SilentProgress
-from ingest.store import Store, StoredChunk
+from ingest.store.manifest import DocumentEntry
+from ingest.store.writer import open_writer
 
 
 def discover(paths: list[Path]) -> tuple[list[Path], list[Failure]]:
@@ -73,36 +77,26 @@ def ingest_paths(
 
     count = token_counter(model_path(settings))
     chunker = Chunker(count, settings.chunk_max_tokens, settings.prose_chunk_tokens)
-    sources_cache: dict[Path, dict[str, SourceEntry]] = {}
 
-    with Store.open_writer(settings) as writer:
-        documents: dict[str, dict[str, Any]] = {k: dict(v) for k, v in writer.manifest["documents"].items()}
-        chunks: dict[str, StoredChunk] = dict(writer.previous_chunks())
-        by_path: dict[str, list[str]] = {}
-        for doc_id, entry in documents.items():
-            by_path.setdefault(entry["meta"]["path"], []).append(doc_id)
-
+    with open_writer(settings) as writer:
         embedder = BackgroundEmbedder(writer, lambda: encoder or encoder_for(settings))
+        reader = CorpusReader(
+            settings, chunker, embedder, report, dict(writer.manifest.documents), dict(writer.previous_chunks())
+        )
         try:
-            _read_all(files, settings, chunker, sources_cache, documents, chunks, by_path, embedder, report, progress)
+            reader.read_all(files, progress)
             if prune:
-                for doc_id in [d for d, e in documents.items() if not Path(e["meta"]["path"]).exists()]:
-                    for cid in documents.pop(doc_id)["chunk_ids"]:
-                        chunks.pop(cid, None)
-                    report.removed += 1
+                reader.prune()
             report.embedded = embedder.finish(progress)
         except BaseException:
             embedder.abandon()
             raise
 
-        # Keep only chunks some document references (a shared chunk may belong to two documents).
-        referenced = {cid for e in documents.values() for cid in e["chunk_ids"]}
-        chunks = {cid: c for cid, c in chunks.items() if cid in referenced}
-
+        chunks = reader.referenced_chunks()
         changed = report.added or report.updated or report.removed
         # A new vocabulary (ALLy upgrade) also commits: the BM25 index is rebuilt once, here.
-        if changed or (writer.manifest["generation"] == 0 and documents) or writer.bm25_stale:
-            writer.commit(documents, chunks)
+        if changed or (writer.manifest.generation == 0 and reader.documents) or writer.bm25_stale:
+            writer.commit(reader.documents, chunks)
         report.chunks = len(chunks)
     progress.close()
     report.failed = len(report.failures)
@@ -110,78 +104,100 @@ def ingest_paths(
     return report
 
 
-def _read_all(
-    files: list[Path],
-    settings: Settings,
-    chunker: Chunker,
-    sources_cache: dict[Path, dict[str, SourceEntry]],
-    documents: dict[str, dict[str, Any]],
-    chunks: dict[str, StoredChunk],
-    by_path: dict[str, list[str]],
-    embedder: BackgroundEmbedder,
-    report: IngestReport,
-    progress: Progress,
-) -> None:
-    """Load, clean and chunk each changed file into `documents`/`chunks`; new chunks go to `embedder`."""
-    progress.phase("reading", len(files))
-    for path in files:
-        progress.advance()
-        folder = path.parent
-        if folder not in sources_cache:
-            try:
-                sources_cache[folder] = load_sources(folder)
-            except IngestError as exc:
-                report.failures.append(Failure(path=str(folder / SOURCES_FILE), reason=str(exc)))
-                sources_cache[folder] = {}
-        source = sources_cache[folder].get(path.name)
-        previous_ids = by_path.get(str(path), [])
+@dataclass
+class CorpusReader:
+    """Loads, cleans and chunks each changed file into `documents`/`chunks` (the store's next state,
+    starting from the committed one); chunks not seen before go to `embedder`, counts to `report`."""
+
+    settings: Settings
+    chunker: Chunker
+    embedder: BackgroundEmbedder
+    report: IngestReport
+    documents: dict[str, DocumentEntry]
+    chunks: dict[str, Chunk]
+    sources: dict[Path, dict[str, SourceEntry]] = field(default_factory=dict)  # sources.yaml by folder
+    by_path: dict[str, list[str]] = field(init=False)  # committed doc ids by source file
+
+    def __post_init__(self) -> None:
+        self.by_path = {}
+        for doc_id, entry in self.documents.items():
+            self.by_path.setdefault(entry.meta.path, []).append(doc_id)
+
+    def read_all(self, files: list[Path], progress: Progress) -> None:
+        progress.phase("reading", len(files))
+        for path in files:
+            progress.advance()
+            self.read(path)
+
+    def read(self, path: Path) -> None:
+        """One file: skipped when unchanged, else its documents replace those it held before."""
+        source = self._source(path)
+        previous_ids = self.by_path.get(str(path), [])
         fhash = _file_hash(path, source)
-        if previous_ids and fhash and all(documents[d]["meta"].get("file_hash") == fhash for d in previous_ids):
-            report.skipped += 1
-            continue
-        try:
-            loaded = load_file(path, source, max_bytes=settings.max_file_bytes)
-        except IngestError as exc:
-            report.failures.append(Failure(path=str(path), reason=str(exc)))
-            continue
-        except Exception as exc:  # a loader bug must not stop the other files
-            report.failures.append(Failure(path=str(path), reason=f"unexpected {exc.__class__.__name__}: {exc}"))
-            continue
-        new_ids: list[str] = []
-        for doc in loaded:
-            owner = documents.get(doc.meta.doc_id)
-            if owner is not None and owner["meta"]["path"] != str(path) and Path(owner["meta"]["path"]).exists():
-                doc.meta.doc_id = f"{doc.meta.doc_id}-{hashlib.sha256(str(path).encode()).hexdigest()[:6]}"
-            doc_chunks = chunker.chunk(doc)
-            meta = {**doc.meta.__dict__, "file_hash": fhash}
-            new_chunks: list[StoredChunk] = []
-            for c in doc_chunks:
-                stored = StoredChunk(
-                    chunk_id=c.chunk_id,
-                    doc_id=c.doc_id if c.doc_id == doc.meta.doc_id else doc.meta.doc_id,
-                    section=c.section,
-                    text=c.text,
-                    embed_text=c.embed_text,
-                    position=c.position,
-                    title=doc.meta.title,
-                    flags=c.flags,
-                )
-                if stored.chunk_id not in chunks:
-                    new_chunks.append(stored)
-                chunks[stored.chunk_id] = stored
-            embedder.submit(new_chunks)  # vectors missing from the store are computed in the background
-            existed = doc.meta.doc_id in documents
-            old_ids = set(documents[doc.meta.doc_id]["chunk_ids"]) if existed else set()
-            documents[doc.meta.doc_id] = {"meta": meta, "chunk_ids": [c.chunk_id for c in doc_chunks]}
-            if existed:
-                report.updated += 1
-                for cid in old_ids - set(documents[doc.meta.doc_id]["chunk_ids"]):
-                    chunks.pop(cid, None)
-            else:
-                report.added += 1
-            report.warnings.extend(doc.warnings)
-            new_ids.append(doc.meta.doc_id)
+        if previous_ids and fhash and all(self.documents[d].meta.file_hash == fhash for d in previous_ids):
+            self.report.skipped += 1
+            return
+        loaded = self._load(path, source)
+        if loaded is None:
+            return
+        new_ids = [self._add(path, doc, fhash) for doc in loaded]
         for gone in set(previous_ids) - set(new_ids):  # e.g. an article dropped from a PubMed export
-            for cid in documents.pop(gone)["chunk_ids"]:
-                chunks.pop(cid, None)
-            report.removed += 1
+            self._drop(gone)
+
+    def prune(self) -> None:
+        """Drop the documents whose source files are gone."""
+        for doc_id in [d for d, e in self.documents.items() if not Path(e.meta.path).exists()]:
+            self._drop(doc_id)
+
+    def referenced_chunks(self) -> dict[str, Chunk]:
+        """The chunks some document references (a shared chunk may belong to two documents)."""
+        referenced = {cid for e in self.documents.values() for cid in e.chunk_ids}
+        return {cid: c for cid, c in self.chunks.items() if cid in referenced}
+
+    def _source(self, path: Path) -> SourceEntry | None:
+        folder = path.parent
+        if folder not in self.sources:
+            try:
+                self.sources[folder] = load_sources(folder)
+            except IngestError as exc:
+                self.report.failures.append(Failure(path=str(folder / SOURCES_FILE), reason=str(exc)))
+                self.sources[folder] = {}
+        return self.sources[folder].get(path.name)
+
+    def _load(self, path: Path, source: SourceEntry | None) -> list[LoadedDocument] | None:
+        """The documents in `path`, or None (and a failure reported) when it cannot be loaded."""
+        try:
+            return load_file(path, source, max_bytes=self.settings.max_file_bytes)
+        except IngestError as exc:
+            reason = str(exc)
+        except Exception as exc:  # a loader bug must not stop the other files
+            reason = f"unexpected {exc.__class__.__name__}: {exc}"
+        self.report.failures.append(Failure(path=str(path), reason=reason))
+        return None
+
+    def _add(self, path: Path, doc: LoadedDocument, fhash: str | None) -> str:
+        """Chunk `doc` into the next state (replacing its earlier version); its doc id."""
+        owner = self.documents.get(doc.meta.doc_id)
+        if owner is not None and owner.meta.path != str(path) and Path(owner.meta.path).exists():
+            doc.meta.doc_id = f"{doc.meta.doc_id}-{hashlib.sha256(str(path).encode()).hexdigest()[:6]}"
+        doc_id = doc.meta.doc_id
+        doc_chunks = self.chunker.chunk(doc)
+        # vectors missing from the store are computed in the background
+        self.embedder.submit([c for c in doc_chunks if c.chunk_id not in self.chunks])
+        self.chunks.update((c.chunk_id, c) for c in doc_chunks)
+        previous = self.documents.get(doc_id)
+        entry = DocumentEntry(meta=replace(doc.meta, file_hash=fhash), chunk_ids=[c.chunk_id for c in doc_chunks])
+        self.documents[doc_id] = entry
+        if previous is None:
+            self.report.added += 1
+        else:
+            self.report.updated += 1
+            for cid in set(previous.chunk_ids) - set(entry.chunk_ids):
+                self.chunks.pop(cid, None)
+        self.report.warnings.extend(doc.warnings)
+        return doc_id
+
+    def _drop(self, doc_id: str) -> None:
+        for cid in self.documents.pop(doc_id).chunk_ids:
+            self.chunks.pop(cid, None)
+        self.report.removed += 1

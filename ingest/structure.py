@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from ally.chunks import LOST_LIST
+from ally.text import split_sentences
 from ingest.documents import Block
 
 _BULLET_RE = re.compile(r"^(\s*)(?:[•·▪◦‣]|[-*+](?=\s))\s*(.*)$")
@@ -184,10 +186,6 @@ def _strip_inline(text: str) -> str:
     return text.strip()
 
 
-_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
-LOST_LIST = "lost_list"
-
-
 def flag_lost_lists(blocks: list[Block]) -> tuple[list[Block], list[str]]:
     """Remove list headers whose items were lost ("It's FDA-approved for:" followed by no list).
 
@@ -203,7 +201,7 @@ def flag_lost_lists(blocks: list[Block]) -> tuple[list[Block], list[str]]:
         if block.kind == "paragraph" and block.text.rstrip().endswith(":"):
             followed_by_list = nxt is not None and nxt.kind == "bullet"
             if not followed_by_list:
-                sentences = _SENTENCE_END_RE.split(block.text.strip())
+                sentences = split_sentences(block.text.strip())
                 dangling = sentences[-1]
                 notes.append(dangling)
                 rest = " ".join(sentences[:-1]).strip()

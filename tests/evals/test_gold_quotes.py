@@ -10,9 +10,9 @@ pytestmark = pytest.mark.slow
 
 
 def test_every_gold_quote_is_verbatim_in_a_stored_chunk(ingested_settings) -> None:  # type: ignore[no-untyped-def]
-    from ingest.store import Store
+    from ingest.store import open_reader
 
-    with Store.open_reader(ingested_settings) as store:
+    with open_reader(ingested_settings) as store:
         texts = [c.text for c in store.chunks()]
     assert texts
     missing = [

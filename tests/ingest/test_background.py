@@ -10,19 +10,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ally.chunks import Chunk
 from ally.settings import Settings
 from ingest import background
 from ingest.pipeline import ingest_paths
 from ingest.progress import SilentProgress
-from ingest.store import Store, StoredChunk
+from ingest.store import open_writer
 from tests.reliability.fakes import HashEncoder
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 
 
-def _chunks(n: int) -> list[StoredChunk]:
+def _chunks(n: int) -> list[Chunk]:
     return [
-        StoredChunk(
+        Chunk(
             chunk_id=f"c{i:04d}",
             doc_id="d",
             section="S",
@@ -43,7 +44,7 @@ class FailingEncoder(HashEncoder):
 class TestBackgroundEmbedder:
     def test_batches_are_embedded_and_written_and_counted(self, tmp_path: Path) -> None:
         enc = HashEncoder()
-        with Store.open_writer(Settings(store=tmp_path / "s")) as writer:
+        with open_writer(Settings(store=tmp_path / "s")) as writer:
             embedder = background.BackgroundEmbedder(writer, lambda: enc, batch=4)
             embedder.submit(_chunks(6))
             embedder.submit(_chunks(10)[6:])
@@ -53,7 +54,7 @@ class TestBackgroundEmbedder:
 
     def test_chunks_whose_vectors_exist_are_not_embedded_again(self, tmp_path: Path) -> None:
         settings = Settings(store=tmp_path / "s")
-        with Store.open_writer(settings) as writer:
+        with open_writer(settings) as writer:
             first = background.BackgroundEmbedder(writer, HashEncoder, batch=4)
             first.submit(_chunks(5))
             assert first.finish(SilentProgress()) == 5
@@ -64,14 +65,14 @@ class TestBackgroundEmbedder:
         assert loads == []  # the model is never loaded when nothing needs a vector
 
     def test_a_model_error_reaches_finish(self, tmp_path: Path) -> None:
-        with Store.open_writer(Settings(store=tmp_path / "s")) as writer:
+        with open_writer(Settings(store=tmp_path / "s")) as writer:
             embedder = background.BackgroundEmbedder(writer, FailingEncoder, batch=2)
             embedder.submit(_chunks(5))
             with pytest.raises(RuntimeError, match="out of memory"):
                 embedder.finish(SilentProgress())
 
     def test_nothing_submitted_starts_no_thread(self, tmp_path: Path) -> None:
-        with Store.open_writer(Settings(store=tmp_path / "s")) as writer:
+        with open_writer(Settings(store=tmp_path / "s")) as writer:
             embedder = background.BackgroundEmbedder(writer, FailingEncoder)
             assert embedder.finish(SilentProgress()) == 0
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from ally.chunks import LOST_LIST
 from ingest.chunk import Chunker
 from ingest.embed import default_model_path, token_counter
 from ingest.loaders import load_file, load_sources
 from ingest.repair import has_mojibake, repair_mojibake, repair_text
-from ingest.structure import LOST_LIST
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 FILES = sorted(CORPUS.glob("*.txt"))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ally.settings import Settings
-from ingest.store import Store
+from ingest.store import open_reader
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 ALLY = [sys.executable, "-m", "assistant.cli"]
@@ -39,8 +39,8 @@ def run_ingest(corpus: Path, store: Path, kill_after: float | None = None) -> in
 
 
 def state(store: Path) -> dict[str, set[str]]:
-    with Store.open_reader(Settings(store=store)) as reader:
-        docs = {d: set(e["chunk_ids"]) for d, e in reader.manifest["documents"].items()}
+    with open_reader(Settings(store=store)) as reader:
+        docs = {d: set(e.chunk_ids) for d, e in reader.manifest.documents.items()}
         ids = set(reader.chunks_by_id)
         assert ids == set().union(*docs.values())
         assert set(reader.bm25.ids) == ids

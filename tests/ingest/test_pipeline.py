@@ -12,7 +12,7 @@ import pytest
 from ally.errors import StoreLockedError, StoreMismatchError, StoreNotFoundError
 from ally.settings import Settings
 from ingest.pipeline import ingest_paths
-from ingest.store import Store
+from ingest.store import open_reader, open_writer
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 
@@ -59,7 +59,7 @@ class TestIdempotence:
     def test_a_new_vocabulary_rebuilds_bm25_once_without_embedding(self, tmp_path: Path, corpus: Path) -> None:
         import json
 
-        from ingest.store import MANIFEST, _vocab_hash
+        from ingest.store import MANIFEST, vocab_hash
 
         enc = HashEncoder()
         first = ingest_paths([corpus], settings(tmp_path), encoder=enc)
@@ -70,19 +70,19 @@ class TestIdempotence:
         again = ingest_paths([corpus], settings(tmp_path), encoder=enc)
         assert (again.skipped, again.embedded, again.chunks) == (5, 0, first.chunks)
         rebuilt = json.loads(path.read_text())
-        assert rebuilt["vocab_hash"] == _vocab_hash() and rebuilt["generation"] == manifest["generation"] + 1
+        assert rebuilt["vocab_hash"] == vocab_hash() and rebuilt["generation"] == manifest["generation"] + 1
         third = ingest_paths([corpus], settings(tmp_path), encoder=enc)  # now current: nothing to do
         assert json.loads(path.read_text())["generation"] == rebuilt["generation"] and third.embedded == 0
 
     def test_changed_file_replaces_only_its_chunks(self, tmp_path: Path, corpus: Path) -> None:
         enc = HashEncoder()
         ingest_paths([corpus], settings(tmp_path), encoder=enc)
-        with Store.open_reader(settings(tmp_path)) as r:
+        with open_reader(settings(tmp_path)) as r:
             before = {c.chunk_id: c for c in r.chunks()}
         f = corpus / "ma-2024-all-year-in-review.txt"
         f.write_text(f.read_text().replace("93 adult B-ALL patients", "94 adult B-ALL patients"))
         report = ingest_paths([corpus], settings(tmp_path), encoder=enc)
-        with Store.open_reader(settings(tmp_path)) as r:
+        with open_reader(settings(tmp_path)) as r:
             after = {c.chunk_id: c for c in r.chunks()}
             changed = [c for c in after.values() if "94 adult" in c.text]
             assert not any("93 adult" in c.text for c in after.values())
@@ -101,7 +101,7 @@ class TestIdempotence:
         assert kept.removed == 0
         pruned = ingest_paths([corpus], settings(tmp_path), encoder=enc, prune=True)
         assert pruned.removed == 1
-        with Store.open_reader(settings(tmp_path)) as r:
+        with open_reader(settings(tmp_path)) as r:
             assert "li-2025-car-t-in-all" not in {d.doc_id for d in r.documents()}
             assert not any(c.doc_id == "li-2025-car-t-in-all" for c in r.chunks())
 
@@ -121,7 +121,7 @@ class TestBadFiles:
 class TestStoreGuards:
     def test_missing_store_names_the_fix(self, tmp_path: Path) -> None:
         with pytest.raises(StoreNotFoundError, match="ally ingest corpus --store"):
-            Store.open_reader(settings(tmp_path))
+            open_reader(settings(tmp_path))
 
     def test_other_settings_refused_nothing_touched(self, tmp_path: Path, corpus: Path) -> None:
         ingest_paths([corpus], settings(tmp_path), encoder=HashEncoder())
@@ -130,15 +130,15 @@ class TestStoreGuards:
         with pytest.raises(StoreMismatchError, match="re-ingest"):
             ingest_paths([corpus], other, encoder=HashEncoder())
         with pytest.raises(StoreMismatchError):
-            Store.open_reader(other)
+            open_reader(other)
         assert (tmp_path / "store" / "manifest.json").read_bytes() == manifest
 
     def test_second_writer_refused(self, tmp_path: Path, corpus: Path) -> None:
-        with Store.open_writer(settings(tmp_path)), pytest.raises(StoreLockedError, match="another process"):
+        with open_writer(settings(tmp_path)), pytest.raises(StoreLockedError, match="another process"):
             ingest_paths([corpus], settings(tmp_path), encoder=HashEncoder())
 
     def test_corrupted_manifest_names_the_fix(self, tmp_path: Path, corpus: Path) -> None:
         ingest_paths([corpus], settings(tmp_path), encoder=HashEncoder())
         (tmp_path / "store" / "manifest.json").write_text("{not json")
         with pytest.raises(Exception, match="rebuild"):
-            Store.open_reader(settings(tmp_path))
+            open_reader(settings(tmp_path))

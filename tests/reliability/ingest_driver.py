@@ -10,8 +10,10 @@ from typing import Any
 
 import ingest.background as background
 import ingest.pipeline as pipeline
-import ingest.store as store
+import ingest.store.files as files
+import ingest.store.writer as writer
 from ally.settings import Settings
+from ingest.store.bm25 import BM25Index
 
 from .fakes import HashEncoder
 
@@ -31,7 +33,7 @@ def main() -> None:
     corpus, target = Path(sys.argv[1]), Path(sys.argv[2])
     delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0.02
     background.BATCH = 8  # many small batches: kills land between vector writes
-    save, write, gc = store.BM25Index.save, store.atomic_write_text, store.StoreWriter.collect_garbage
+    save, write, gc = BM25Index.save, files.atomic_write_text, writer.StoreWriter.collect_garbage
 
     def slow_save(self: Any, folder: Path) -> None:
         phase("commit")
@@ -45,9 +47,9 @@ def main() -> None:
         phase("gc")
         return gc(self)
 
-    store.BM25Index.save = slow_save  # type: ignore[method-assign]
-    store.atomic_write_text = slow_write
-    store.StoreWriter.collect_garbage = slow_gc  # type: ignore[method-assign]
+    BM25Index.save = slow_save  # type: ignore[method-assign]
+    files.atomic_write_text = slow_write
+    writer.StoreWriter.collect_garbage = slow_gc  # type: ignore[method-assign]
     report = pipeline.ingest_paths([corpus], Settings(store=target), encoder=AnnouncingEncoder(delay_per_text_s=delay))
     print(report.model_dump_json(), flush=True)
 

@@ -21,7 +21,7 @@ from ally.errors import IngestError
 from ally.settings import Settings
 from ingest.loaders import SUPPORTED_SUFFIXES, load_file
 from ingest.pipeline import ingest_paths
-from ingest.store import Store
+from ingest.store import open_reader
 
 from .fakes import HashEncoder
 from .record import record
@@ -215,12 +215,12 @@ def test_pipeline_over_a_hostile_folder(tmp_path: Path) -> None:
     assert {"nul.txt", "bad-utf8.txt", "random.pdf", "empty.pdf"} <= set(failed)
     assert all(reason and not reason.startswith("unexpected") for reason in failed.values()), failed
     assert report.added >= 2
-    with Store.open_reader(settings_) as reader:
+    with open_reader(settings_) as reader:
         ids = set(reader.chunks_by_id)
-        assert ids == {c for e in reader.manifest["documents"].values() for c in e["chunk_ids"]}
+        assert ids == {c for e in reader.manifest.documents.values() for c in e.chunk_ids}
         assert set(reader.bm25.ids) == ids
         assert set(reader.collection.get(ids=sorted(ids), include=[])["ids"]) == ids
-        assert {"good", "good-pdf"} & set(reader.manifest["documents"]) or len(reader.manifest["documents"]) >= 2
+        assert {"good", "good-pdf"} & set(reader.manifest.documents) or len(reader.manifest.documents) >= 2
 
 
 def test_zz_record_counts() -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from ally.errors import StoreError, StoreNotFoundError
 from ally.settings import Settings
-from ingest.store import Store
+from ingest.store import open_reader
 
 from .record import record
 from .server import ally_server
@@ -81,8 +81,8 @@ def kill_in(proc: subprocess.Popen[str], wanted: str, extra: float) -> bool:
 
 def state(store: Path) -> dict[str, set[str]]:
     """Open the store and check that manifest, chunk records, BM25 and Chroma agree."""
-    with Store.open_reader(Settings(store=store)) as reader:
-        docs = {d: set(e["chunk_ids"]) for d, e in reader.manifest["documents"].items()}
+    with open_reader(Settings(store=store)) as reader:
+        docs = {d: set(e.chunk_ids) for d, e in reader.manifest.documents.items()}
         ids = set(reader.chunks_by_id)
         assert ids == set().union(*docs.values())
         assert set(reader.bm25.ids) == ids

@@ -1,55 +1,35 @@
-"""The deterministic pathway checker: ALL treatment pathways as cited data (`data/*.yaml`), a pure
-evaluator (`evaluate`, `check`), patient recognition in questions, citation resolution to stored
-passages, and a FHIR R4 PlanDefinition export.
+"""The deterministic pathway checker, pure: ALL treatment pathways as cited data (`data/*.yaml`,
+read by `assistant.resources`), a book builder that validates them, an evaluator (`evaluate`,
+`check`), citation resolution to stored passages, and a FHIR R4 PlanDefinition export.
+
+Nothing here reads a file or loads a default: the parsed data, the vocabulary and the book are
+arguments. Load the book once with `assistant.resources.load_pathway_book()` and pass it.
 
 Public API:
-    load_pathways() / default_book() -> PathwayBook     (packaged data, cached)
-    load_book(folder=None) -> PathwayBook               (validate a data folder)
-    evaluate(patient, book=None, *, id=None) -> PathwayResult
-    check(patient, therapy, book=None, *, id=None) -> PathwayResult   (.check set)
-    normalise_therapy(name, book=None) -> (label, concept ids)
-    recognise_patient(text) -> dict; describes_patient(text) -> bool
-    merge_patient(earlier, new) -> dict; proposed_therapy(text) -> str | None
-    resolve_citations(result, chunks) -> PathwayResult
-    export_fhir(book=None) -> dict (FHIR Bundle)
+    build_book(data, vocabulary) -> PathwayBook          (parsed data files -> validated book)
+    evaluate(patient, book, *, id=None) -> PathwayResult
+    check(patient, therapy, book, *, id=None) -> PathwayResult   (.check set)
+    normalise_therapy(name, book) -> (label, concept ids)
+    resolve_citations(result, chunks) -> PathwayResult; all_citations(result) -> list
+    export_fhir(book) -> dict (FHIR Bundle)
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from assistant.pathway.evaluator import check, evaluate, normalise_therapy
-from assistant.pathway.loader import PathwayDataError, default_book, load_book
+from assistant.pathway.fhir import export_fhir
+from assistant.pathway.loader import PathwayDataError, build_book
 from assistant.pathway.models import PathwayBook
-from assistant.pathway.recognise import describes_patient, merge_patient, proposed_therapy, recognise_patient
-from assistant.pathway.resolve import resolve_citations
-
-
-def load_pathways() -> PathwayBook:
-    """The packaged pathway book (loaded once per process)."""
-    return default_book()
-
-
-def export_fhir(book: PathwayBook | None = None) -> dict[str, Any]:
-    """The pathway as a validated FHIR R4 PlanDefinition Bundle (imports fhir.resources lazily)."""
-    from assistant.pathway.fhir import export_fhir as _export
-
-    return _export(book)
-
+from assistant.pathway.resolve import all_citations, resolve_citations
 
 __all__ = [
     "PathwayBook",
     "PathwayDataError",
+    "all_citations",
+    "build_book",
     "check",
-    "default_book",
-    "describes_patient",
     "evaluate",
     "export_fhir",
-    "load_book",
-    "load_pathways",
-    "merge_patient",
     "normalise_therapy",
-    "proposed_therapy",
-    "recognise_patient",
     "resolve_citations",
 ]

@@ -14,21 +14,26 @@ the shared vocabulary: brand names, abbreviations, combinations):
 - `needs_info`: the branch is undetermined and the therapy is an option in some branch below;
 - `off`: no option on the path or below covers it, or a requirement is false (the reason says which).
 
-No I/O and no model: the book is passed in (see `loader.default_book`).
+No I/O and no model: the book (with the vocabulary it was built with) is passed in; callers load
+it once (`assistant.resources.load_pathway_book`). Walks, evaluations and therapy names are
+memoised on `(patient, book)` (both hashable and immutable); `evaluate` hands out a fresh copy of
+the memoised result, since callers set `id` and resolve citations on it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from ally.errors import InputError
 from ally.schema import PathwayCitation, PathwayOption, PathwayResult, Patient, TherapyCheck, parse_patient
-from ally.vocab import Vocabulary, default_vocabulary
 from assistant.pathway.models import PATIENT_FIELDS, Compiled, Node, Option, PathwayBook, Quote, Requirement, Tri
 
-_CACHE_LIMIT = 20_000
+WALK_MEMO_SIZE = 20_000  # patient walks kept per process (least recently used dropped first)
+RESULT_MEMO_SIZE = 4_096  # evaluated results kept (copied on the way out)
+THERAPY_MEMO_SIZE = 4_096  # normalised therapy names kept
 
 
 @dataclass(frozen=True)
@@ -79,12 +84,10 @@ def _compile_node(node: Node) -> _NodePlan:
     )
 
 
+@lru_cache(maxsize=8)
 def _plan(book: PathwayBook) -> _NodePlan:
-    plan = book._cache.get("plan")
-    if plan is None:
-        plan = _compile_node(book.root)
-        book._cache["plan"] = plan
-    return plan
+    """The book's tree with its conditions compiled (once per book)."""
+    return _compile_node(book.root)
 
 
 @dataclass(frozen=True)
@@ -148,53 +151,33 @@ def _as_patient(patient: Patient | Mapping[str, Any] | None) -> Patient:
     return parse_patient(dict(patient) if patient is not None else None)
 
 
+@lru_cache(maxsize=WALK_MEMO_SIZE)
 def walk(patient: Patient, book: PathwayBook) -> Walk:
-    """The patient's walk through the tree (memoised per book; a pure function of its inputs)."""
-    cache = book._cache
-    key = ("walk", patient)
-    hit = cache.get(key)
-    if hit is not None:
-        return hit
-    result = _walk(patient, book)
-    if len(cache) > _CACHE_LIMIT:
-        plan = cache.get("plan")
-        cache.clear()
-        cache["plan"] = plan
-    cache[key] = result
-    return result
+    """The patient's walk through the tree (memoised; a pure function of its inputs)."""
+    return walk_uncached(patient, book)
 
 
-def _walk(patient: Patient, book: PathwayBook) -> Walk:
-    plan = _plan(book)
-    path = [plan]
-    routing_missing: set[str] = set()
-    candidates: list[_NodePlan] = []
-    complete = True
-    while plan.children:
-        true_children: list[_NodePlan] = []
-        unknown_children: list[_NodePlan] = []
-        for child in plan.children:
-            assert child.when is not None
-            value = child.when(patient)
-            if value is True:
-                true_children.append(child)
-            elif value is None:
-                unknown_children.append(child)
-        if len(true_children) > 1:
-            ids = ", ".join(c.node.id for c in true_children)
-            raise AssertionError(f"pathway data: branches {ids} overlap for {patient.known()}")
-        if true_children:
-            plan = true_children[0]
-            path.append(plan)
-            continue
-        if not unknown_children:
-            raise AssertionError(f"pathway data: no branch of {plan.node.id!r} covers {patient.known()}")
-        complete = False
-        candidates = unknown_children
-        for child in unknown_children:
-            routing_missing |= _unknown_fields(patient, child.when_fields)
-        break
-    states = tuple(_option_state(n.node, o, patient) for n in path for o in n.options)
+def _branch(plan: _NodePlan, patient: Patient) -> tuple[_NodePlan | None, list[_NodePlan]]:
+    """The one child whose branch condition is true (or None), and the children that are unknown."""
+    true_children: list[_NodePlan] = []
+    unknown_children: list[_NodePlan] = []
+    for child in plan.children:
+        assert child.when is not None
+        value = child.when(patient)
+        if value is True:
+            true_children.append(child)
+        elif value is None:
+            unknown_children.append(child)
+    if len(true_children) > 1:
+        ids = ", ".join(c.node.id for c in true_children)
+        raise AssertionError(f"pathway data: branches {ids} overlap for {patient.known()}")
+    if not true_children and not unknown_children:
+        raise AssertionError(f"pathway data: no branch of {plan.node.id!r} covers {patient.known()}")
+    return (true_children[0] if true_children else None), unknown_children
+
+
+def _gap_notes(path: list[_NodePlan], patient: Patient, book: PathwayBook) -> tuple[str, ...]:
+    """The source-gap notes that apply along the path, each once, in path order."""
     notes: list[str] = []
     for n in path:
         for gap, fn in n.notes:
@@ -202,13 +185,34 @@ def _walk(patient: Patient, book: PathwayBook) -> Walk:
                 text = book.gaps[gap].note()
                 if text not in notes:
                     notes.append(text)
+    return tuple(notes)
+
+
+def walk_uncached(patient: Patient, book: PathwayBook) -> Walk:
+    """The patient's walk, computed afresh (for enumerations larger than the memo)."""
+    plan = _plan(book)
+    path = [plan]
+    routing_missing: set[str] = set()
+    candidates: list[_NodePlan] = []
+    complete = True
+    while plan.children:
+        chosen, unknown_children = _branch(plan, patient)
+        if chosen is not None:
+            plan = chosen
+            path.append(plan)
+            continue
+        complete = False
+        candidates = unknown_children
+        for child in unknown_children:
+            routing_missing |= _unknown_fields(patient, child.when_fields)
+        break
     return Walk(
         path=tuple(n.node for n in path),
         complete=complete,
         routing_missing=_ordered(routing_missing),
         candidates=tuple(candidates),
-        options=states,
-        notes=tuple(notes),
+        options=tuple(_option_state(n.node, o, patient) for n in path for o in n.options),
+        notes=_gap_notes(path, patient, book),
     )
 
 
@@ -253,19 +257,23 @@ def node_label(path: tuple[Node, ...]) -> str:
     return " / ".join(labels)
 
 
-def evaluate(patient: Patient | Mapping[str, Any], book: PathwayBook | None = None, *, id: Any = None) -> PathwayResult:
+def evaluate(patient: Patient | Mapping[str, Any], book: PathwayBook, *, id: Any = None) -> PathwayResult:
     """The node the patient reaches, its on-pathway options with citations, and what is missing."""
-    from assistant.pathway.loader import default_book
+    result = _evaluated(_as_patient(patient), book).model_copy(deep=True)
+    result.id = id
+    return result
 
-    book = book or default_book()
-    p = _as_patient(patient)
+
+@lru_cache(maxsize=RESULT_MEMO_SIZE)
+def _evaluated(p: Patient, book: PathwayBook) -> PathwayResult:
+    """The memoised result (shared: never handed out, only copied)."""
     w = walk(p, book)
     missing = set(w.routing_missing)
     for s in w.options:
         if s.status is None:
             missing |= s.unknown_fields
     return PathwayResult(
-        id=id,
+        id=None,
         patient=p.known(),
         node=node_label(w.path),
         node_id=w.node.id,
@@ -280,40 +288,32 @@ def evaluate(patient: Patient | Mapping[str, Any], book: PathwayBook | None = No
 # --- therapy checks --------------------------------------------------------------------------------
 
 
-def procedure_concepts(book: PathwayBook, vocab: Vocabulary) -> frozenset[str]:
+def procedure_concepts(book: PathwayBook) -> frozenset[str]:
     """Non-drug concepts the book's options cover (tests, work-up, prophylaxis) that can be proposed."""
+    vocab = book.vocabulary
     return frozenset(
         c for _, o in book.options() for c in o.concepts if c in vocab.concepts and not vocab.concepts[c].therapy
     )
 
 
-def normalise_therapy(
-    name: str, book: PathwayBook | None = None, vocab: Vocabulary | None = None
-) -> tuple[str, frozenset[str]]:
-    """The display label and concept ids of a proposed therapy (brand names, abbreviations, combos).
+def normalise_therapy(name: str, book: PathwayBook) -> tuple[str, frozenset[str]]:
+    """The display label and concept ids of a proposed therapy (brand names, abbreviations, combos),
+    through the book's vocabulary (memoised).
 
     Raises InputError (field 'propose') when the vocabulary knows no therapy in `name`.
     """
-    from assistant.pathway.loader import default_book
-
-    book = book or default_book()
-    vocab = vocab or default_vocabulary()
-    key = ("therapy", name, id(vocab))
-    hit = book._cache.get(key)
-    if hit is not None:
-        return hit
-    result = _normalise_therapy(name, book, vocab)
-    book._cache[key] = result
-    return result
+    return _normalise_therapy(name, book)
 
 
-def _normalise_therapy(name: str, book: PathwayBook, vocab: Vocabulary) -> tuple[str, frozenset[str]]:
+@lru_cache(maxsize=THERAPY_MEMO_SIZE)
+def _normalise_therapy(name: str, book: PathwayBook) -> tuple[str, frozenset[str]]:
+    vocab = book.vocabulary
     if not name or not name.strip():
         raise InputError("propose: give a therapy name, e.g. 'blinatumomab' or 'Blincyto'", field="propose")
     single = vocab.therapy_concept(name)
     if single is not None:
         return vocab.label(single), frozenset({single})
-    procedures = procedure_concepts(book, vocab)
+    procedures = procedure_concepts(book)
     found: list[str] = []
     for m in vocab.matches(name):
         concept = vocab.concepts[m.concept]
@@ -356,31 +356,17 @@ def _describe_option(book: PathwayBook, option: Option) -> str:
     return f"{option.therapy} ({source}{level})"
 
 
-def check(
-    patient: Patient | Mapping[str, Any],
-    therapy: str,
-    book: PathwayBook | None = None,
-    *,
-    id: Any = None,
-    vocab: Vocabulary | None = None,
-) -> PathwayResult:
+def check(patient: Patient | Mapping[str, Any], therapy: str, book: PathwayBook, *, id: Any = None) -> PathwayResult:
     """`evaluate` plus a verdict on `therapy`, in `result.check`."""
-    from assistant.pathway.loader import default_book
-
-    book = book or default_book()
-    vocab = vocab or default_vocabulary()
     p = _as_patient(patient)
     result = evaluate(p, book, id=id)
-    result.check = check_therapy(p, therapy, book, vocab=vocab)
+    result.check = check_therapy(p, therapy, book)
     return result
 
 
-def check_therapy(
-    patient: Patient, therapy: str, book: PathwayBook, *, vocab: Vocabulary | None = None
-) -> TherapyCheck:
+def check_therapy(patient: Patient, therapy: str, book: PathwayBook) -> TherapyCheck:
     """The verdict on one proposed therapy for one patient."""
-    vocab = vocab or default_vocabulary()
-    label, concepts = normalise_therapy(therapy, book, vocab)
+    label, concepts = normalise_therapy(therapy, book)
     w = walk(patient, book)
     where = node_label(w.path)
     matching = [s for s in w.options if concepts <= s.plan.concepts]

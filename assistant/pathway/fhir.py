@@ -157,13 +157,11 @@ def plan_definition(book: PathwayBook) -> dict[str, Any]:
     }
 
 
-def export_fhir(book: PathwayBook | None = None) -> dict[str, Any]:
-    """The pathway as a FHIR R4 collection Bundle holding one PlanDefinition, validated (R4B models)."""
+def export_fhir(book: PathwayBook) -> dict[str, Any]:
+    """The pathway as a FHIR R4 collection Bundle holding one PlanDefinition, validated (R4B models;
+    `fhir.resources` is imported here, on first use)."""
     from fhir.resources.R4B.bundle import Bundle
 
-    from assistant.pathway.loader import default_book
-
-    book = book or default_book()
     bundle = {
         "resourceType": "Bundle",
         "id": f"{PLAN_ID}-bundle",

@@ -9,12 +9,16 @@ cartesian product of patient features in the tests stays fast.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from ally.schema import Patient
+
+if TYPE_CHECKING:
+    from ally.vocab import Vocabulary
 
 PATIENT_FIELDS: tuple[str, ...] = tuple(Patient.model_fields)
 NUMERIC_FIELDS = frozenset({"age", "cd20_percent", "prior_regimens"})
@@ -385,7 +389,11 @@ class Node(BaseModel):
 
 
 class PathwayBook(BaseModel):
-    """The loaded, validated pathway: sources, gaps, the tree, label constraints."""
+    """The loaded, validated pathway: sources, gaps, the tree, label constraints, and the vocabulary
+    its concepts were expanded with (therapy names are normalised through the same vocabulary).
+
+    Books are hashable by content (`fingerprint`), so the evaluator memoises on `(patient, book)`.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -397,11 +405,35 @@ class PathwayBook(BaseModel):
         default_factory=list, description="Concepts decided only by options that name them (label constraints)."
     )
 
+    _vocabulary: Any = PrivateAttr(default=None)
     _nodes: dict[str, tuple[Node, tuple[Node, ...]]] = PrivateAttr(default_factory=dict)
-    _cache: dict[Any, Any] = PrivateAttr(default_factory=dict)
+    _fingerprint: str = PrivateAttr(default="")
+
+    def __init__(self, *, vocabulary: Vocabulary, **data: Any) -> None:
+        super().__init__(**data)
+        self._vocabulary = vocabulary
 
     def model_post_init(self, context: Any, /) -> None:
         self._nodes = {node.id: (node, path) for node, path in self.root.walk()}
+        self._fingerprint = hashlib.sha256(self.model_dump_json().encode("utf-8")).hexdigest()
+
+    def __hash__(self) -> int:
+        # Read from the private-attribute dict directly: `self._fingerprint` goes through pydantic's
+        # `__getattr__` (~3 µs), and the evaluator's memo hashes the book on every call.
+        private = self.__pydantic_private__
+        assert private is not None
+        return hash(private["_fingerprint"])
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of the book's content: equal books have equal fingerprints."""
+        return self._fingerprint
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The vocabulary the book was built with."""
+        vocabulary: Vocabulary = self._vocabulary
+        return vocabulary
 
     def node(self, node_id: str) -> Node:
         return self._nodes[node_id][0]

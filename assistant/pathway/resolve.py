@@ -23,7 +23,8 @@ def _norm(text: str) -> str:
     return _SPACE_RE.sub(" ", text).strip()
 
 
-def _all_citations(result: PathwayResult) -> list[PathwayCitation]:
+def all_citations(result: PathwayResult) -> list[PathwayCitation]:
+    """Every citation of `result`: options, conditional options, then the therapy check."""
     out = [c for o in (*result.options, *result.conditional) for c in o.citations]
     if result.check is not None:
         out.extend(result.check.citations)
@@ -71,7 +72,7 @@ def resolve_citations(result: PathwayResult, chunks: Iterable[ChunkRecord]) -> P
     """
     records = list(chunks)
     out = result.model_copy(deep=True)
-    citations = _all_citations(out)
+    citations = all_citations(out)
     by_doc: dict[str, list[str]] = {}
     for c in citations:
         by_doc.setdefault(c.doc_id, []).append(c.text)

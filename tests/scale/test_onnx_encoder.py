@@ -86,3 +86,19 @@ class TestExport:
         assert "Attention" not in ops and "Softmax" in ops  # the plain, unfused graph
         vectors = onnx_encoder.OnnxEncoder(default_model_path(), tmp_path, "all-MiniLM-L6-v2", 384).encode(["imatinib"])
         assert vectors.shape == (1, 384)
+
+    def test_the_export_prints_no_third_party_warnings(self, tmp_path: Path) -> None:
+        """The first run's export (float and int8) keeps torch's tracer warnings and the onnx and
+        onnxruntime loggers off the terminal, even with logging configured at INFO (as `ally serve`
+        does); they are logged at debug level instead, and logging is left as it was."""
+        code = (
+            "import logging, sys; from pathlib import Path; logging.basicConfig(level=logging.INFO); "
+            "from ingest.embed import default_model_path; from ingest.onnx_encoder import export_onnx; "
+            f"cache = Path({str(tmp_path)!r}); export_onnx(default_model_path(), cache, 'onnx'); "
+            "export_onnx(default_model_path(), cache, 'onnx-int8'); "
+            "logging.getLogger('after').info('logging still works')"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=600, check=True
+        )
+        assert out.stderr.strip() == "INFO:after:logging still works", out.stderr[-3000:]

@@ -21,7 +21,7 @@ from assistant.pathway.resolve import quote_in_chunk
 
 from .cases import make
 
-CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+CORPUS = Path(__file__).resolve().parents[3] / "corpus"
 
 
 def all_quotes(book: PathwayBook) -> list[Quote]:
@@ -73,9 +73,9 @@ def test_options_quote_only_their_own_source(book: PathwayBook) -> None:
 
 @pytest.fixture(scope="module")
 def stored_chunks(ingested_settings: Any) -> list[ChunkRecord]:
-    from ingest.store import Store
+    from ingest.store import open_reader
 
-    with Store.open_reader(ingested_settings) as store:
+    with open_reader(ingested_settings) as store:
         return list(store.chunks())
 
 

@@ -11,11 +11,12 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from assistant.pathway import PathwayDataError, evaluate, load_book
+from assistant.pathway import PathwayDataError, evaluate
 from assistant.pathway.models import Condition, PathwayBook
+from assistant.resources import load_pathway_book
 
-DATA = Path(__file__).resolve().parents[2] / "assistant" / "pathway" / "data"
-DOC = Path(__file__).resolve().parents[2] / "docs" / "PATHWAY.md"
+DATA = Path(__file__).resolve().parents[3] / "assistant" / "pathway" / "data"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "PATHWAY.md"
 
 
 def test_the_book_covers_the_required_branches(book: PathwayBook) -> None:
@@ -66,8 +67,8 @@ def test_every_gap_is_used_and_documented(book: PathwayBook) -> None:
         assert f"`{gap.id}`" in doc, f"docs/PATHWAY.md does not document gap {gap.id}"
 
 
-def test_gap_notes_reach_the_output() -> None:
-    notes = evaluate({"age": 65, "lineage": "B", "ph": "negative", "phase": "diagnosis", "fit": True}).notes
+def test_gap_notes_reach_the_output(book: PathwayBook) -> None:
+    notes = evaluate({"age": 65, "lineage": "B", "ph": "negative", "phase": "diagnosis", "fit": True}, book).notes
     assert any("age-65" in n and "≥ 65" in n for n in notes)
 
 
@@ -116,10 +117,10 @@ def _broken(tmp_path: Path, name: str, edit: Callable[[dict], None]) -> Path:
 def test_the_loader_names_what_to_fix(tmp_path: Path, name: str, edit: Callable[[dict], None], message: str) -> None:
     folder = _broken(tmp_path, name, edit)
     with pytest.raises(PathwayDataError, match=message):
-        load_book(folder)
+        load_pathway_book(folder)
 
 
 def test_the_packaged_data_loads_from_a_folder_copy(tmp_path: Path) -> None:
     shutil.copytree(DATA, tmp_path / "data")
-    book = load_book(tmp_path / "data")
+    book = load_pathway_book(tmp_path / "data")
     assert len(book.nodes()) == 36

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ally.schema import Patient
-from assistant.pathway.evaluator import Walk, _walk
+from assistant.pathway.evaluator import Walk, walk_uncached
 from assistant.pathway.models import PathwayBook
 
 AGES: list[float | None] = [None, 0.5, 1, 14, 15, 17, 18, 21, 22, 39, 40, 64, 65, 66, 80]
@@ -73,7 +73,7 @@ def _extend(
     book: PathwayBook, values: dict[str, Any], assigned: frozenset[str], out: list[tuple[Patient, Walk]]
 ) -> None:
     patient = make(values)
-    w = _walk(patient, book)  # uncached: the enumeration is larger than the evaluator's memo
+    w = walk_uncached(patient, book)  # uncached: the enumeration is larger than the evaluator's memo
     new = [f for f in OPTION_FEATURES if f in fields_read(w) and f not in assigned]
     if not new:
         out.append((patient, w))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 from assistant.cli import app
 
 runner = CliRunner()
-CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+CORPUS = Path(__file__).resolve().parents[3] / "corpus"
 
 
 def invoke(*args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
@@ -99,3 +100,19 @@ def test_console_script_runs_offline(ingested_store: Path) -> None:
         timeout=120,
     )
     assert out.returncode == 0 and "schistosite-all-2025" in out.stdout
+
+
+class TestPreconditions:
+    def test_eval_without_a_store_exits_3_before_any_baseline_runs(self, tmp_path: Path) -> None:
+        started = time.perf_counter()
+        result = invoke("eval", "--store", str(tmp_path / "nonexistent"), "--corpus", str(CORPUS))
+        assert result.exit_code == 3, result.output
+        assert "ally ingest corpus --store" in result.output
+        assert "starting" not in result.output, "no system may start before the store is checked"
+        assert time.perf_counter() - started < 20
+
+    def test_eval_of_baselines_that_need_no_store_does_not_check_one(self, tmp_path: Path) -> None:
+        bad = tmp_path / "bad.jsonl"
+        bad.write_text('{"id": "x"}\n', encoding="utf-8")
+        result = invoke("eval", "--dataset", str(bad), "--systems", "langchain", "--store", str(tmp_path / "none"))
+        assert result.exit_code == 2, result.output  # the data set's error, not the store's

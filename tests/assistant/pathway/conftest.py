@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 from ally.schema import Patient
-from assistant.pathway import default_book
 from assistant.pathway.models import PathwayBook
+from assistant.resources import load_pathway_book
 
 from .cases import Outcome, enumerate_cases
 
 
 @pytest.fixture(scope="session")
 def book() -> PathwayBook:
-    return default_book()
+    return load_pathway_book()
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
 """ALLy's HTTP transport: a FastAPI service over the assistant core, plus the web chat page.
 
 `create_app(settings, assistant=None)` in `assistant.api.app` builds the application; `ally serve`
-(`assistant.api.cli.serve`) runs it under uvicorn. Nothing in the core imports this package.
+(`assistant.cli.serve.serve`) runs it under uvicorn. Nothing in the core imports this package.
 """

@@ -10,7 +10,7 @@ import logging
 import time
 from typing import Any
 
-from .security import ASGIApp, Message, Receive, Scope, Send
+from assistant.guards import ASGIApp, Message, Receive, Scope, Send
 
 access_logger = logging.getLogger("ally.access")
 

@@ -11,18 +11,17 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, cast
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from ally.settings import Settings
+from assistant.core import AssistantCore
 
 from .access_log import AccessLogMiddleware
 from .deps import AssistantRunner
 from .errors import install_error_handlers
-from .facade import AssistantLike
 from .routes import ROUTERS
 from .routes.web import STATIC_DIR, swagger_assets
 from .security import SecurityMiddleware
@@ -36,17 +35,17 @@ DESCRIPTION = (
 )
 
 
-def _open_assistant(settings: Settings) -> AssistantLike:
+def _open_assistant(settings: Settings) -> AssistantCore:
     from assistant.service import Assistant
 
-    opened: AssistantLike = Assistant.open(settings)
+    opened: AssistantCore = Assistant.open(settings)
     return opened
 
 
-def create_app(settings: Settings, assistant: AssistantLike | None = None) -> FastAPI:
+def create_app(settings: Settings, assistant: AssistantCore | None = None) -> FastAPI:
     """Build the app. Opens the store when `assistant` is None (raising the store's error)."""
     owned = assistant is None
-    core: AssistantLike = assistant if assistant is not None else _open_assistant(settings)
+    core: AssistantCore = assistant if assistant is not None else _open_assistant(settings)
     runner = AssistantRunner(core, settings.answer_threads)
 
     @asynccontextmanager
@@ -85,7 +84,7 @@ def create_app(settings: Settings, assistant: AssistantLike | None = None) -> Fa
     if settings.slack_signing_secret:
         from assistant.slack.http import mount_slack
 
-        mount_slack(app, cast(Any, core), settings)
+        mount_slack(app, core, settings)
 
     app.add_middleware(SecurityMiddleware, settings=settings)
     if settings.cors_origin_list:

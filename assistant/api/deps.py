@@ -1,5 +1,8 @@
 """What routes receive through `Depends`: the settings, the assistant runner, checked questions.
 
+Questions are checked by `assistant.inputs.validate_question` (the core's own check), so a bad one
+is refused with 422 naming the field before it is queued.
+
 Every call into the assistant goes through one `AssistantRunner`: a pool of `answer_threads` worker
 threads that run the core's blocking calls off the event loop. The core is thread-safe: answers run
 in parallel (the turns of one conversation in order), their query embeddings are batched together
@@ -20,8 +23,8 @@ from fastapi import Depends, Request
 from ally.errors import InputError
 from ally.schema import AskRequest, Patient, parse_patient
 from ally.settings import Settings
-
-from .facade import AssistantLike
+from assistant.core import AssistantCore
+from assistant.inputs import validate_question
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -30,7 +33,7 @@ T = TypeVar("T")
 class AssistantRunner:
     """Runs the assistant's blocking calls on a pool of worker threads, off the event loop."""
 
-    def __init__(self, assistant: AssistantLike, threads: int = 1) -> None:
+    def __init__(self, assistant: AssistantCore, threads: int = 1) -> None:
         self.assistant = assistant
         self.threads = threads
         self._pool: ThreadPoolExecutor | None = None
@@ -89,14 +92,7 @@ def checked_patient(data: dict[str, Any] | None) -> Patient | None:
 
 def checked_ask(body: AskRequest, settings: SettingsDep) -> AskRequest:
     """An ask/chat body whose question and patient are acceptable (else InputError -> 422)."""
-    if not body.question.strip():
-        raise InputError("question is empty; type a question", field="question")
-    if len(body.question) > settings.max_question_chars:
-        raise InputError(
-            f"question is {len(body.question)} characters, more than the {settings.max_question_chars} "
-            "allowed (ALLY_MAX_QUESTION_CHARS); shorten it",
-            field="question",
-        )
+    validate_question(body.question, settings.max_question_chars)
     checked_patient(body.patient)
     return body
 

@@ -1,13 +1,15 @@
 """Request guards of the HTTP API: body size, API keys, rate limits, and who may call at all.
 
-- Body size: every request body is read up to `settings.max_body_bytes`; a larger one gets 413.
+- Body size: every request body is read up to `settings.max_body_bytes` (`assistant.guards`); a
+  larger one gets 413.
 - API keys (`ALLY_API_KEYS`, sent as `Authorization: Bearer KEY`) are kept only as SHA-256
   digests and compared with `hmac.compare_digest` against every stored digest. A key is never
   logged; logs and rate limits use its key id (the first 8 hex digits of its digest).
 - When no keys are configured, only loopback clients are served (`ally serve` also refuses to bind
   a non-loopback address without keys).
-- Rate limit: `settings.rate_limit_per_minute` requests per key (or per client address when there
-  are no keys) in any 60-second window; more get 429 with Retry-After.
+- Rate limit (`assistant.guards.RateLimiter`): `settings.rate_limit_per_minute` requests per key
+  (or per client address when there are no keys) in any 60-second window; more get 429 with
+  Retry-After.
 
 Only `/v1/` routes need a key and count against the limit; the page, its assets, health probes and
 the OpenAPI description are open. Slack's route checks Slack's own signature instead.
@@ -20,21 +22,22 @@ import hmac
 import ipaddress
 import json
 import math
-import time
-from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
 from ally.settings import Settings
+from assistant.guards import (
+    SLACK_EVENTS_PATH,
+    ASGIApp,
+    Message,
+    RateLimiter,
+    Receive,
+    Scope,
+    Send,
+    declares_more_than,
+    read_body_limited,
+)
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-PROTECTED_PREFIX = "/v1/"
-WINDOW_S = 60.0
+API_PREFIX = "/v1"  # the resource routes (`assistant.api.routes`): they need a key and are rate-limited
+PROTECTED_PREFIX = f"{API_PREFIX}/"
 
 
 def is_loopback_host(host: str) -> bool:
@@ -84,32 +87,6 @@ class KeyRing:
         return key_id_of(found) if found is not None else None
 
 
-class RateLimiter:
-    """A sliding 60-second window of request times per identity."""
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_minute = per_minute
-        self._clock = clock
-        self._hits: dict[str, deque[float]] = {}
-
-    def hit(self, identity: str) -> float | None:
-        """Count one request; None if allowed, else the seconds until the next is allowed."""
-        now = self._clock()
-        hits = self._hits.setdefault(identity, deque())
-        while hits and now - hits[0] >= WINDOW_S:
-            hits.popleft()
-        if len(hits) >= self.per_minute:
-            return max(0.0, WINDOW_S - (now - hits[0]))
-        hits.append(now)
-        if len(self._hits) > 10_000:
-            self._forget_idle(now)
-        return None
-
-    def _forget_idle(self, now: float) -> None:
-        for ident in [i for i, h in self._hits.items() if not h or now - h[-1] >= WINDOW_S]:
-            del self._hits[ident]
-
-
 async def _send_error(send: Send, status: int, detail: str, error: str, headers: dict[str, str] | None = None) -> None:
     body = json.dumps({"detail": detail, "error": error, "field": None, "errors": []}).encode()
     raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -123,9 +100,6 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key.lower() == name:
             return bytes(value).decode("latin-1")
     return None
-
-
-SLACK_EVENTS_PATH = "/slack/events"
 
 
 class SecurityMiddleware:
@@ -145,12 +119,11 @@ class SecurityMiddleware:
             await self.app(scope, receive, send)
             return
         too_big = f"request body is larger than {self.max_body} bytes (ALLY_MAX_BODY_BYTES); send a smaller body"
-        length = _header(scope, b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body:
+        if declares_more_than(_header(scope, b"content-length"), self.max_body):
             await _send_error(send, 413, too_big, "body_too_large")
             return
         if scope["method"] in {"POST", "PUT", "PATCH"}:
-            body = await self._read_body(receive)
+            body = await read_body_limited(receive, self.max_body)
             if body is None:
                 await _send_error(send, 413, too_big, "body_too_large")
                 return
@@ -166,29 +139,13 @@ class SecurityMiddleware:
                 await _send_error(
                     send,
                     429,
-                    f"rate limit of {self.limiter.per_minute} requests per minute reached "
+                    f"rate limit of {self.limiter.limit} requests per minute reached "
                     f"(ALLY_RATE_LIMIT_PER_MINUTE); retry after {retry} s",
                     "rate_limited",
                     {"Retry-After": str(retry)},
                 )
                 return
         await self.app(scope, receive, send)
-
-    async def _read_body(self, receive: Receive) -> bytes | None:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = bytes(message.get("body", b""))
-            size += len(chunk)
-            if size > self.max_body:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
 
     async def _authenticate(self, scope: Scope, send: Send) -> str | None:
         """The rate-limit identity of an allowed caller; None after answering a refusal."""

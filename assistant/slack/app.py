@@ -1,4 +1,5 @@
-"""The ALLy Slack bot: a slack-bolt `App` built from Settings and the Assistant facade.
+"""The ALLy Slack bot: a slack-bolt `App` built from Settings and the assistant core
+(`assistant.core.AssistantCore`).
 
 - `app_mention` (channels) and `message.im` (direct messages) are answered in the thread of the
   asking message. The thread is the conversation: its id is derived from team, channel and thread
@@ -11,7 +12,7 @@
   bolt's executor, so acknowledgements never wait behind answers.
 - Retries are answered once (event ids and message timestamps are remembered); bots' messages,
   edits and other subtypes are ignored; each user may ask `slack_rate_limit_per_minute` questions
-  a minute.
+  a minute (`assistant.guards.RateLimiter`) and is told so once a window.
 - No network call happens at start-up: `authorize` calls `auth.test` lazily, once, at the
   `slack_api_url`. Nothing logged here contains message text (see `redact`).
 """
@@ -25,7 +26,7 @@ import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
@@ -33,9 +34,10 @@ from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
 from ally.errors import AllyError, InputError, NotFoundError, SettingsError
-from ally.schema import Answer, PathwayResult, Patient
 from ally.settings import Settings
 from assistant.concurrency import KeyedLocks
+from assistant.core import AssistantCore
+from assistant.guards import WINDOW_S, RateLimiter
 from assistant.slack.blocks import (
     ACTION_HELPFUL,
     ACTION_NOT_HELPFUL,
@@ -46,8 +48,8 @@ from assistant.slack.blocks import (
     render_pathway,
     without_share_button,
 )
+from assistant.slack.caches import LruMap, SeenOnce
 from assistant.slack.commands import HELP_TEXT, clean_message_text, parse_slash_command, split_question
-from assistant.slack.limits import LruMap, RateLimiter, SeenOnce
 from assistant.slack.redact import LOGGER_NAME, QuietRequestVerification, quiet_slack_logging
 
 log = logging.getLogger(f"{LOGGER_NAME}.app")
@@ -55,27 +57,6 @@ log = logging.getLogger(f"{LOGGER_NAME}.app")
 ANSWER_WORKERS = 4
 ACK_WORKERS = 16
 SHARE_TTL_S = 30 * 60  # Slack's response_url lives 30 minutes
-
-
-class AssistantFacade(Protocol):
-    """What the bot needs from `assistant.service.Assistant`."""
-
-    def ask(
-        self,
-        question: str,
-        *,
-        patient: Patient | dict[str, Any] | None = None,
-        conversation_id: str | None = None,
-        id: Any = None,
-    ) -> Answer: ...
-
-    def pathway(
-        self, patient: Patient | dict[str, Any], propose: str | None = None, id: Any = None
-    ) -> PathwayResult: ...
-
-    def record_feedback(
-        self, answer_id: str, helpful: bool, comment: str | None = None, source: str = "api"
-    ) -> None: ...
 
 
 def conversation_id_for(team_id: str | None, channel: str, thread_ts: str) -> str:
@@ -95,7 +76,7 @@ def _where(exc: BaseException) -> str:
 class SlackBot:
     """The bot's state (pools, caches, limits) and its bolt `App` (`.app`)."""
 
-    def __init__(self, settings: Settings, assistant: AssistantFacade, *, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, settings: Settings, assistant: AssistantCore, *, clock: Callable[[], float] = time.monotonic):
         if not settings.slack_bot_token:
             raise SettingsError(
                 "the Slack bot needs ALLY_SLACK_BOT_TOKEN (the bot token, xoxb-…, from OAuth & Permissions)"
@@ -104,7 +85,8 @@ class SlackBot:
         self.assistant = assistant
         self._events = SeenOnce(ttl_s=3600, clock=clock)
         self._messages = SeenOnce(ttl_s=3600, clock=clock)
-        self._limiter = RateLimiter(settings.slack_rate_limit_per_minute, 60.0, clock=clock)
+        self._limiter = RateLimiter(settings.slack_rate_limit_per_minute, WINDOW_S)
+        self._told_limited = SeenOnce(ttl_s=WINDOW_S, clock=clock)
         self._shares: LruMap[str, SlackMessage] = LruMap(max_items=2000, ttl_s=SHARE_TTL_S, clock=clock)
         self._turn_locks = KeyedLocks()
         self._pool = ThreadPoolExecutor(max_workers=ANSWER_WORKERS, thread_name_prefix="ally-slack-answer")
@@ -216,10 +198,10 @@ class SlackBot:
         thread_ts = event.get("thread_ts") or ts
         team_id = body.get("team_id") or event.get("team")
         user = str(event["user"])
-        wait_s = self._limiter.check(f"{team_id}:{user}")
-        if wait_s:
+        wait_s = self._limiter.hit(f"{team_id}:{user}")
+        if wait_s is not None:
             log.info("ally-slack: %s %s rate-limited (user %s)", kind, event_id, user)
-            if self._limiter.should_notify(f"{team_id}:{user}"):
+            if self._told_limited.first(f"{team_id}:{user}"):
                 note = self._limit_notice(wait_s)
                 self._submit(self._post, client, channel, thread_ts, note)
             return
@@ -312,8 +294,8 @@ class SlackBot:
             return
         team_id = command.get("team_id")
         user = str(command.get("user_id") or "?")
-        wait_s = self._limiter.check(f"{team_id}:{user}")
-        if wait_s:
+        wait_s = self._limiter.hit(f"{team_id}:{user}")
+        if wait_s is not None:
             ack(
                 response_type="ephemeral",
                 **self._limit_notice(wait_s).payload(),
@@ -435,11 +417,11 @@ class SlackBot:
         )
 
 
-def build_slack_bot(settings: Settings, assistant: AssistantFacade) -> SlackBot:
+def build_slack_bot(settings: Settings, assistant: AssistantCore) -> SlackBot:
     """The bot with its state; `.app` is the bolt App, `.close()` stops its worker pool."""
     return SlackBot(settings, assistant)
 
 
-def build_slack_app(settings: Settings, assistant: AssistantFacade) -> App:
+def build_slack_app(settings: Settings, assistant: AssistantCore) -> App:
     """The slack-bolt App for ALLy (no network call until the first request)."""
     return build_slack_bot(settings, assistant).app

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
-from ally.schema import Answer, PathwayCitation, PathwayResult, RetrievedPassage
+from ally.schema import Answer, PathwayCitation, PathwayOption, PathwayResult, RetrievedPassage, TherapyCheck
 
 MAX_SECTION_CHARS = 3000
 MAX_CONTEXT_ELEMENTS = 10
@@ -317,6 +317,37 @@ def _value(value: Any) -> str:
     return str(value)
 
 
+def _option_blocks(i: int, option: PathwayOption, base: str | None) -> list[Block]:
+    """One pathway option: therapy, level, detail and conditions, then its quotes."""
+    line = f"*{i}. {escape(option.therapy)}*"
+    if option.level:
+        line += f" ({escape(option.level)})"
+    if option.detail:
+        line += f"\n{escape(option.detail)}"
+    if option.conditions:
+        line += "\n_Conditions:_ " + escape("; ".join(option.conditions))
+    blocks = sections(line)
+    cites = _pathway_citations(option.citations, base)
+    if cites:
+        blocks.extend(context_blocks(cites))
+    return blocks
+
+
+def _check_blocks(check: TherapyCheck, base: str | None) -> list[Block]:
+    """The verdict on a proposed therapy: label, reason, what is needed, the alternatives, quotes."""
+    label = _VERDICT_LABEL.get(check.verdict, escape(check.verdict))
+    text = f"*Proposed: {escape(check.therapy)}* — {label}\n{escape(check.reason)}"
+    if check.missing:
+        text += "\n_Needed:_ " + escape(", ".join(check.missing))
+    if check.alternatives:
+        text += "\n_On-pathway options:_ " + escape("; ".join(check.alternatives))
+    blocks = sections(text)
+    cites = _pathway_citations(check.citations, base)
+    if cites:
+        blocks.extend(context_blocks(cites))
+    return blocks
+
+
 def _pathway_body(result: PathwayResult, base: str | None) -> list[Block]:
     blocks: list[Block] = []
     node = escape(result.node) if result.node else "_no pathway node reached_"
@@ -333,33 +364,13 @@ def _pathway_body(result: PathwayResult, base: str | None) -> list[Block]:
             )
         )
     for i, option in enumerate(result.options, start=1):
-        line = f"*{i}. {escape(option.therapy)}*"
-        if option.level:
-            line += f" ({escape(option.level)})"
-        if option.detail:
-            line += f"\n{escape(option.detail)}"
-        if option.conditions:
-            line += "\n_Conditions:_ " + escape("; ".join(option.conditions))
-        blocks.extend(sections(line))
-        cites = _pathway_citations(option.citations, base)
-        if cites:
-            blocks.extend(context_blocks(cites))
+        blocks.extend(_option_blocks(i, option, base))
     if not result.options and not result.missing:
         blocks.append(section("_The sources give no option at this node._"))
     for note in result.notes:
         blocks.extend(context_blocks([":information_source: " + escape(note)]))
-    check = result.check
-    if check is not None:
-        label = _VERDICT_LABEL.get(check.verdict, escape(check.verdict))
-        text = f"*Proposed: {escape(check.therapy)}* — {label}\n{escape(check.reason)}"
-        if check.missing:
-            text += "\n_Needed:_ " + escape(", ".join(check.missing))
-        if check.alternatives:
-            text += "\n_On-pathway options:_ " + escape("; ".join(check.alternatives))
-        blocks.extend(sections(text))
-        cites = _pathway_citations(check.citations, base)
-        if cites:
-            blocks.extend(context_blocks(cites))
+    if result.check is not None:
+        blocks.extend(_check_blocks(result.check, base))
     return blocks
 
 

@@ -2,7 +2,8 @@
 
 A guard runs before slack-bolt sees the request: a missing or non-numeric
 `X-Slack-Request-Timestamp` (which makes slack-sdk raise, and bolt answer 500) or a missing
-`X-Slack-Signature` gets 401; a body over 1 MB gets 413; a body that is not UTF-8 gets 400. The
+`X-Slack-Signature` gets 401; a body over 1 MB gets 413 (read by `assistant.guards`, as the API's
+bodies are); a body that is not UTF-8 gets 400. The
 request is then converted with slack-bolt's FastAPI adapter (the helpers behind its
 `SlackRequestHandler`, which lives in `slack_bolt.adapter.starlette`) and dispatched on a worker
 thread, so the event loop never waits on bolt (signature check, `auth.test`, acknowledgement).
@@ -19,9 +20,10 @@ from starlette.concurrency import run_in_threadpool
 
 from ally.errors import SettingsError
 from ally.settings import Settings
-from assistant.slack.app import AssistantFacade, SlackBot, build_slack_bot
+from assistant.core import AssistantCore
+from assistant.guards import SLACK_EVENTS_PATH, declares_more_than, read_body_limited
+from assistant.slack.app import SlackBot, build_slack_bot
 
-SLACK_EVENTS_PATH = "/slack/events"
 MAX_SLACK_BODY_BYTES = 1_000_000
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
@@ -40,22 +42,14 @@ def check_headers(request: Request) -> JSONResponse | None:
     return None
 
 
-async def read_body_limited(request: Request, limit: int = MAX_SLACK_BODY_BYTES) -> bytes | None:
-    """The request body, or None as soon as it exceeds `limit` bytes."""
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
+async def read_slack_body(request: Request) -> bytes | None:
+    """The request body, or None when it is (or is declared) larger than `MAX_SLACK_BODY_BYTES`."""
+    if declares_more_than(request.headers.get("content-length"), MAX_SLACK_BODY_BYTES):
         return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_body_limited(request.receive, MAX_SLACK_BODY_BYTES)
 
 
-def mount_slack(app: FastAPI, assistant: AssistantFacade, settings: Settings) -> None:
+def mount_slack(app: FastAPI, assistant: AssistantCore, settings: Settings) -> None:
     """Add `POST /slack/events` to `app`. Needs ALLY_SLACK_SIGNING_SECRET and ALLY_SLACK_BOT_TOKEN.
 
     The bot is kept at `app.state.slack_bot`; no network call is made here."""
@@ -79,7 +73,7 @@ def mount_slack(app: FastAPI, assistant: AssistantFacade, settings: Settings) ->
         rejected = check_headers(request)
         if rejected is not None:
             return rejected
-        body = await read_body_limited(request)
+        body = await read_slack_body(request)
         if body is None:
             return _reject(413, f"request body is larger than {MAX_SLACK_BODY_BYTES} bytes")
         try:

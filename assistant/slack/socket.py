@@ -12,7 +12,8 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from ally.errors import SettingsError
 from ally.settings import Settings
-from assistant.slack.app import AssistantFacade, SlackBot, build_slack_bot
+from assistant.core import AssistantCore
+from assistant.slack.app import SlackBot, build_slack_bot
 from assistant.slack.redact import LOGGER_NAME
 
 log = logging.getLogger(f"{LOGGER_NAME}.socket")
@@ -43,7 +44,7 @@ def check_socket_settings(settings: Settings) -> None:
         raise SettingsError("ALLY_SLACK_BOT_TOKEN must be a bot token starting with xoxb-. " + SOCKET_MODE_NEEDS)
 
 
-def socket_mode_handler(settings: Settings, assistant: AssistantFacade) -> tuple[SlackBot, SocketModeHandler]:
+def socket_mode_handler(settings: Settings, assistant: AssistantCore) -> tuple[SlackBot, SocketModeHandler]:
     """The bot and its Socket Mode handler, not yet connected."""
     check_socket_settings(settings)
     bot = build_slack_bot(settings, assistant)
@@ -51,12 +52,12 @@ def socket_mode_handler(settings: Settings, assistant: AssistantFacade) -> tuple
     return bot, handler
 
 
-def run_socket_mode(settings: Settings, assistant: AssistantFacade) -> None:
+def run_socket_mode(settings: Settings, assistant: AssistantCore) -> None:
     """Connect and serve until interrupted (Ctrl-C)."""
     bot, handler = socket_mode_handler(settings, assistant)
     log.info("ally-slack: connecting in Socket Mode via %s", settings.slack_api_url)
     try:
-        handler.start()  # blocks
+        handler.start()  # type: ignore[no-untyped-call,unused-ignore]  # blocks
     finally:
-        handler.close()
+        handler.close()  # type: ignore[no-untyped-call,unused-ignore]
         bot.close(wait=True)

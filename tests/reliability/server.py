@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.api.browser import free_port, running_server
+from tests.assistant.api.browser import free_port, running_server
 
 
 @contextmanager

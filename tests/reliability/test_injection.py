@@ -158,7 +158,7 @@ def test_slack_output_escapes_it(hostile: tuple[Any, Any, str]) -> None:
 def test_llm_mode_delimits_and_verifies(hostile: tuple[Any, Any, str]) -> None:
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-    from assistant.llm import build_messages
+    from assistant.answer.llm import build_messages
 
     _, bad, doc_id = hostile
     passage = bad.reader.chunks_by_id[next(iter(hostile_chunks(bad, doc_id)))]
@@ -192,7 +192,7 @@ def test_llm_mode_delimits_and_verifies(hostile: tuple[Any, Any, str]) -> None:
 def test_web_page_shows_it_as_text(hostile: tuple[Any, Any, str], tmp_path: Path) -> None:
     import json
 
-    from tests.api.browser import chromium_page
+    from tests.assistant.api.browser import chromium_page
 
     from .server import ally_server
 

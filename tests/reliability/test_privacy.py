@@ -1,6 +1,6 @@
 """Privacy: planted patient identifiers (a name, an MRN, a date of birth) sent through the CLI and a
 real `ally serve` at DEBUG log level never appear in any log line, error message or trace; API keys
-never appear in logs. The Slack transport has the same tests in tests/slack (see docs/RELIABILITY.md)."""
+never appear in logs. The Slack transport has the same tests in tests/assistant/slack (see docs/RELIABILITY.md)."""
 
 from __future__ import annotations
 

@@ -8,12 +8,13 @@ from ally.schema import Answer
 
 from ..deps import AskBody, RunnerDep, checked_patient
 from ..models import ErrorBody
+from ..security import API_PREFIX
 
-router = APIRouter(tags=["answers"])
+router = APIRouter(prefix=API_PREFIX, tags=["answers"])
 
 
 @router.post(
-    "/v1/ask",
+    "/ask",
     response_model=Answer,
     responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
     summary="Answer one question with numbered citations",

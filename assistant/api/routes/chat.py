@@ -16,13 +16,14 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from ally.errors import AllyError
+from assistant.core import AnswerEvent
 
 from ..deps import AskBody, AssistantRunner, RunnerDep, checked_patient
 from ..errors import ally_error_message, ally_error_status
-from ..facade import EventLike
 from ..models import ErrorBody
+from ..security import API_PREFIX
 
-router = APIRouter(tags=["answers"])
+router = APIRouter(prefix=API_PREFIX, tags=["answers"])
 logger = logging.getLogger("ally.api")
 
 
@@ -31,7 +32,7 @@ def sse(event: str, data: Any) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n".encode()
 
 
-def _next(events: Iterator[EventLike]) -> EventLike | None:
+def _next(events: Iterator[AnswerEvent]) -> AnswerEvent | None:
     return next(events, None)
 
 
@@ -43,8 +44,8 @@ def _error_event(exc: BaseException) -> bytes:
     return sse("error", {"status": 500, "error": "internal", "detail": "internal error; retry, or report it"})
 
 
-async def _stream(first: EventLike, events: Iterator[EventLike], runner: AssistantRunner) -> AsyncIterator[bytes]:
-    event: EventLike | None = first
+async def _stream(first: AnswerEvent, events: Iterator[AnswerEvent], runner: AssistantRunner) -> AsyncIterator[bytes]:
+    event: AnswerEvent | None = first
     while event is not None:
         yield sse(event.type, event.data)
         try:
@@ -55,7 +56,7 @@ async def _stream(first: EventLike, events: Iterator[EventLike], runner: Assista
 
 
 @router.post(
-    "/v1/chat",
+    "/chat",
     response_class=StreamingResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "Server-sent events ending with `done`."},

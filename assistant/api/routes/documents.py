@@ -8,17 +8,18 @@ from ally.schema import DocumentInfo
 
 from ..deps import RunnerDep
 from ..models import ErrorBody
+from ..security import API_PREFIX
 
-router = APIRouter(tags=["sources"])
+router = APIRouter(prefix=API_PREFIX, tags=["sources"])
 
 
-@router.get("/v1/documents", response_model=list[DocumentInfo], summary="Every document in the store")
+@router.get("/documents", response_model=list[DocumentInfo], summary="Every document in the store")
 async def documents(runner: RunnerDep) -> list[DocumentInfo]:
     return await runner(runner.assistant.documents)
 
 
 @router.get(
-    "/v1/documents/{doc_id}",
+    "/documents/{doc_id}",
     response_model=DocumentInfo,
     responses={404: {"model": ErrorBody}},
     summary="One document's metadata",

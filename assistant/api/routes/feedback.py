@@ -6,12 +6,13 @@ from fastapi import APIRouter
 
 from ..deps import RunnerDep
 from ..models import ErrorBody, FeedbackReceipt, FeedbackRequest
+from ..security import API_PREFIX
 
-router = APIRouter(tags=["answers"])
+router = APIRouter(prefix=API_PREFIX, tags=["answers"])
 
 
 @router.post(
-    "/v1/feedback",
+    "/feedback",
     response_model=FeedbackReceipt,
     status_code=201,
     responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}},

@@ -8,12 +8,13 @@ from ally.schema import Passage
 
 from ..deps import RunnerDep
 from ..models import ErrorBody
+from ..security import API_PREFIX
 
-router = APIRouter(tags=["sources"])
+router = APIRouter(prefix=API_PREFIX, tags=["sources"])
 
 
 @router.get(
-    "/v1/passages/{chunk_id}",
+    "/passages/{chunk_id}",
     response_model=Passage,
     responses={404: {"model": ErrorBody}},
     summary="One stored passage with its document",

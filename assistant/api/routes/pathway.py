@@ -8,12 +8,13 @@ from ally.schema import PathwayResult, Patient
 
 from ..deps import RunnerDep, checked_patient
 from ..models import ErrorBody, PathwayRequest
+from ..security import API_PREFIX
 
-router = APIRouter(tags=["pathway"])
+router = APIRouter(prefix=API_PREFIX, tags=["pathway"])
 
 
 @router.post(
-    "/v1/pathway",
+    "/pathway",
     response_model=PathwayResult,
     responses={422: {"model": ErrorBody}},
     summary="Pathway node, cited options, missing fields and an optional therapy check",

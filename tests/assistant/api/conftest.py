@@ -11,8 +11,7 @@ from fastapi.testclient import TestClient
 
 from ally.settings import Settings
 from assistant.api.app import create_app
-
-from .fakes import FakeAssistant
+from tests.fakes import FakeAssistant
 
 ClientFactory = Callable[..., TestClient]
 

@@ -12,10 +12,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from fake_slack_api import TEAM_ID, FakeSlackApi, running_fake_slack
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from slack_helpers import (
+
+from ally.settings import Settings
+from assistant.service import Assistant
+from assistant.slack.blocks import ACTION_HELPFUL, ACTION_SHARE
+from assistant.slack.http import mount_slack
+
+from .fake_slack_api import TEAM_ID, FakeSlackApi, running_fake_slack
+from .slack_helpers import (
     BOT_TOKEN,
     SIGNING_SECRET,
     action_body,
@@ -26,11 +32,6 @@ from slack_helpers import (
     signed,
     slash_body,
 )
-
-from ally.settings import Settings
-from assistant.service import Assistant
-from assistant.slack.blocks import ACTION_HELPFUL, ACTION_SHARE
-from assistant.slack.http import mount_slack
 
 pytestmark = [pytest.mark.allow_hosts(["127.0.0.1"]), pytest.mark.slow]
 

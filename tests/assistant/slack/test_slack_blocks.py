@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from slack_helpers import all_text, buttons
 
 from ally.schema import (
     Answer,
@@ -34,6 +33,8 @@ from assistant.slack.blocks import (
     split_text,
     without_share_button,
 )
+
+from .slack_helpers import all_text, buttons
 
 
 def citation(n: int, **kw: Any) -> Citation:

@@ -7,15 +7,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fake_slack_api import FakeSlackApi, running_fake_slack
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from slack_fakes import FakeAssistant
-from slack_helpers import BOT_TOKEN, SIGNING_SECRET
 
 from ally.settings import Settings
 from assistant.slack.app import SlackBot
 from assistant.slack.http import mount_slack
+from tests.fakes import FakeAssistant
+
+from .fake_slack_api import FakeSlackApi, running_fake_slack
+from .slack_helpers import BOT_TOKEN, SIGNING_SECRET
 
 
 @pytest.fixture

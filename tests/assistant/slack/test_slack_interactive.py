@@ -6,12 +6,13 @@ from __future__ import annotations
 import time
 
 import pytest
-from fake_slack_api import FakeSlackApi
 from fastapi.testclient import TestClient
-from slack_fakes import FakeAssistant
-from slack_helpers import action_body, all_text, buttons, signed, slash_body
 
 from assistant.slack.blocks import ACTION_HELPFUL, ACTION_NOT_HELPFUL, ACTION_SHARE
+from tests.fakes import FakeAssistant
+
+from .fake_slack_api import FakeSlackApi
+from .slack_helpers import action_body, all_text, buttons, signed, slash_body
 
 pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
 
@@ -94,7 +95,7 @@ def test_feedback_for_an_unknown_answer_is_reported_not_stored(
 def test_feedback_on_a_thread_answer(
     client: TestClient, fake_slack: FakeSlackApi, fake_assistant: FakeAssistant
 ) -> None:
-    from slack_helpers import event_body, mention
+    from .slack_helpers import event_body, mention
 
     body = event_body(mention("What is blinatumomab?"))
     client.post("/slack/events", content=body, headers=signed(body, "application/json"))

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from assistant.api.security import KeyRing, RateLimiter, is_loopback_host
+from assistant.api.security import KeyRing, is_loopback_host
 from assistant.cli import app as cli_app
+from assistant.guards import RateLimiter
+from tests.fakes import FrozenTime
 
 from .conftest import ClientFactory
 
@@ -67,15 +69,15 @@ def test_rate_limit_per_client_without_keys(make_client: ClientFactory) -> None:
     assert [tc.get("/v1/documents").status_code for _ in range(3)] == [200, 200, 429]
 
 
-def test_rate_limiter_window_slides() -> None:
-    now = [1000.0]
-    limiter = RateLimiter(2, clock=lambda: now[0])
+def test_rate_limiter_window_slides(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FrozenTime.install(monkeypatch)
+    limiter = RateLimiter(2)
     assert limiter.hit("k") is None and limiter.hit("k") is None
     wait = limiter.hit("k")
     assert wait is not None and 59.9 <= wait <= 60
-    now[0] += 30
+    clock.advance(30)
     assert limiter.hit("k") is not None
-    now[0] += 30.5
+    clock.advance(30.5)
     assert limiter.hit("k") is None
     assert limiter.hit("other") is None
 

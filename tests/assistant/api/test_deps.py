@@ -10,8 +10,7 @@ import pytest
 from ally.settings import Settings
 from assistant.api.app import create_app
 from assistant.api.deps import AssistantRunner
-
-from .fakes import FakeAssistant
+from tests.fakes import FakeAssistant
 
 
 def _meet(barrier: threading.Barrier) -> str:

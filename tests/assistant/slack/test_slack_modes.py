@@ -11,10 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from fake_slack_api import FakeSlackApi
 from fastapi import FastAPI
-from slack_fakes import FakeAssistant
-from slack_helpers import BOT_TOKEN, all_text, event_body, mention
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from typer.testing import CliRunner
@@ -25,10 +22,14 @@ from assistant.cli import app as cli_app
 from assistant.slack.app import build_slack_app
 from assistant.slack.http import mount_slack
 from assistant.slack.socket import socket_mode_handler
+from tests.fakes import FakeAssistant
+
+from .fake_slack_api import FakeSlackApi
+from .slack_helpers import BOT_TOKEN, all_text, event_body, mention
 
 pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize(
@@ -124,7 +125,7 @@ def test_socket_mode_envelopes_are_acknowledged_and_answered(fake_slack: FakeSla
 
 
 def test_manifest_matches_the_bot() -> None:
-    manifest = yaml.safe_load((REPO / "slack" / "manifest.yaml").read_text(encoding="utf-8"))
+    manifest = yaml.safe_load((REPO / "assistant" / "slack" / "manifest.yaml").read_text(encoding="utf-8"))
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"app_mentions:read", "chat:write", "commands", "im:history"} <= scopes
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
@@ -139,5 +140,10 @@ def test_manifest_matches_the_bot() -> None:
 def test_docs_describe_the_install() -> None:
     doc = (REPO / "docs" / "SLACK.md").read_text(encoding="utf-8")
     assert "## Install in your Slack workspace" in doc
-    for name in ("ALLY_SLACK_BOT_TOKEN", "ALLY_SLACK_APP_TOKEN", "ALLY_SLACK_SIGNING_SECRET", "slack/manifest.yaml"):
+    for name in (
+        "ALLY_SLACK_BOT_TOKEN",
+        "ALLY_SLACK_APP_TOKEN",
+        "ALLY_SLACK_SIGNING_SECRET",
+        "assistant/slack/manifest.yaml",
+    ):
         assert name in doc

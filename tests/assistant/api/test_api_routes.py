@@ -16,9 +16,10 @@ from fastapi.testclient import TestClient
 from ally.errors import StoreError
 from ally.schema import Answer, DocumentInfo, PathwayResult
 from assistant.api.routes.web import STATIC_DIR
+from assistant.core import AnswerEvent
+from tests.fakes import FakeAssistant
 
 from .conftest import ClientFactory
-from .fakes import FakeAssistant, FakeEvent
 
 QUESTION = "Which therapies are approved for relapsed or refractory B-ALL?"
 
@@ -186,8 +187,8 @@ def test_chat_errors_before_the_stream_are_http_errors(client: TestClient) -> No
 
 def test_chat_errors_after_the_first_event_are_error_events(make_client: ClientFactory, make_settings: Any) -> None:
     class Failing(FakeAssistant):
-        def ask_events(self, question: str, **_: Any) -> Iterator[FakeEvent]:
-            yield FakeEvent("retrieval", {"count": 3})
+        def ask_events(self, question: str, **_: Any) -> Iterator[AnswerEvent]:
+            yield AnswerEvent(type="retrieval", data={"count": 3})
             raise StoreError("the store was removed while answering; re-run ally ingest")
 
     tc = make_client(Failing(settings=make_settings()))

@@ -1,30 +1,31 @@
-"""The slice of the Assistant facade (`assistant.service.Assistant`) that the HTTP API relies on.
+"""What every transport (CLI, HTTP API, Slack bot, eval harness) needs from the assistant core.
 
-Written as a structural Protocol so the API can be typed and tested against any object with the
-facade's shape (the real Assistant, or a test double) without importing the heavy core here.
+One structural Protocol, `AssistantCore`, that `assistant.service.Assistant` satisfies and that the
+transports are typed against, so a transport never imports the heavy core to type-check and every
+test double has one shape to follow (`tests/fakes.py`). `AnswerEvent` is one step of a streamed
+answer (`/v1/chat`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel
 
 from ally.schema import Answer, DocumentInfo, Passage, PathwayResult, Patient
 from ally.settings import Settings
 
 
-class EventLike(Protocol):
-    """One step of a streamed answer: retrieval, sentence, citations, pathway or done."""
+class AnswerEvent(BaseModel):
+    """One step of a streamed answer: retrieval, each sentence, citations, pathway, done."""
 
-    @property
-    def type(self) -> str: ...
-
-    @property
-    def data(self) -> dict[str, Any]: ...
+    type: Literal["retrieval", "sentence", "citations", "pathway", "done"]
+    data: dict[str, Any]
 
 
-class AssistantLike(Protocol):
-    """What the routes call. `assistant.service.Assistant` satisfies it."""
+class AssistantCore(Protocol):
+    """The assistant as the transports see it."""
 
     @property
     def settings(self) -> Settings: ...
@@ -50,10 +51,10 @@ class AssistantLike(Protocol):
         patient: Patient | dict[str, Any] | None = None,
         conversation_id: str | None = None,
         id: Any = None,
-    ) -> Iterator[EventLike]: ...
+    ) -> Iterator[AnswerEvent]: ...
 
     def pathway(
-        self, patient: Patient | dict[str, Any], propose: str | None = None, id: Any = None
+        self, patient: Patient | dict[str, Any] | None, propose: str | None = None, id: Any = None
     ) -> PathwayResult: ...
 
     def documents(self) -> list[DocumentInfo]: ...

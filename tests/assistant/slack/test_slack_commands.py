@@ -6,22 +6,16 @@ import pytest
 
 from ally.errors import InputError
 from assistant.concurrency import KeyedLocks
+from assistant.guards import RateLimiter
 from assistant.slack.app import conversation_id_for
+from assistant.slack.caches import LruMap, SeenOnce
 from assistant.slack.commands import (
     clean_message_text,
     parse_pathway_args,
     parse_slash_command,
     split_question,
 )
-from assistant.slack.limits import LruMap, RateLimiter, SeenOnce
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FrozenTime
 
 
 def test_clean_message_text() -> None:
@@ -104,40 +98,42 @@ def test_conversation_id_is_per_thread() -> None:
 
 
 def test_seen_once_expires_and_is_bounded() -> None:
-    clock = Clock()
+    clock = FrozenTime(1000.0)
     seen = SeenOnce(ttl_s=10, max_items=3, clock=clock)
     assert seen.first("a") and not seen.first("a")
-    clock.now += 11
+    clock.advance(11)
     assert seen.first("a")
     for key in "bcd":
         assert seen.first(key)
     assert seen.first("a")  # evicted as the oldest of four
 
 
-def test_rate_limiter_sliding_window() -> None:
-    clock = Clock()
-    limiter = RateLimiter(3, 60, clock=clock)
-    assert [limiter.check("u") for _ in range(3)] == [0.0, 0.0, 0.0]
-    clock.now += 30
-    assert limiter.check("u") == pytest.approx(30.0)
-    assert limiter.check("other") == 0.0
-    assert limiter.should_notify("u") and not limiter.should_notify("u")
-    clock.now += 31
-    assert limiter.check("u") == 0.0
-    assert not limiter.should_notify("u")  # told 31 s ago: once per window
-    clock.now += 30
-    assert limiter.should_notify("u")
+def test_rate_limiter_sliding_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bot's limit (`assistant.guards.RateLimiter`) and its "tell once a window" (`SeenOnce`)."""
+    clock = FrozenTime.install(monkeypatch)
+    limiter = RateLimiter(3, 60)
+    told = SeenOnce(ttl_s=60, clock=clock)
+    assert [limiter.hit("u") for _ in range(3)] == [None, None, None]
+    clock.advance(30)
+    assert limiter.hit("u") == pytest.approx(30.0)
+    assert limiter.hit("other") is None
+    assert told.first("u") and not told.first("u")
+    clock.advance(31)
+    assert limiter.hit("u") is None
+    assert not told.first("u")  # told 31 s ago: once per window
+    clock.advance(30)
+    assert told.first("u")
 
 
 def test_lru_map_expiry_and_size() -> None:
-    clock = Clock()
+    clock = FrozenTime(1000.0)
     cache: LruMap[str, int] = LruMap(max_items=2, ttl_s=5, clock=clock)
     cache.put("a", 1)
     cache.put("b", 2)
     assert cache.get("a") == 1
     cache.put("c", 3)  # "b" is least recently used
     assert cache.get("b") is None and cache.get("a") == 1
-    clock.now += 6
+    clock.advance(6)
     assert cache.get("a") is None
 
 

@@ -10,12 +10,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from fake_slack_api import BOT_ID, BOT_USER_ID, TEAM_ID, FakeSlackApi
 from fastapi.testclient import TestClient
-from slack_fakes import FakeAssistant
-from slack_helpers import all_text, buttons, direct_message, event_body, mention, sign, signed
 
 from assistant.slack.blocks import ACTION_HELPFUL, ACTION_NOT_HELPFUL
+from tests.fakes import FakeAssistant
+
+from .fake_slack_api import BOT_ID, BOT_USER_ID, TEAM_ID, FakeSlackApi
+from .slack_helpers import all_text, buttons, direct_message, event_body, mention, sign, signed
 
 pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
 
@@ -279,7 +280,7 @@ def test_planted_patient_identifiers_never_reach_the_logs(
     assert post_event(client, good) == 200
     edit = direct_message(text, subtype="message_changed", ts="1700000503.000001")
     assert post_event(client, event_body(edit)) == 200
-    from slack_helpers import slash_body
+    from .slack_helpers import slash_body
 
     slash = slash_body(text, fake_slack.response_url("phi"))
     response = client.post("/slack/events", content=slash, headers=signed(slash, "application/x-www-form-urlencoded"))

@@ -13,14 +13,15 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 import uvicorn
-from fake_slack_api import FakeSlackApi
 from fastapi import FastAPI
-from slack_fakes import FakeAssistant
-from slack_helpers import event_body, mention, signed
 
 from ally.settings import Settings
 from assistant.slack.app import SlackBot
 from assistant.slack.http import mount_slack
+from tests.fakes import FakeAssistant
+
+from .fake_slack_api import FakeSlackApi
+from .slack_helpers import event_body, mention, signed
 
 pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
 

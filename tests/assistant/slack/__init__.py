@@ -1,0 +1,1 @@
+"""Tests of the Slack transport (assistant/slack) against a fake Slack Web API and the shared fake core."""

@@ -1,9 +1,11 @@
 """The Assistant facade: the public API every transport (CLI, HTTP, Slack) and the eval harness use.
 
 It owns the opened store, the (lazily loaded) query encoder, the conversation database and the
-pathway book, and turns a question into a typed `Answer`: retrieve, compose a cited extractive
-answer or abstain, attach the pathway result for a described patient, optionally let an LLM
-rephrase (verified sentence by sentence), and record the turn.
+pathway book, and orchestrates one answer through the steps of `assistant.answer`, in the order
+data flows: validate the question, resolve a follow-up against earlier turns, put the patient in
+context (and evaluate the pathway), analyse the question, retrieve, choose the evidence, compose
+the cited sentences, optionally let an LLM rephrase (verified sentence by sentence), render the
+`Answer`, and record the turn. Each step is one module; this file only calls them in order.
 """
 
 from __future__ import annotations
@@ -11,53 +13,44 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import time
-from collections.abc import Callable, Iterator
-from typing import Any, Literal
-
-from pydantic import BaseModel
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from ally.errors import InputError
-from ally.schema import (
-    Answer,
-    Citation,
-    DocumentInfo,
-    Passage,
-    PathwayResult,
-    Patient,
-    RetrievedPassage,
-    parse_patient,
-)
+from ally.schema import Answer, ChunkRecord, DocumentInfo, Passage, PathwayResult, Patient, parse_patient
 from ally.settings import Settings, load_settings
-from assistant.analysis import analyse, numbers_in
-from assistant.compose import Composer, Composition, Sentence
+from assistant.answer.choose import Chooser
+from assistant.answer.evidence import IdfTable
+from assistant.answer.followup import is_followup, resolve
+from assistant.answer.patient import patient_in_context
+from assistant.answer.population import population_of_question
+from assistant.answer.question import analyse
+from assistant.answer.render import answer_events, build_answer, compose, pathway_leads
+from assistant.answer.retrieval import HybridRetriever
 from assistant.concurrency import BatchingEncoder, KeyedLocks
-from assistant.conversation import is_followup, resolve
-from assistant.evidence import IdfTable
-from assistant.population import population_of_question
-from assistant.retrieval import Hit, HybridRetriever
-from assistant.storage import Database
+from assistant.core import AnswerEvent
+from assistant.inputs import validate_conversation_id, validate_question
+from assistant.storage import Database, Turn
 from ingest.embed import encoder_for
-from ingest.store import StoreReader, open_reader
+from ingest.store.reader import StoreReader, open_reader
+
+if TYPE_CHECKING:
+    from assistant.pathway.models import PathwayBook
 
 log = logging.getLogger("ally.assistant")
 
-
-# Questions that ask what to do: only these are led by the pathway's options for a described patient.
-_MANAGEMENT = re.compile(
-    r"\b(options?|treat|treated|treatment|manage|managed|management|therap(y|ies)|regimens?|next steps?|"
-    r"what (should|to) do|recommend(ed|ation|ations)?|induction|consolidation|maintenance|approach|plan|"
-    r"first[- ]line|frontline|salvage|choices?|should (we|i)|appropriate|consider|on[- ]pathway|eligible)\b",
-    re.IGNORECASE,
+# The settings that change which answer a corpus gives: part of the answers' corpus version.
+_ANSWER_SETTINGS = (
+    "dense_k",
+    "bm25_k",
+    "rrf_k",
+    "dense_weight",
+    "bm25_weight",
+    "top_k",
+    "abstain_threshold",
+    "max_answer_sentences",
 )
-# Options of the pathway's root (work-up, CNS prophylaxis): listed only when the node adds none.
-GENERAL_OPTION_PREFIX = "all#"
-
-
-class AnswerEvent(BaseModel):
-    type: Literal["retrieval", "sentence", "citations", "pathway", "done"]
-    data: dict[str, Any]
 
 
 class Assistant:
@@ -76,27 +69,12 @@ class Assistant:
         )
         self.retriever = HybridRetriever(reader, settings, self.encoder)
         self.idf = IdfTable(reader.bm25.doc_freq, len(reader.chunks_by_id))
-        self.composer = Composer(settings, self.vocab, self.idf)
-        self._book: Any = None
-        self._records_by_doc: dict[str, list[Any]] | None = None
+        self.chooser = Chooser(settings, self.vocab, self.idf)
+        self._book: PathwayBook | None = None
+        self._records_by_doc: dict[str, list[ChunkRecord]] | None = None
         self.llm: Any = None
         self._conversation_locks = KeyedLocks()
-        retrieval = json.dumps(
-            {
-                k: getattr(settings, k)
-                for k in (
-                    "dense_k",
-                    "bm25_k",
-                    "rrf_k",
-                    "dense_weight",
-                    "bm25_weight",
-                    "top_k",
-                    "abstain_threshold",
-                    "max_answer_sentences",
-                )
-            },
-            sort_keys=True,
-        )
+        retrieval = json.dumps({k: getattr(settings, k) for k in _ANSWER_SETTINGS}, sort_keys=True)
         self.corpus_version = hashlib.sha256(f"{reader.corpus_version}|{retrieval}".encode()).hexdigest()[:16]
 
     @classmethod
@@ -109,7 +87,7 @@ class Assistant:
     def chat_model(self) -> Any:
         """The optional LLM (built on first use from the settings; tests may assign `self.llm`)."""
         if self.llm is None:
-            from assistant.llm import build_chat_model
+            from assistant.answer.llm import build_chat_model
 
             self.llm = build_chat_model(self.settings)
         return self.llm
@@ -150,11 +128,11 @@ class Assistant:
         self.db.record_feedback(answer_id, helpful, comment, source)
 
     # --- pathway ------------------------------------------------------------------------------
-    def _pathway_book(self) -> Any:
+    def _pathway_book(self) -> PathwayBook:
         if self._book is None:
-            from assistant.pathway import load_pathways
+            from assistant.resources import load_pathway_book
 
-            self._book = load_pathways()
+            self._book = load_pathway_book()
         return self._book
 
     def pathway(
@@ -171,31 +149,20 @@ class Assistant:
         result.id = id
         return result
 
-    def _records_for(self, result: PathwayResult) -> list[Any]:
+    def _records_for(self, result: PathwayResult) -> list[ChunkRecord]:
         """Chunk records of the documents `result` cites, in store order (built once per store:
         rebuilding all records on every pathway answer cost ~0.1 s at 20k chunks)."""
-        from assistant.pathway.resolve import _all_citations
+        from assistant.pathway.resolve import all_citations
 
         if self._records_by_doc is None:
-            by_doc: dict[str, list[Any]] = {}
+            by_doc: dict[str, list[ChunkRecord]] = {}
             for c in self.reader.chunks_by_id.values():
                 by_doc.setdefault(c.doc_id, []).append(c.record())
             self._records_by_doc = by_doc
-        docs = dict.fromkeys(c.doc_id for c in _all_citations(result))
+        docs = dict.fromkeys(c.doc_id for c in all_citations(result))
         return [r for d in docs for r in self._records_by_doc.get(d, [])]
 
     # --- answers ------------------------------------------------------------------------------
-    def _validate_question(self, question: Any) -> str:
-        if not isinstance(question, str) or not question.strip():
-            raise InputError("question: must be a non-empty string", field="question")
-        if len(question) > self.settings.max_question_chars:
-            raise InputError(
-                f"question: longer than {self.settings.max_question_chars} characters "
-                "(setting ALLY_MAX_QUESTION_CHARS); shorten it",
-                field="question",
-            )
-        return question.strip()
-
     def ask(
         self,
         question: str,
@@ -204,7 +171,12 @@ class Assistant:
         conversation_id: str | None = None,
         id: Any = None,
     ) -> Answer:
-        return self._answer(question, patient, conversation_id, id, on_retrieval=None)
+        # Transports call from several threads (the API's runner, the Slack bot's workers). Answers
+        # run in parallel; the turns of one conversation run one at a time, in arrival order.
+        if conversation_id is None or not isinstance(conversation_id, str):
+            return self._answer(question, patient, conversation_id, id)
+        with self._conversation_locks.get(conversation_id):
+            return self._answer(question, patient, conversation_id, id)
 
     def ask_events(
         self,
@@ -215,53 +187,8 @@ class Assistant:
         id: Any = None,
     ) -> Iterator[AnswerEvent]:
         """The answer as events: retrieval, each sentence, citations, pathway, done."""
-        retrieved: list[dict[str, Any]] = []
-        answer = self._answer(
-            question,
-            patient,
-            conversation_id,
-            id,
-            on_retrieval=lambda hits: retrieved.extend(self._retrieved(hits)[i].model_dump() for i in range(len(hits))),
-        )
-        yield AnswerEvent(type="retrieval", data={"retrieved": retrieved})
-        for line in answer.answer.split("\n"):
-            if line.strip():
-                yield AnswerEvent(type="sentence", data={"text": line})
-        yield AnswerEvent(type="citations", data={"citations": [c.model_dump() for c in answer.citations]})
-        yield AnswerEvent(type="pathway", data={"pathway": answer.pathway.model_dump() if answer.pathway else None})
-        yield AnswerEvent(type="done", data={"answer": answer.model_dump()})
-
-    def _retrieved(self, hits: list[Hit]) -> list[RetrievedPassage]:
-        return [
-            RetrievedPassage(
-                doc_id=h.chunk.doc_id,
-                chunk_id=h.chunk.chunk_id,
-                text=h.chunk.text,
-                score=round(h.score, 6),
-                section=h.chunk.section,
-                title=h.chunk.title,
-            )
-            for h in hits
-        ]
-
-    def _patient_context(
-        self, question: str, patient: Patient | dict[str, Any] | None, stored: dict[str, Any]
-    ) -> tuple[Patient | None, str | None]:
-        """The patient in context (earlier turns < the question's description < the explicit record)
-        and a therapy the question proposes, if any."""
-        from assistant.pathway import describes_patient, merge_patient, proposed_therapy, recognise_patient
-
-        explicit = patient if isinstance(patient, Patient) else parse_patient(patient) if patient else None
-        recognised = recognise_patient(question)
-        fields: dict[str, Any] = dict(stored)
-        if recognised:
-            fields = merge_patient(fields, recognised)
-        if explicit is not None:
-            fields = merge_patient(fields, explicit.known())
-        record = parse_patient(fields) if fields else None
-        mentions_patient = explicit is not None or bool(stored) or describes_patient(question)
-        proposal = proposed_therapy(question) if record is not None else None
-        return (record if mentions_patient and record is not None else None), proposal
+        answer = self.ask(question, patient=patient, conversation_id=conversation_id, id=id)
+        yield from answer_events(answer)
 
     def _answer(
         self,
@@ -269,55 +196,40 @@ class Assistant:
         patient: Patient | dict[str, Any] | None,
         conversation_id: str | None,
         id: Any,
-        on_retrieval: Callable[[list[Hit]], None] | None,
-    ) -> Answer:
-        # Transports call from several threads (the API's runner, the Slack bot's workers). Answers
-        # run in parallel; the turns of one conversation run one at a time, in arrival order.
-        if conversation_id is None or not isinstance(conversation_id, str):
-            return self._answer_now(question, patient, conversation_id, id, on_retrieval)
-        with self._conversation_locks.get(conversation_id):
-            return self._answer_now(question, patient, conversation_id, id, on_retrieval)
-
-    def _answer_now(
-        self,
-        question: str,
-        patient: Patient | dict[str, Any] | None,
-        conversation_id: str | None,
-        id: Any,
-        on_retrieval: Callable[[list[Hit]], None] | None,
     ) -> Answer:
         started = time.perf_counter()
-        question = self._validate_question(question)
+        question = validate_question(question, self.settings.max_question_chars)
+        history: list[Turn] = []
+        stored_patient: dict[str, Any] = {}
         if conversation_id is not None:
-            if not isinstance(conversation_id, str) or not conversation_id.strip() or len(conversation_id) > 200:
-                raise InputError("conversation_id: must be 1-200 characters", field="conversation_id")
+            conversation_id = validate_conversation_id(conversation_id)
             self.db.check_room(conversation_id)
             history, stored_patient = self.db.history(conversation_id)
-        else:
-            history, stored_patient = [], {}
         resolved = question
         if history and is_followup(question, self.vocab):
             resolved = resolve(question, history[-1].resolved, self.vocab)
 
-        record, proposal = self._patient_context(question, patient, stored_patient)
+        record, proposal = patient_in_context(question, patient, stored_patient)
         pathway = self.pathway(record, proposal) if record is not None else None
 
         analysis = analyse(resolved, self.vocab, self.idf.known)
         hits = self.retriever.retrieve(analysis.corrected, k=max(self.settings.top_k, 12))
-        if on_retrieval is not None:
-            on_retrieval(hits)
         population = population_of_question(resolved, record)
-        comp = self.composer.compose(analysis, hits, population)
+        comp = compose(self.chooser.choose(analysis, hits), population)
         if self.settings.llm_provider != "none" and not comp.abstained:
-            from assistant.llm import rewrite_with_llm
+            from assistant.answer.llm import rewrite_with_llm
 
             comp = rewrite_with_llm(self.settings, question, comp, self.reader, self.chat_model(), population)
-        lead = (
-            pathway is not None
-            and any(not (o.id or "").startswith(GENERAL_OPTION_PREFIX) for o in pathway.options)
-            and (patient is not None or bool(_MANAGEMENT.search(resolved)))
+        answer = build_answer(
+            comp,
+            hits,
+            pathway,
+            self.reader,
+            lead_pathway=pathway_leads(pathway, patient is not None, resolved),
+            corpus_version=self.corpus_version,
+            id=id,
+            conversation_id=conversation_id,
         )
-        answer = self._build(comp, hits, pathway, id, conversation_id, lead_pathway=lead)
         self.db.record_answer(answer.answer_id, answer.abstained, answer.corpus_version)
         if conversation_id is not None:
             self.db.add_turn(conversation_id, question, resolved, answer.answer_id, record.known() if record else {})
@@ -330,106 +242,3 @@ class Assistant:
             },
         )
         return answer
-
-    def _build(
-        self,
-        comp: Composition,
-        hits: list[Hit],
-        pathway: PathwayResult | None,
-        id: Any,
-        conversation_id: str | None,
-        lead_pathway: bool = True,
-    ) -> Answer:
-        cited: list[str] = []
-        lines: list[tuple[Sentence, list[int]]] = []
-
-        def number(cid: str) -> int:
-            if cid not in cited:
-                cited.append(cid)
-            return cited.index(cid) + 1
-
-        pathway_lines = self._pathway_sentences(pathway) if lead_pathway else []
-        composed = [] if comp.abstained else comp.sentences
-        for s in [*pathway_lines, *composed]:
-            if s.parts:
-                s.text = f"{s.text}: " + "; ".join(f"{t} [{number(c)}]" for t, c in s.parts)
-            lines.append((s, [number(c) for c in s.chunk_ids]))
-        abstained = comp.abstained and not pathway_lines
-        if abstained:
-            text = f"I can't answer this from ALLy's sources: {comp.reason}."
-        else:
-            rendered = []
-            for s, ns in lines:
-                marks = "".join(f"[{n}]" for n in ns)
-                note = f" ({s.note})" if s.note else ""
-                rendered.append(f"{s.text} {marks}{note}".replace("  ", " ").rstrip())
-            if comp.abstained:
-                rendered.append(f"The sources do not answer the rest of the question: {comp.reason}.")
-            text = "\n".join(rendered)
-        citations = []
-        for i, cid in enumerate(cited, start=1):
-            chunk = self.reader.chunks_by_id[cid]
-            doc = self.reader.document(chunk.doc_id)
-            hit_score = next((h.score for h in hits if h.chunk.chunk_id == cid), 0.0)
-            citations.append(
-                Citation(
-                    n=i,
-                    doc_id=chunk.doc_id,
-                    title=chunk.title,
-                    chunk_id=cid,
-                    text=chunk.text,
-                    score=round(hit_score, 6),
-                    section=chunk.section,
-                    year=doc.year,
-                    population_note=comp.notes.get(cid),
-                )
-            )
-        retrieved = self._retrieved(hits)
-        return Answer(
-            id=id,
-            answer=text,
-            abstained=abstained,
-            citations=citations,
-            retrieved=retrieved,
-            pathway=pathway,
-            answer_id=Database.new_id(),
-            conversation_id=conversation_id,
-            corpus_version=self.corpus_version,
-            related=retrieved[:3] if abstained else [],
-            missing=comp.missing if comp.abstained else [],
-        )
-
-    def _pathway_sentences(self, pathway: PathwayResult | None) -> list[Sentence]:
-        """Lead sentences for a described patient: the pathway's options, each with its passage.
-
-        The node label (which carries ALLy's own resolutions such as age bands) stays in the
-        `pathway` object; the prose keeps only text whose numbers are in the cited passage.
-        """
-        if pathway is None:
-            return []
-        items: list[tuple[str, str]] = []
-        specific = [o for o in pathway.options if not (o.id or "").startswith(GENERAL_OPTION_PREFIX)]
-        for option in specific or pathway.options:
-            ids = [c.chunk_id for c in option.citations if c.chunk_id]
-            if ids and self._supported(option.therapy, ids[0]):
-                items.append((option.therapy, ids[0]))
-        out: list[Sentence] = []
-        if items:
-            out.append(Sentence("For the patient described, the pathway lists", [], parts=items))
-        check = pathway.check
-        if check is not None:
-            ids = [c.chunk_id for c in check.citations if c.chunk_id]
-            if ids:
-                reason = f" — {check.reason}" if self._supported(check.reason, ids[0]) else ""
-                out.append(Sentence(f"Proposed {check.therapy}: {check.verdict}{reason}", ids[:1]))
-        anchor = items[0][1] if items else None
-        if pathway.missing and anchor:
-            out.append(Sentence(f"To narrow this down the pathway needs: {', '.join(pathway.missing)}", [anchor]))
-        return out
-
-    def _supported(self, text: str, chunk_id: str) -> bool:
-        chunk = self.reader.chunks_by_id.get(chunk_id)
-        if chunk is None:
-            return False
-        evidence = f"{chunk.section}\n{chunk.text}"
-        return all(n in evidence for n in numbers_in(text))

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ally.schema import Answer, PathwayResult
+from ally.text import split_sentences as ally_sentences
 from ally.vocab import STOPWORDS, Vocabulary, default_vocabulary
 
 KS: tuple[int, ...] = (1, 3, 5, 10)
@@ -183,33 +184,13 @@ def key_fact_hits(answer_text: str, key_facts: Sequence[Sequence[str]]) -> list[
 
 # --- citations ------------------------------------------------------------------------------------
 
-_ABBREV_RE = re.compile(r"(?:\b(?:e\.g|i\.e|vs|etc|approx|al|Dr|Prof|No|Fig|St)\.|\b[A-Z]\.)$", re.IGNORECASE)
-_SPLIT_RE = re.compile(r"(?<=[.!?])(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*\s+(?!\[)(?=[A-Z0-9\"'(-])")
-
 
 def split_sentences(text: str) -> list[str]:
-    """Answer sentences: each line (bullets included) split after sentence-final punctuation.
-
-    Markers that follow the full stop ("... daily. [1] Next") stay with their sentence; text that is
-    only markers or punctuation is not a sentence.
+    """Answer sentences: each line (bullets included) split after sentence-final punctuation
+    (`ally.text`, the project's one splitter). Markers that follow the full stop ("... daily. [1]
+    Next") stay with their sentence; text that is only markers or punctuation is not a sentence.
     """
-    sentences: list[str] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        start = 0
-        for m in _SPLIT_RE.finditer(line):
-            if _ABBREV_RE.search(line[start : m.start()]):
-                continue  # "e.g. HyperCVAD" is one sentence
-            end = m.end()
-            piece = line[start:end].strip()
-            if piece:
-                sentences.append(piece)
-            start = end
-        rest = line[start:].strip()
-        if rest:
-            sentences.append(rest)
+    sentences = ally_sentences(text)
     return [s for s in sentences if re.search(r"[A-Za-z0-9]", strip_markers(s))]
 
 
@@ -417,16 +398,8 @@ def score_item(
         score.reasons.append(f"error: {score.error}")
         return score
     score.abstained = answer.abstained
-    passages = [p.text for p in answer.retrieved]
     if not expect_abstain and gold_quotes:
-        rels = relevance(passages, gold_quotes)
-        for k in KS:
-            score.retrieval[f"hit@{k}"] = hit_at_k(rels, k)
-            score.retrieval[f"recall@{k}"] = recall_at_k(passages, gold_quotes, k)
-        score.retrieval["mrr"] = reciprocal_rank(rels)
-        score.retrieval["ndcg@10"] = ndcg_at_k(rels, len(gold_quotes), NDCG_K)
-        if score.retrieval["hit@5"] == 0.0:
-            score.reasons.append("no gold passage in the top 5 retrieved")
+        _score_retrieval(score, [p.text for p in answer.retrieved], gold_quotes)
     if expect_abstain:
         score.correct = answer.abstained
         if not answer.abstained:
@@ -436,23 +409,43 @@ def score_item(
     if answer.abstained:
         score.reasons.append("abstained on an answerable question")
     else:
-        score.correct = all(score.key_facts)
-        missing = [" | ".join(alts) for alts, hit in zip(key_facts, score.key_facts, strict=True) if not hit]
-        if missing:
-            score.reasons.append("missing key facts: " + "; ".join(missing))
-        score.citations = check_citations(answer, vocab)
-        score.gold_cited = any(contains_quote(c.text, q) for c in answer.citations for q in gold_quotes)
-        if score.citations.invalid_markers:
-            score.reasons.append(f"{score.citations.invalid_markers} invalid citation marker(s)")
-        if score.citations.uncited:
-            score.reasons.append(f"{len(score.citations.uncited)} sentence(s) without a citation")
-        if score.citations.unsupported:
-            score.reasons.append(
-                f"{len(score.citations.unsupported)} cited sentence(s) not supported by their passages"
-            )
-        if not score.gold_cited:
-            score.reasons.append("no cited passage contains a gold quote")
+        _score_answer(score, answer, key_facts, gold_quotes, vocab)
     return score
+
+
+def _score_retrieval(score: ItemScore, passages: list[str], gold_quotes: Sequence[str]) -> None:
+    rels = relevance(passages, gold_quotes)
+    for k in KS:
+        score.retrieval[f"hit@{k}"] = hit_at_k(rels, k)
+        score.retrieval[f"recall@{k}"] = recall_at_k(passages, gold_quotes, k)
+    score.retrieval["mrr"] = reciprocal_rank(rels)
+    score.retrieval["ndcg@10"] = ndcg_at_k(rels, len(gold_quotes), NDCG_K)
+    if score.retrieval["hit@5"] == 0.0:
+        score.reasons.append("no gold passage in the top 5 retrieved")
+
+
+def _score_answer(
+    score: ItemScore,
+    answer: Answer,
+    key_facts: Sequence[Sequence[str]],
+    gold_quotes: Sequence[str],
+    vocab: Vocabulary,
+) -> None:
+    """Correctness, citations and gold citation of an answer that was given."""
+    score.correct = all(score.key_facts)
+    missing = [" | ".join(alts) for alts, hit in zip(key_facts, score.key_facts, strict=True) if not hit]
+    if missing:
+        score.reasons.append("missing key facts: " + "; ".join(missing))
+    score.citations = check_citations(answer, vocab)
+    score.gold_cited = any(contains_quote(c.text, q) for c in answer.citations for q in gold_quotes)
+    if score.citations.invalid_markers:
+        score.reasons.append(f"{score.citations.invalid_markers} invalid citation marker(s)")
+    if score.citations.uncited:
+        score.reasons.append(f"{len(score.citations.uncited)} sentence(s) without a citation")
+    if score.citations.unsupported:
+        score.reasons.append(f"{len(score.citations.unsupported)} cited sentence(s) not supported by their passages")
+    if not score.gold_cited:
+        score.reasons.append("no cited passage contains a gold quote")
 
 
 def _mean(values: Iterable[float]) -> float | None:

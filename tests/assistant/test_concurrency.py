@@ -198,7 +198,7 @@ class TestConcurrentAssistant:
 
 class TestUnitCache:
     def test_bounded_and_consistent_under_threads(self, assistant: Assistant) -> None:
-        from assistant.evidence import UnitCache
+        from assistant.answer.evidence import UnitCache
 
         chunks = list(assistant.reader.chunks_by_id.values())
         cache = UnitCache(assistant.vocab, max_passages=16)

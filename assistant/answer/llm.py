@@ -16,10 +16,11 @@ from typing import Any
 
 from ally.errors import SettingsError
 from ally.settings import Settings
-from assistant.analysis import numbers_in
-from assistant.compose import Composition, Sentence, split_sentences
-from assistant.population import Population, mismatch_note
-from ingest.store import StoreReader
+from ally.text import split_sentences
+from assistant.answer.population import Population, mismatch_note
+from assistant.answer.question import numbers_in
+from assistant.answer.render import Composition, Sentence
+from ingest.store.reader import StoreReader
 
 log = logging.getLogger("ally.llm")
 _MARKER_RE = re.compile(r"\[(P\d+)\]")
@@ -114,10 +115,9 @@ def rewrite_with_llm(
     sentences = verify(output, passages, ids)
     if not sentences:
         return comp
-    cited = list(dict.fromkeys(c for s in sentences for c in s.chunk_ids))
     notes: dict[str, str] = {}
     for s in sentences:
         s.note = mismatch_note(population, s.text) if population is not None else None
         if s.note:
             notes.update(dict.fromkeys(s.chunk_ids, s.note))
-    return Composition(False, sentences=sentences, cited=cited, notes=notes)
+    return Composition(False, sentences=sentences, notes=notes)

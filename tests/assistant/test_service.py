@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from ally.errors import InputError
 from ally.schema import Answer
 from ally.settings import Settings
-from assistant.analysis import numbers_in
-from assistant.retrieval import rrf
+from assistant.answer.question import numbers_in
+from assistant.answer.retrieval import rrf
 from assistant.service import Assistant
 
 MARK = re.compile(r"\[(\d+)\]")

@@ -1,10 +1,11 @@
-"""Extractive answer composition with a citation on every sentence, and honest abstention.
+"""Choosing the evidence: which scored units answer the question, or why ALLy abstains.
 
-From the scored evidence units of the retrieved passages, the composer selects the ones that
-answer the question, completes a selected branch of a pathway with its sibling options, removes
-duplicates, orders them, and renders each as a sentence followed by its marker `[n]` (n numbers
-the cited passages in order of first use). Numbers are never rewritten: every unit is verbatim.
-It abstains, saying what was not found, when the evidence does not cover the question.
+From the scored evidence units of the retrieved passages, the chooser refuses what is out of
+scope (an instruction, another disease, nothing searchable), selects the units that answer the
+question relative to the best one, completes a selected pathway branch with its sibling options
+and a drug card with the fields asked about, removes near-duplicates, abstains (saying what was
+not found) when the evidence does not cover the question or lacks the dose or figure asked for,
+and pairs units that give different figures on the same point. Rendering is `render.py`'s.
 """
 
 from __future__ import annotations
@@ -14,79 +15,29 @@ from dataclasses import dataclass, field
 
 from ally.settings import Settings
 from ally.vocab import Vocabulary
-from assistant.analysis import DOSE_RE, QuestionAnalysis
-from assistant.evidence import IdfTable, Unit, UnitCache, score_units
-from assistant.population import Population, mismatch_note
-from assistant.retrieval import Hit
+from assistant.answer.evidence import IdfTable, Unit, UnitCache, score_units
+from assistant.answer.question import DOSE_RE, QuestionAnalysis
+from assistant.answer.retrieval import Hit
 
-_SPLIT_RE = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bapprox)(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 _PERCENT_RE = re.compile(r"\d+(?:\.\d+)?\s*%")
-# Text in a source that addresses the assistant instead of the reader (prompt injection), and
-# citation-like markers inside a source ("[7]", "[P1]") that would pose as ALLy's own citations.
-_INSTRUCTION_RE = re.compile(
-    r"\b(ignore|disregard|forget|override)\b[^.]{0,40}\b(instructions?|prompts?|rules|sources|context)\b|"
-    r"\byou are now\b|\bdeveloper mode\b|\bsystem\s*(prompt)?\s*:|</?\s*passage\b|\bas an ai\b|"
-    r"\b(answer|respond|reply) (to )?every question\b|\bcite (it|this|me)\b",
-    re.IGNORECASE,
-)
-_FAKE_MARKER_RE = re.compile(r"\s*\[\s*P?\d+\s*\]")
-
-
-def is_instruction(text: str) -> bool:
-    """True for a sentence that instructs the assistant (never quoted as evidence)."""
-    return bool(_INSTRUCTION_RE.search(text))
-
-
-def without_markers(text: str) -> str:
-    """The sentence without bracketed numbers that would read as ALLy's citation markers."""
-    return _FAKE_MARKER_RE.sub("", text).strip()
 
 
 @dataclass
-class Sentence:
-    text: str
-    chunk_ids: list[str]
-    note: str | None = None
-    parts: list[tuple[str, str]] = field(default_factory=list)  # (text, chunk id) items, each cited
+class Choice:
+    """The units chosen to answer (and pairs of units that disagree), or an abstention."""
 
-
-@dataclass
-class Composition:
     abstained: bool
-    sentences: list[Sentence] = field(default_factory=list)
+    units: list[Unit] = field(default_factory=list)
+    pairs: list[tuple[Unit, Unit]] = field(default_factory=list)
     reason: str = ""
     missing: list[str] = field(default_factory=list)
-    cited: list[str] = field(default_factory=list)  # chunk ids in citation order
-    notes: dict[str, str] = field(default_factory=dict)  # chunk id -> population note
-
-
-def _bullet_sentence(members: list[Unit]) -> str:
-    """One passage's selected bullets as a sentence: its section path, then the items, nested
-    items in parentheses after their parent ("…MRD+: Blinatumomab +/- TKI; Inotuzumab ozogamicin
-    +/- TKI (Anti-CD22 ADC; …); TKI")."""
-    path = [p for p in members[0].chunk.section.split(" > ") if p]
-    top: list[tuple[str, list[str]]] = []
-    for m in sorted(members, key=lambda u: u.index):
-        inner = m.context[len(path) :]
-        if not inner:
-            top.append((m.text, []))
-        elif top and top[-1][0].rstrip(":").strip() == inner[-1]:
-            top[-1][1].append(m.text)
-        else:
-            top.append((f"{' > '.join(inner)}: {m.text}", []))
-    items = [f"{t} ({'; '.join(kids)})" if kids else t for t, kids in top]
-    return f"{' > '.join(path)}: {'; '.join(items)}" if path else "; ".join(items)
-
-
-def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SPLIT_RE.split(text) if s.strip()]
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-class Composer:
+class Chooser:
     def __init__(self, settings: Settings, vocab: Vocabulary, idf: IdfTable) -> None:
         self.settings = settings
         self.vocab = vocab
@@ -182,22 +133,22 @@ class Composer:
         return pairs
 
     # --- composition -----------------------------------------------------------------------
-    def compose(self, q: QuestionAnalysis, hits: list[Hit], population: Population | None) -> Composition:
+    def choose(self, q: QuestionAnalysis, hits: list[Hit]) -> Choice:
         refusal = self._refusal(q)
         if refusal:
-            return Composition(True, reason=refusal[0], missing=refusal[1])
+            return Choice(True, reason=refusal[0], missing=refusal[1])
         if not hits:
-            return Composition(True, reason="no passage in the store matches the question", missing=q.terms)
+            return Choice(True, reason="no passage in the store matches the question", missing=q.terms)
         chosen = self.select(q, hits)
         if not chosen:
-            return Composition(True, reason="no passage in the store matches the question", missing=q.terms)
+            return Choice(True, reason="no passage in the store matches the question", missing=q.terms)
         top = chosen[0]
         unseen_share, unseen = self._unseen_share(q)
         covered = set().union(*(u.tokens for u in chosen))
         missing = [t for t in q.terms if t not in covered and not t.startswith("c_")]
         if top.coverage < self.settings.abstain_threshold or unseen_share > 0.34:
             what = ", ".join(unseen or missing) or "the question's terms"
-            return Composition(True, reason=f"no passage covers {what}", missing=unseen or missing)
+            return Choice(True, reason=f"no passage covers {what}", missing=unseen or missing)
         if q.wants_dose:
             therapies = {c for c in q.concepts if self.vocab.concepts[c].therapy} - {"c_tki", "c_chemo"}
             broader = {b for c in therapies for b in self.vocab.with_broader({c}) if b != c}
@@ -205,71 +156,13 @@ class Composer:
             about = [u for u in chosen if not specific or specific & u.tokens]
             if not any(DOSE_RE.search(u.text) for u in about):
                 names = ", ".join(sorted(self.vocab.label(c) for c in specific)) or "this"
-                return Composition(True, reason=f"no passage gives a dose for {names}", missing=[f"dose of {names}"])
+                return Choice(True, reason=f"no passage gives a dose for {names}", missing=[f"dose of {names}"])
         if q.wants_number and not any(u.numbers for u in chosen[:3]):
-            return Composition(True, reason="no passage gives the figure asked for", missing=missing)
+            return Choice(True, reason="no passage gives the figure asked for", missing=missing)
 
         pool = score_units(self.cache.gather(hits, len(hits)), q, self.vocab, self.idf)
         pairs = self._disagreements(q, chosen, pool)
         for _, other in pairs:
             if all(other.text != u.text for u in chosen):
                 chosen.append(other)
-        return self._render(chosen, pairs, population)
-
-    def _render(self, units: list[Unit], pairs: list[tuple[Unit, Unit]], population: Population | None) -> Composition:
-        comp = Composition(False)
-        seen: set[str] = set()
-        groups: dict[tuple[str, str], list[Unit]] = {}
-        order: list[tuple[str, str]] = []
-        for u in units:
-            if u.kind == "bullet":
-                key = (u.chunk.chunk_id, u.chunk.section)  # nested bullets render inside their parent
-            elif u.kind == "field":
-                key = u.group_key
-            else:
-                key = (u.chunk.chunk_id, f"#{u.index}")
-            if key not in groups:
-                groups[key] = []
-                order.append(key)
-            if all(x.text != u.text for x in groups[key]):
-                groups[key].append(u)
-        for key in order:
-            members = sorted(groups[key], key=lambda u: u.index)
-            first = members[0]
-            cid = first.chunk.chunk_id
-
-            def note_for(text: str, cid: str = cid) -> str | None:
-                if population is None:
-                    return None
-                note = mismatch_note(population, text)
-                if note:
-                    comp.notes[cid] = note
-                return note
-
-            def add(text: str, note: str | None, cid: str = cid) -> None:
-                text = without_markers(text)
-                if text and text not in seen and not is_instruction(text):
-                    seen.add(text)
-                    comp.sentences.append(Sentence(text, [cid], note))
-                    if cid not in comp.cited:
-                        comp.cited.append(cid)
-
-            if first.kind == "bullet" and first.context:
-                text = _bullet_sentence(members)
-                add(text, note_for(text))
-            elif first.kind == "field":
-                for m in members:
-                    add(m.display, note_for(m.display))
-            else:
-                for s in split_sentences(first.text):
-                    add(s, note_for(s))
-        if pairs:
-            ids: list[str] = []
-            for a, b in pairs:
-                ids.extend([a.chunk.chunk_id, b.chunk.chunk_id])
-            ids = list(dict.fromkeys(ids))
-            comp.sentences.append(Sentence("The cited sources give different figures on this point", ids))
-            comp.cited.extend(i for i in ids if i not in comp.cited)
-        if not comp.sentences:
-            return Composition(True, reason="no passage in the store answers the question as evidence")
-        return comp
+        return Choice(False, units=chosen, pairs=pairs)

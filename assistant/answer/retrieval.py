@@ -9,22 +9,17 @@ canonical names of the concepts it mentions. A ranking whose weight is 0 is not 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
 
-import numpy as np
-
+from ally.chunks import Chunk
 from ally.settings import Settings
 from ally.vocab import Vocabulary
-from ingest.store import StoredChunk, StoreReader
-
-
-class QueryEncoder(Protocol):
-    def encode(self, texts: list[str]) -> np.ndarray: ...
+from ingest.embed import Encoder
+from ingest.store.reader import StoreReader
 
 
 @dataclass
 class Hit:
-    chunk: StoredChunk
+    chunk: Chunk
     score: float
     rank: int
     dense: float | None = None
@@ -56,7 +51,7 @@ def rrf(rankings: list[tuple[float, list[str]]], k: int) -> dict[str, float]:
 class HybridRetriever:
     """Dense + BM25 retrieval over one store reader."""
 
-    def __init__(self, reader: StoreReader, settings: Settings, encoder: QueryEncoder | None) -> None:
+    def __init__(self, reader: StoreReader, settings: Settings, encoder: Encoder | None) -> None:
         self.reader = reader
         self.settings = settings
         self.encoder = encoder

@@ -14,27 +14,22 @@ import math
 import re
 import threading
 from dataclasses import dataclass, field, replace
-from itertools import islice
 
+from cachetools import LRUCache
+
+from ally.chunks import BULLETS, PATH_SEP, RECORD, Chunk
+from ally.text import LEANS_BACK, split_sentences
 from ally.vocab import Vocabulary
-from assistant.analysis import QUESTION_WORDS, QuestionAnalysis, numbers_in
-from assistant.retrieval import Hit
-from ingest.chunk import BULLETS, PATH_SEP, RECORD
-from ingest.store import StoredChunk
+from assistant.answer.question import QUESTION_WORDS, QuestionAnalysis, numbers_in
+from assistant.answer.retrieval import Hit
 
-_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
-_LEANS_BACK = re.compile(
-    r"^(?:[A-Z][\w ]{0,25},\s+)?(It|it|Its|This|this|These|these|That|Those|They|they|Their|The study|"
-    r"The therapy|The results|The findings|Results|Such|Both|However|In most cases|At the same time|"
-    r"Additionally|Among these)\b"
-)
 _DEFINES = re.compile(r"\b(is|are) (a|an)\b|^[A-Z][\w -]+: [A-Z]")
 _FIELD_RE = re.compile(r"^([A-Z][A-Za-z /()]+?):\s+(.*)$")
 
 
 @dataclass
 class Unit:
-    chunk: StoredChunk
+    chunk: Chunk
     hit_rank: int
     index: int
     text: str
@@ -60,11 +55,11 @@ class Unit:
         return (self.chunk.chunk_id, PATH_SEP.join(self.context))
 
 
-def _path(chunk: StoredChunk) -> list[str]:
+def _path(chunk: Chunk) -> list[str]:
     return [p for p in chunk.section.split(PATH_SEP) if p] if chunk.section else []
 
 
-def units_of(chunk: StoredChunk, hit_rank: int) -> list[Unit]:
+def units_of(chunk: Chunk, hit_rank: int) -> list[Unit]:
     """Split one passage into evidence units with their context."""
     units: list[Unit] = []
     path = _path(chunk)
@@ -89,12 +84,10 @@ def units_of(chunk: StoredChunk, hit_rank: int) -> list[Unit]:
             units.append(Unit(chunk, hit_rank, i, text, context, "bullet"))
             parents.append((depth, text))
         return units
-    sentences: list[str] = []
-    for paragraph in chunk.text.split("\n"):
-        sentences.extend(s.strip() for s in _SENTENCE_RE.split(paragraph) if s.strip())
+    sentences = split_sentences(chunk.text)
     for i, sentence in enumerate(sentences):
         text = sentence
-        if i > 0 and _LEANS_BACK.match(sentence):
+        if i > 0 and LEANS_BACK.match(sentence):
             text = f"{sentences[i - 1]} {sentence}"
         units.append(Unit(chunk, hit_rank, i, text, [], "sentence"))
     return units
@@ -146,36 +139,37 @@ def score_units(units: list[Unit], question: QuestionAnalysis, vocab: Vocabulary
     return units
 
 
-UNIT_CACHE_SIZE = 20_000  # passages whose units are kept; the oldest quarter goes when it is full
+UNIT_CACHE_SIZE = 20_000  # passages whose units are kept (least recently used dropped first)
 
 
 class UnitCache:
     """Units of each passage with their tokens, computed once per passage (vocabulary matching is
-    the costly part), copied per question for scoring. Bounded, so a server answering for months
-    over a 100k-chunk store does not end up holding units for every passage."""
+    the costly part), copied per question for scoring. Bounded (LRU), so a server answering for
+    months over a 100k-chunk store does not end up holding units for every passage."""
 
     def __init__(self, vocab: Vocabulary, max_passages: int = UNIT_CACHE_SIZE) -> None:
         self.vocab = vocab
-        self.max_passages = max(1, max_passages)
-        self._units: dict[str, list[Unit]] = {}
-        self._lock = threading.Lock()  # answer threads insert concurrently; eviction iterates the dict
+        self._units: LRUCache[str, list[Unit]] = LRUCache(maxsize=max(1, max_passages))
+        self._lock = threading.Lock()  # answer threads read and insert concurrently
 
-    def units(self, chunk: StoredChunk) -> list[Unit]:
-        found = self._units.get(chunk.chunk_id)
+    def _compute(self, chunk: Chunk) -> list[Unit]:
+        found = units_of(chunk, 0)
+        title_tokens = set(self.vocab.tokens(chunk.title))
+        for u in found:
+            u.own_tokens = set(self.vocab.tokens(u.text))
+            u.context_tokens = set(self.vocab.tokens(" ".join(u.context))) if u.context else set()
+            if u.kind == "sentence":  # a prose sentence is about its document's subject too
+                u.context_tokens |= title_tokens
+            u.tokens = u.own_tokens | u.context_tokens
+            u.numbers = numbers_in(u.text)
+        return found
+
+    def units(self, chunk: Chunk) -> list[Unit]:
+        with self._lock:
+            found = self._units.get(chunk.chunk_id)
         if found is None:
-            found = units_of(chunk, 0)
-            title_tokens = set(self.vocab.tokens(chunk.title))
-            for u in found:
-                u.own_tokens = set(self.vocab.tokens(u.text))
-                u.context_tokens = set(self.vocab.tokens(" ".join(u.context))) if u.context else set()
-                if u.kind == "sentence":  # a prose sentence is about its document's subject too
-                    u.context_tokens |= title_tokens
-                u.tokens = u.own_tokens | u.context_tokens
-                u.numbers = numbers_in(u.text)
+            found = self._compute(chunk)
             with self._lock:
-                if len(self._units) >= self.max_passages:  # dicts keep insertion order: drop the oldest
-                    for old in list(islice(self._units, max(1, self.max_passages // 4))):
-                        self._units.pop(old, None)
                 self._units[chunk.chunk_id] = found
         return found
 

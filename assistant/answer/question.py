@@ -1,5 +1,6 @@
-"""Question analysis: what is asked (intent), about what (content terms, concepts), and whether it is
-in scope at all (another disease, an instruction-injection attempt, nothing ALL-related).
+"""Question understanding: what is asked (intent: a dose, a figure, a definition, what to do),
+about what (content terms, concepts), and whether it is in scope at all (another disease, an
+instruction-injection attempt, nothing ALL-related).
 
 Pure functions over the question text and the vocabulary; typo correction uses the store's own
 term list, so "blinatumomb" is read as "blinatumomab" only when the corpus knows that word.
@@ -133,6 +134,13 @@ _NUMBER_INTENT = re.compile(
     r"incidence|survival|how likely)\b",
     re.I,
 )
+# Questions that ask what to do: only these are led by the pathway's options for a described patient.
+_MANAGEMENT = re.compile(
+    r"\b(options?|treat|treated|treatment|manage|managed|management|therap(y|ies)|regimens?|next steps?|"
+    r"what (should|to) do|recommend(ed|ation|ations)?|induction|consolidation|maintenance|approach|plan|"
+    r"first[- ]line|frontline|salvage|choices?|should (we|i)|appropriate|consider|on[- ]pathway|eligible)\b",
+    re.IGNORECASE,
+)
 DOSE_RE = re.compile(r"\d[\d,.]*\s*(mg|mcg|µg|g|units|IU)(/m²|/kg|/m2)?\b|mg/m²|cells/kg", re.I)
 NUMBER_RE = re.compile(r"(?<![\w.])[<>≥≤]?\d+(?:[.,]\d+)*(?:\s*%)?")
 
@@ -245,6 +253,11 @@ def analyse(question: str, vocab: Vocabulary, known_terms: set[str]) -> Question
         injection=bool(_INJECTION.search(question)),
         corrections=corrections,
     )
+
+
+def asks_for_management(question: str) -> bool:
+    """Whether the question asks what to do (options, treatment, next steps)."""
+    return bool(_MANAGEMENT.search(question))
 
 
 def numbers_in(text: str) -> list[str]:

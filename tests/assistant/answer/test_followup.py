@@ -1,0 +1,47 @@
+"""Follow-ups (`assistant.answer.followup`): elliptical turns completed from the previous one."""
+
+from __future__ import annotations
+
+import pytest
+
+from ally.vocab import Vocabulary, default_vocabulary
+from assistant.answer.followup import is_followup, resolve
+
+
+@pytest.fixture(scope="module")
+def vocab() -> Vocabulary:
+    return default_vocabulary()
+
+
+class TestIsFollowup:
+    @pytest.mark.parametrize(
+        "question", ["and if MRD-negative?", "what about children?", "What dose?", "and for T-ALL"]
+    )
+    def test_elliptical_turns(self, vocab: Vocabulary, question: str) -> None:
+        assert is_followup(question, vocab)
+
+    @pytest.mark.parametrize(
+        "question",
+        [
+            "What is the dose of blinatumomab in adults with relapsed B-ALL?",
+            "Which tyrosine kinase inhibitors are used in Ph-positive ALL after induction?",
+        ],
+    )
+    def test_self_contained_questions(self, vocab: Vocabulary, question: str) -> None:
+        assert not is_followup(question, vocab)
+
+
+class TestResolve:
+    def test_new_value_replaces_its_family(self, vocab: Vocabulary) -> None:
+        got = resolve("and if MRD-negative?", "options for Ph+ B-ALL MRD+ after induction", vocab)
+        assert got.startswith("and if MRD-negative?")
+        assert "MRD+" not in got
+        assert "Ph+" in got and "induction" in got
+
+    def test_t_lineage_drops_ph_status(self, vocab: Vocabulary) -> None:
+        got = resolve("and for T-ALL?", "options for Ph+ B-ALL in CR", vocab)
+        assert "Ph+" not in got and "B-ALL" not in got and "CR" in got
+
+    def test_unrelated_context_is_kept(self, vocab: Vocabulary) -> None:
+        got = resolve("what dose?", "blinatumomab in adults", vocab)
+        assert got == "what dose? blinatumomab in adults"

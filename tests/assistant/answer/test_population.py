@@ -1,0 +1,56 @@
+"""Populations (`assistant.answer.population`): whom a question, a patient and a passage concern."""
+
+from __future__ import annotations
+
+import pytest
+
+from ally.schema import parse_patient
+from assistant.answer.population import Population, mismatch_note, population_of, population_of_question
+
+
+class TestPopulationOf:
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("In children with ALL", Population(age="pediatric")),
+            ("Adults with Ph+ disease", Population(age="adult", ph="positive")),
+            ("Ph-negative B-ALL", Population(ph="negative", lineage="B")),
+            ("relapsed or refractory T-ALL", Population(lineage="T", phase="relapsed_refractory")),
+            ("newly diagnosed patients", Population(phase="frontline")),
+            ("children and adults alike", Population()),
+        ],
+    )
+    def test_reads_cues(self, text: str, expected: Population) -> None:
+        assert population_of(text) == expected
+
+    def test_patient_record_overrides_the_question(self) -> None:
+        patient = parse_patient({"age": 8, "ph": "negative", "lineage": "B", "phase": "relapsed_refractory"})
+        got = population_of_question("options for adults with Ph-positive disease", patient)
+        assert got == Population(age="pediatric", ph="negative", lineage="B", phase="relapsed_refractory")
+
+    def test_no_patient_reads_the_question(self) -> None:
+        assert population_of_question("in children", None) == Population(age="pediatric")
+
+
+class TestMismatchNote:
+    def test_other_population_is_noted(self) -> None:
+        note = mismatch_note(Population(age="adult", ph="negative"), "In children with Ph+ ALL, …")
+        assert note == "this passage concerns pediatric patients; this passage concerns Ph-positive disease"
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="known gap kept by the behaviour-preserving re-layering (issue 13): the ph_negative cue "
+        "'\\bPh-(?!like)' also matches 'Ph-positive', so a passage saying 'Ph-positive' reads as both "
+        "and is never flagged; the evidence rework (issue 14) replaces these cues",
+    )
+    def test_spelled_out_ph_positive_is_noted(self) -> None:
+        note = mismatch_note(Population(ph="negative"), "Adults with Ph-positive ALL received …")
+        assert note == "this passage concerns Ph-positive disease"
+
+    def test_same_or_unknown_population_is_not_noted(self) -> None:
+        assert mismatch_note(Population(age="adult"), "Adults received …") is None
+        assert mismatch_note(Population(age="adult"), "Patients received …") is None
+
+    def test_young_adults_are_named(self) -> None:
+        note = mismatch_note(Population(age="adult"), "children and young adults treated with …")
+        assert note is None or "young adult" in note

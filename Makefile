@@ -49,10 +49,18 @@ eval: setup
 	$(BIN)/ally eval --store $(STORE) --out artifacts/eval-report
 
 # The accuracy gate: a fresh store from corpus/, then every system on the eval set; exits non-zero
-# when ALLy falls below evals/thresholds.yaml.
+# when ALLy falls below evals/thresholds.yaml. Then the same on the external development set
+# (real PubMed text and expert questions, shared/external-dev) against evals/thresholds-external.yaml.
+EXTERNAL_DEV ?= ../shared/external-dev
 eval-gate: setup
 	$(BIN)/ally ingest corpus --store artifacts/eval-store --json > /dev/null
 	$(BIN)/ally eval --store artifacts/eval-store --out artifacts/eval-report
+	@if [ -f $(EXTERNAL_DEV)/questions.jsonl ]; then \
+	  $(BIN)/ally ingest $(EXTERNAL_DEV)/docs --store artifacts/eval-external-store --json > /dev/null && \
+	  $(BIN)/ally eval --store artifacts/eval-external-store --dataset $(EXTERNAL_DEV)/questions.jsonl \
+	    --corpus $(EXTERNAL_DEV)/docs --no-pathway --thresholds evals/thresholds-external.yaml \
+	    --out artifacts/eval-report-external; \
+	else echo "external dev set not found at $(EXTERNAL_DEV): its gate is skipped"; fi
 
 test: lint typecheck pytest eval-gate
 

@@ -1,10 +1,14 @@
 """The evaluation data sets: typed items and a loader with errors that name the line and the field.
 
-Two JSONL formats (documented in `evals/datasets/README.md`):
+Three JSONL formats (documented in `evals/datasets/README.md`):
 
 - questions (`QuestionItem`): a question, its key facts (each a list of accepted regex alternatives),
   verbatim gold quotes, whether abstention is expected, a category and, for conversations, the
   conversation id and turn number;
+- document-gold questions (`DocumentItem`): questions written by others over documents a user
+  ingests (the BioASQ / PubMedQA external set in `shared/external-dev/`): the gold documents,
+  literal key facts with their accepted variants, an expected yes/no where the source gives one;
+  `load_questions` reads either question format (a line with `gold_docs` is a document-gold item);
 - pathway cases (`PathwayCase`): a patient record, expected and forbidden options, an optional
   proposed therapy with its expected verdict, and the features expected in `missing`.
 """
@@ -20,6 +24,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ally.errors import InputError
+from evals.metrics import normalize
 
 Category = Literal[
     "facts",
@@ -92,6 +97,54 @@ class QuestionItem(BaseModel):
         if (self.conversation_id is None) != (self.turn is None):
             raise ValueError("turn: conversation_id and turn must be given together")
         return self
+
+
+class DocumentItem(BaseModel):
+    """One question whose gold is a set of documents (a line of an external question set).
+
+    Fields the harness does not use (provenance, selection terms, ideal answers) are ignored, so a
+    set built by someone else loads as it is.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str = Field(min_length=1, description="Unique id of the item.")
+    question: str = Field(min_length=1, description="The question, as its authors wrote it.")
+    gold_docs: list[str] = Field(min_length=1, description="doc_ids (file stems) that answer the question.")
+    key_fact_alts: list[list[str]] = Field(
+        default_factory=list,
+        description="Facts a correct answer states; each a list of accepted literal variants (matched verbatim "
+        "after NFKC, whitespace and case normalisation).",
+    )
+    expected_yesno: Literal["yes", "no", "maybe"] | None = Field(default=None, description="Gold yes/no/maybe.")
+    qtype: str = Field(default="question", description="Question type (factoid, list, summary, yesno, ...).")
+    source: str = Field(default="external", description="Where the question comes from (bioasq, pubmedqa, ...).")
+    topic: str | None = Field(default=None, description="Topic label of the set (leukemia, other-heme, general).")
+
+    @field_validator("key_fact_alts")
+    @classmethod
+    def _variants_nonempty(cls, value: list[list[str]]) -> list[list[str]]:
+        for i, variants in enumerate(value):
+            if not [v for v in variants if v.strip()]:
+                raise ValueError(f"key_fact_alts[{i}] is empty: give at least one variant")
+        return value
+
+    @property
+    def category(self) -> str:
+        return f"{self.source}-{self.qtype}"
+
+    @property
+    def key_facts(self) -> list[list[str]]:
+        """The key facts as the harness's regex alternatives (each variant matched literally)."""
+        return [[re.escape(normalize(v)) for v in variants if v.strip()] for variants in self.key_fact_alts]
+
+    # The document-gold format has no conversations, patients or expected refusals.
+    expect_abstain: bool = False
+    conversation_id: None = None
+    patient: None = None
+
+
+EvalItem = QuestionItem | DocumentItem
 
 
 class PathwayCase(BaseModel):
@@ -178,8 +231,26 @@ def _load(path: Path, model: type[M]) -> list[M]:
     return items
 
 
-def load_questions(path: Path) -> list[QuestionItem]:
-    """Load and validate a question set; conversation turns must be numbered 1, 2, ... in file order."""
+def _is_document_gold(path: Path) -> bool:
+    """Whether the set's first item names gold documents (the document-gold format)."""
+    if not path.is_file():
+        return False
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                try:
+                    first = json.loads(line)
+                except json.JSONDecodeError:
+                    return False  # _load reports the line
+                return isinstance(first, dict) and "gold_docs" in first
+    return False
+
+
+def load_questions(path: Path) -> list[EvalItem]:
+    """Load and validate a question set of either format; conversation turns must be numbered 1, 2,
+    ... in file order."""
+    if _is_document_gold(path):
+        return list(_load(path, DocumentItem))
     items = _load(path, QuestionItem)
     turns: dict[str, list[int]] = defaultdict(list)
     for item in items:
@@ -192,7 +263,7 @@ def load_questions(path: Path) -> list[QuestionItem]:
                 f"expected 1..{len(numbers)} in file order",
                 field="turn",
             )
-    return items
+    return list(items)
 
 
 def load_pathway_cases(path: Path) -> list[PathwayCase]:

@@ -25,6 +25,7 @@ SUMMARY_COLUMNS: list[tuple[str, str, str, str]] = [
     ("Cite cov", "citations", "coverage", "r"),
     ("Support", "citations", "support", "r"),
     ("Gold cited", "citations", "gold_cited", "r"),
+    ("Doc prec", "citations", "doc_precision", "r"),
     ("Bad mark", "citations", "invalid_marker_rate", "r"),
     ("Abst P", "abstention", "precision", "r"),
     ("Abst R", "abstention", "recall", "r"),

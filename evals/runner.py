@@ -25,13 +25,14 @@ from ally.errors import AllyError
 from ally.schema import Answer, PathwayResult
 from ally.settings import Settings
 from evals.baselines import EvalSystem, build_systems
-from evals.dataset import PathwayCase, QuestionItem, load_pathway_cases, load_questions
+from evals.dataset import DocumentItem, EvalItem, PathwayCase, load_pathway_cases, load_questions
 from evals.metrics import (
     ItemScore,
     PathwayScore,
     aggregate,
     aggregate_pathway,
     per_category,
+    score_document_item,
     score_item,
     score_pathway_case,
 )
@@ -99,7 +100,7 @@ def git_commit(cwd: Path | None = None) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def limit_items(items: list[QuestionItem], limit: int | None) -> list[QuestionItem]:
+def limit_items(items: list[EvalItem], limit: int | None) -> list[EvalItem]:
     """The first `limit` items, never cutting a conversation in two (its later turns come along)."""
     if limit is None or limit >= len(items):
         return items
@@ -109,7 +110,30 @@ def limit_items(items: list[QuestionItem], limit: int | None) -> list[QuestionIt
     return [i for i in items if i.id in keep_ids or (i.conversation_id in conversations)]
 
 
-def _run_questions(system: EvalSystem, items: list[QuestionItem], run_id: str, progress: Progress) -> list[ItemRecord]:
+def _score(item: EvalItem, answer: Answer | None, latency_s: float | None, error: str | None) -> ItemScore:
+    if isinstance(item, DocumentItem):
+        return score_document_item(
+            item_id=item.id,
+            category=item.category,
+            gold_docs=item.gold_docs,
+            key_facts=item.key_facts,
+            answer=answer,
+            latency_s=latency_s,
+            error=error,
+        )
+    return score_item(
+        item_id=item.id,
+        category=item.category,
+        expect_abstain=item.expect_abstain,
+        key_facts=item.key_facts,
+        gold_quotes=item.gold_quotes,
+        answer=answer,
+        latency_s=latency_s,
+        error=error,
+    )
+
+
+def _run_questions(system: EvalSystem, items: list[EvalItem], run_id: str, progress: Progress) -> list[ItemRecord]:
     records: list[ItemRecord] = []
     for n, item in enumerate(items, start=1):
         conversation = f"eval-{run_id}-{system.name}-{item.conversation_id}" if item.conversation_id else None
@@ -121,16 +145,7 @@ def _run_questions(system: EvalSystem, items: list[QuestionItem], run_id: str, p
         except Exception as exc:  # one failing item must not end the run: it is recorded and counted wrong
             error = f"{type(exc).__name__}: {exc}"
         latency = time.perf_counter() - t0
-        score = score_item(
-            item_id=item.id,
-            category=item.category,
-            expect_abstain=item.expect_abstain,
-            key_facts=item.key_facts,
-            gold_quotes=item.gold_quotes,
-            answer=answer,
-            latency_s=latency if error is None else None,
-            error=error,
-        )
+        score = _score(item, answer, latency if error is None else None, error)
         records.append(
             ItemRecord(
                 item_id=item.id,

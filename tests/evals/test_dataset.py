@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
@@ -12,6 +14,7 @@ from ally.errors import InputError
 from ally.schema import parse_patient
 from evals.dataset import (
     CATEGORIES,
+    DocumentItem,
     default_pathway_path,
     default_questions_path,
     load_pathway_cases,
@@ -95,3 +98,41 @@ def test_bad_pathway_case_lines(tmp_path: Path) -> None:
         load_pathway_cases(_write(tmp_path, [{"id": "p", "patient": {}, "expected_verdict": "on"}]))
     with pytest.raises(InputError, match=r"set.jsonl:1: .*checks nothing"):
         load_pathway_cases(_write(tmp_path, [{"id": "p", "patient": {}}]))
+
+
+class TestDocumentGoldItems:
+    """The document-gold format (questions written by others over documents a user ingests)."""
+
+    LINE: ClassVar[dict[str, Any]] = {
+        "id": "bioasq-1",
+        "question": "Which tools detect UPD?",
+        "gold_docs": ["pmid-1", "pmid-2"],
+        "key_fact_alts": [["UPDtool"], ["AsCNAR", "allele-specific copy-number analysis (ACNA)"]],
+        "qtype": "list",
+        "source": "bioasq",
+        "expected_yesno": None,
+        "origin": {"repo": "x"},
+    }
+
+    def write(self, tmp_path: Path, *rows: dict[str, Any]) -> Path:
+        path = tmp_path / "ext.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        return path
+
+    def test_loads_with_unknown_provenance_fields(self, tmp_path: Path) -> None:
+        (item,) = load_questions(self.write(tmp_path, self.LINE))
+        assert isinstance(item, DocumentItem)
+        assert item.category == "bioasq-list" and not item.expect_abstain
+        assert item.key_facts[1] == ["AsCNAR", re.escape("allele-specific copy-number analysis (ACNA)")]
+
+    def test_the_shared_external_set_loads(self) -> None:
+        path = Path(__file__).resolve().parents[2].parent / "shared" / "external-dev" / "questions.jsonl"
+        if not path.is_file():
+            pytest.skip(f"{path} is not on this machine")
+        items = load_questions(path)
+        assert len(items) == 193 and all(isinstance(i, DocumentItem) and i.gold_docs for i in items)
+
+    def test_errors_name_the_line_and_field(self, tmp_path: Path) -> None:
+        bad = {**self.LINE, "id": "bioasq-2", "gold_docs": []}
+        with pytest.raises(InputError, match=r":2: field 'gold_docs'"):
+            load_questions(self.write(tmp_path, self.LINE, bad))

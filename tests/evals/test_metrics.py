@@ -24,6 +24,7 @@ from evals.metrics import (
     recall_at_k,
     reciprocal_rank,
     relevance,
+    score_document_item,
     score_item,
     score_pathway_case,
     sentence_numbers,
@@ -216,3 +217,37 @@ def test_pathway_option_matching_and_scoring() -> None:
         "verdict_accuracy": 0.0,
         "missing_recall": 0.5,
     }
+
+
+def test_document_gold_scoring_and_aggregate() -> None:
+    gold = ["pmid-1", "pmid-2"]
+    facts = [["UPDtool"], ["AsCNAR", "allele\\-specific"]]
+    answer = Answer(
+        answer="UPDtool detects UPD [1]. AsCNAR does too [2].",
+        abstained=False,
+        citations=[
+            Citation(n=1, doc_id="pmid-1", title="t", chunk_id="a", text="UPDtool detects UPD."),
+            Citation(n=2, doc_id="pmid-9", title="t", chunk_id="b", text="AsCNAR does too."),
+        ],
+        retrieved=[
+            RetrievedPassage(doc_id="pmid-9", chunk_id="b", text="x"),
+            RetrievedPassage(doc_id="pmid-1", chunk_id="a", text="y"),
+            RetrievedPassage(doc_id="pmid-1", chunk_id="c", text="z"),
+        ],
+    )
+    score = score_document_item(
+        item_id="q", category="bioasq-list", gold_docs=gold, key_facts=facts, answer=answer, latency_s=0.1
+    )
+    assert score.correct and score.gold_cited and score.key_facts == [True, True]
+    assert score.citation_precision == 0.5
+    assert score.retrieval["hit@1"] == 0.0 and score.retrieval["mrr"] == 0.5
+    assert score.retrieval["recall@3"] == 0.5  # one of the two gold documents, however many of its passages
+    refused = Answer(answer="I can't answer this", abstained=True)
+    no = score_document_item(
+        item_id="r", category="bioasq-list", gold_docs=gold, key_facts=[], answer=refused, latency_s=0.1
+    )
+    assert not no.correct and no.reasons
+    metrics = aggregate([score, no])
+    assert metrics["citations"]["doc_precision"] == 0.5
+    assert metrics["answers"]["key_fact_recall"] == 1.0  # over the items that list key facts
+    assert metrics["abstention"]["false_abstention_rate"] == 0.5

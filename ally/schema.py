@@ -102,6 +102,32 @@ class TherapyCheck(BaseModel):
     missing: list[str] = Field(default_factory=list)
 
 
+class PathwayBranch(BaseModel):
+    """What one answer to a missing field leads to: the result `evaluate` gives with that field set."""
+
+    field: str = Field(description="The missing patient field this branch sets, e.g. 'high_risk'.")
+    value: bool | int | float | str = Field(
+        description="The value the field is set to (for a numeric field, one value of the range in `label`)."
+    )
+    label: str = Field(
+        default="",
+        description="The answer in words, e.g. 'high_risk is yes' or 'cd20_percent ≥ 20' (the range of values "
+        "that lead to this result).",
+    )
+    node: str | None = Field(default=None, description="Readable path of the node reached with the field set.")
+    node_id: str | None = Field(default=None, description="Id of the pathway node reached with the field set.")
+    needs_info: bool = Field(
+        default=False, description="True when, with the field set, the branch below `node` still depends on `missing`."
+    )
+    options: list[PathwayOption] = Field(
+        default_factory=list, description="On-pathway options with their citations, as `evaluate` gives them."
+    )
+    conditional: list[PathwayOption] = Field(
+        default_factory=list, description="Options that still depend on missing fields with this field set."
+    )
+    missing: list[str] = Field(default_factory=list, description="Fields still missing with this field set.")
+
+
 class PathwayResult(BaseModel):
     id: Any = None
     patient: dict[str, Any] = Field(default_factory=dict)
@@ -117,6 +143,11 @@ class PathwayResult(BaseModel):
     missing: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list, description="Source gaps resolved on the way, said plainly.")
     check: TherapyCheck | None = None
+    branches: list[PathwayBranch] = Field(
+        default_factory=list,
+        description="Where `missing` is not empty: one entry per value of a missing field that changes the "
+        "result (node or options), each as `evaluate` gives it with that field set.",
+    )
 
 
 # --- answers -------------------------------------------------------------------------------------
@@ -203,6 +234,16 @@ class DocumentInfo(BaseModel):
     authors: list[str] = Field(default_factory=list)
     chunks: int = 0
     content_hash: str = ""
+    subjects: list[str] | None = Field(
+        default=None,
+        description="Diseases the document is about (ids of ally/data/subjects.yaml), derived from its text at "
+        "ingest; null for a document ingested before subjects were derived (the next `ally ingest` adds them).",
+    )
+    untrusted: list[str] = Field(
+        default_factory=list,
+        description="Why the document is kept out of answers: text in it addresses the reader or the assistant "
+        "(an instruction-injection attempt). Empty for a trusted document.",
+    )
 
 
 class ChunkRecord(BaseModel):

@@ -51,6 +51,20 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL for conversations and feedback. Unset: SQLite file inside the store.",
     )
+    encoder_threads: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description="Threads one ONNX encoder call may use (0: onnxruntime's default, one per core). "
+        "`ally serve --workers N` sets it to cores / N when it is not set, so the workers' models do not "
+        "compete for the same cores.",
+    )
+    store_poll_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="How often `ally serve` and `ally slack` look for a newly committed store generation "
+        "(seconds; it is opened in the background and swapped in without a restart). 0: never.",
+    )
 
     # --- embedding and chunking (these define the index; changing them needs a re-ingest) ----
     embedding_model: str = Field(

@@ -10,6 +10,7 @@ case-sensitively so that the word "all" is not read as the disease.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -113,6 +114,7 @@ STOPWORDS = frozenset(
 # Bump when `tokens()` changes: stores re-tokenise their BM25 index when it differs.
 TOKENIZER_VERSION = 4
 _STEMMER = snowballstemmer.stemmer("english")
+_STEMMER_LOCK = threading.Lock()  # a snowballstemmer stemmer keeps its word in itself: one thread at a time
 
 
 @lru_cache(maxsize=65536)
@@ -120,7 +122,8 @@ def stem(word: str) -> str:
     """Snowball (Porter 2) stem of a lower-cased word; words with digits are kept whole."""
     if any(ch.isdigit() for ch in word):
         return word
-    return str(_STEMMER.stemWord(word))
+    with _STEMMER_LOCK:  # answer threads stem at once (a shared stemmer raised IndexError under load)
+        return str(_STEMMER.stemWord(word))
 
 
 def words(text: str) -> list[str]:

@@ -3,7 +3,7 @@
 One structural Protocol, `AssistantCore`, that `assistant.service.Assistant` satisfies and that the
 transports are typed against, so a transport never imports the heavy core to type-check and every
 test double has one shape to follow (`tests/fakes.py`). `AnswerEvent` is one step of a streamed
-answer (`/v1/chat`).
+answer (`/v1/chat`); `CorpusStatus` is which store generation the core answers from (`/readyz`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ally.schema import Answer, DocumentInfo, Passage, PathwayResult, Patient
 from ally.settings import Settings
@@ -24,6 +24,20 @@ class AnswerEvent(BaseModel):
     data: dict[str, Any]
 
 
+class CorpusStatus(BaseModel):
+    """The store generation answers come from, and whether a newer one failed to open."""
+
+    corpus_version: str = Field(description="The corpus version every answer from this generation carries.")
+    generation: int = Field(description="The store generation (the manifest's) answers come from.")
+    views_open: int = Field(
+        default=1, description="Generations held in memory: 1, or 2 while answers on the old one finish."
+    )
+    update_error: str | None = Field(
+        default=None, description="Why the store's newest generation is not answering yet (None when it is)."
+    )
+    watching: bool = Field(default=False, description="A watcher picks up newly committed generations.")
+
+
 class AssistantCore(Protocol):
     """The assistant as the transports see it."""
 
@@ -34,6 +48,12 @@ class AssistantCore(Protocol):
     def ready(self) -> bool: ...
 
     def warm(self) -> None: ...
+
+    def watch(self) -> None:
+        """Start picking up newly committed store generations in the background (idempotent)."""
+        ...
+
+    def corpus_status(self) -> CorpusStatus: ...
 
     def ask(
         self,

@@ -6,12 +6,15 @@ data flows: validate the question, resolve a follow-up against earlier turns, pu
 context (and evaluate the pathway), analyse the question, retrieve, choose the evidence, compose
 the cited sentences, optionally let an LLM rephrase (verified sentence by sentence), render the
 `Answer`, and record the turn. Each step is one module; this file only calls them in order.
+
+What depends on the store generation (reader, retriever, idf table, chooser, pathway records,
+corpus version) is one `assistant.corpus.CorpusView`; each answer takes the current one once at its
+start and uses it to the end. `watch()` (called by the transports) starts the watcher that swaps in
+each newly committed generation without a restart.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Iterator
@@ -20,8 +23,6 @@ from typing import TYPE_CHECKING, Any
 from ally.errors import InputError
 from ally.schema import Answer, ChunkRecord, DocumentInfo, Passage, PathwayResult, Patient, parse_patient
 from ally.settings import Settings, load_settings
-from assistant.answer.choose import Chooser
-from assistant.answer.evidence import IdfTable
 from assistant.answer.followup import is_followup, resolve
 from assistant.answer.patient import patient_in_context
 from assistant.answer.population import population_of_question
@@ -29,28 +30,19 @@ from assistant.answer.question import analyse
 from assistant.answer.render import answer_events, build_answer, compose, pathway_leads
 from assistant.answer.retrieval import HybridRetriever
 from assistant.concurrency import BatchingEncoder, KeyedLocks
-from assistant.core import AnswerEvent
+from assistant.core import AnswerEvent, CorpusStatus
+from assistant.corpus import CorpusView, LiveCorpus
 from assistant.inputs import validate_conversation_id, validate_question
 from assistant.storage import Database, Turn
 from ingest.embed import encoder_for
 from ingest.store.reader import StoreReader, open_reader
 
 if TYPE_CHECKING:
+    from assistant.answer.choose import Chooser
+    from assistant.answer.evidence import IdfTable
     from assistant.pathway.models import PathwayBook
 
 log = logging.getLogger("ally.assistant")
-
-# The settings that change which answer a corpus gives: part of the answers' corpus version.
-_ANSWER_SETTINGS = (
-    "dense_k",
-    "bm25_k",
-    "rrf_k",
-    "dense_weight",
-    "bm25_weight",
-    "top_k",
-    "abstain_threshold",
-    "max_answer_sentences",
-)
 
 
 class Assistant:
@@ -58,7 +50,6 @@ class Assistant:
 
     def __init__(self, settings: Settings, reader: StoreReader, db: Database) -> None:
         self.settings = settings
-        self.reader = reader
         self.db = db
         self.vocab = reader.vocab
         # Threads may answer at once: their query embeddings are batched into shared model calls.
@@ -67,15 +58,55 @@ class Assistant:
             if settings.dense_weight > 0
             else None
         )
-        self.retriever = HybridRetriever(reader, settings, self.encoder)
-        self.idf = IdfTable(reader.bm25.doc_freq, len(reader.chunks_by_id))
-        self.chooser = Chooser(settings, self.vocab, self.idf)
+        self.corpus = LiveCorpus(settings, CorpusView(settings, reader, self.encoder), self._open_view)
         self._book: PathwayBook | None = None
-        self._records_by_doc: dict[str, list[ChunkRecord]] | None = None
         self.llm: Any = None
         self._conversation_locks = KeyedLocks()
-        retrieval = json.dumps({k: getattr(settings, k) for k in _ANSWER_SETTINGS}, sort_keys=True)
-        self.corpus_version = hashlib.sha256(f"{reader.corpus_version}|{retrieval}".encode()).hexdigest()[:16]
+
+    def _open_view(self) -> CorpusView:
+        """The store's committed generation as a complete view (the watcher's thread calls this)."""
+        had_records = self.corpus.current.has_records
+        view = CorpusView(self.settings, open_reader(self.settings), self.encoder)
+        try:
+            view.open_vectors()
+            if had_records:  # the pathway has been used: have its records ready too
+                view.records_by_doc()
+        except BaseException:
+            view.release()
+            raise
+        return view
+
+    # --- the current generation (each answer takes it once; these are for callers and tests) --
+    @property
+    def reader(self) -> StoreReader:
+        return self.corpus.current.reader
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        return self.corpus.current.retriever
+
+    @property
+    def idf(self) -> IdfTable:
+        return self.corpus.current.idf
+
+    @property
+    def chooser(self) -> Chooser:
+        return self.corpus.current.chooser
+
+    @property
+    def corpus_version(self) -> str:
+        return self.corpus.current.corpus_version
+
+    def corpus_status(self) -> CorpusStatus:
+        return self.corpus.status()
+
+    def watch(self) -> None:
+        """Pick up newly committed store generations every `store_poll_s` seconds (0: never)."""
+        self.corpus.watch(self.settings.store_poll_s)
+
+    def refresh_corpus(self) -> bool:
+        """Swap to a newly committed generation now, if there is one (on the calling thread)."""
+        return self.corpus.refresh()
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Assistant:
@@ -97,7 +128,8 @@ class Assistant:
         """Load the embedding model and open the vector collection (so the first answer is fast)."""
         if self.encoder is not None:
             self.encoder.encode(["warm-up"])
-            _ = self.reader.collection
+            with self.corpus.use() as view:
+                view.open_vectors()
         self._pathway_book()
 
     @property
@@ -105,7 +137,8 @@ class Assistant:
         return self.encoder is None or getattr(self.encoder, "loaded", True)
 
     def close(self) -> None:
-        self.reader.close()
+        """Stop watching; the generation closes when its last answer finishes; close the database."""
+        self.corpus.close()
         self.db.close()
 
     def __enter__(self) -> Assistant:
@@ -116,13 +149,16 @@ class Assistant:
 
     # --- documents ----------------------------------------------------------------------------
     def documents(self) -> list[DocumentInfo]:
-        return self.reader.documents()
+        with self.corpus.use() as view:
+            return view.reader.documents()
 
     def document(self, doc_id: str) -> DocumentInfo:
-        return self.reader.document(doc_id)
+        with self.corpus.use() as view:
+            return view.reader.document(doc_id)
 
     def passage(self, chunk_id: str) -> Passage:
-        return self.reader.passage(chunk_id)
+        with self.corpus.use() as view:
+            return view.reader.passage(chunk_id)
 
     def record_feedback(self, answer_id: str, helpful: bool, comment: str | None = None, source: str = "api") -> None:
         self.db.record_feedback(answer_id, helpful, comment, source)
@@ -138,6 +174,12 @@ class Assistant:
     def pathway(
         self, patient: Patient | dict[str, Any] | None, propose: str | None = None, id: Any = None
     ) -> PathwayResult:
+        with self.corpus.use() as view:
+            return self._pathway(view, patient, propose, id)
+
+    def _pathway(
+        self, view: CorpusView, patient: Patient | dict[str, Any] | None, propose: str | None, id: Any
+    ) -> PathwayResult:
         from assistant.pathway import check, evaluate, resolve_citations
 
         record = patient if isinstance(patient, Patient) else parse_patient(patient)
@@ -145,22 +187,18 @@ class Assistant:
             raise InputError("propose: the proposed therapy is empty", field="propose")
         book = self._pathway_book()
         result = check(record, propose, book) if propose else evaluate(record, book)
-        result = resolve_citations(result, self._records_for(result))
+        result = resolve_citations(result, self._records_for(view, result))
         result.id = id
         return result
 
-    def _records_for(self, result: PathwayResult) -> list[ChunkRecord]:
-        """Chunk records of the documents `result` cites, in store order (built once per store:
-        rebuilding all records on every pathway answer cost ~0.1 s at 20k chunks)."""
+    @staticmethod
+    def _records_for(view: CorpusView, result: PathwayResult) -> list[ChunkRecord]:
+        """Chunk records of the documents `result` cites, in store order."""
         from assistant.pathway.resolve import all_citations
 
-        if self._records_by_doc is None:
-            by_doc: dict[str, list[ChunkRecord]] = {}
-            for c in self.reader.chunks_by_id.values():
-                by_doc.setdefault(c.doc_id, []).append(c.record())
-            self._records_by_doc = by_doc
+        by_doc = view.records_by_doc()
         docs = dict.fromkeys(c.doc_id for c in all_citations(result))
-        return [r for d in docs for r in self._records_by_doc.get(d, [])]
+        return [r for d in docs for r in by_doc.get(d, [])]
 
     # --- answers ------------------------------------------------------------------------------
     def ask(
@@ -198,6 +236,27 @@ class Assistant:
         id: Any,
     ) -> Answer:
         started = time.perf_counter()
+        with self.corpus.use() as view:  # one generation from the first step to the last
+            answer = self._answer_from(view, question, patient, conversation_id, id)
+        log.info(
+            "answered",
+            extra={
+                "abstained": answer.abstained,
+                "citations": len(answer.citations),
+                "generation": view.generation,
+                "ms": round(1000 * (time.perf_counter() - started), 1),
+            },
+        )
+        return answer
+
+    def _answer_from(
+        self,
+        view: CorpusView,
+        question: str,
+        patient: Patient | dict[str, Any] | None,
+        conversation_id: str | None,
+        id: Any,
+    ) -> Answer:
         question = validate_question(question, self.settings.max_question_chars)
         history: list[Turn] = []
         stored_patient: dict[str, Any] = {}
@@ -210,35 +269,28 @@ class Assistant:
             resolved = resolve(question, history[-1].resolved, self.vocab)
 
         record, proposal = patient_in_context(question, patient, stored_patient)
-        pathway = self.pathway(record, proposal) if record is not None else None
+        pathway = self._pathway(view, record, proposal, None) if record is not None else None
 
-        analysis = analyse(resolved, self.vocab, self.idf.known)
-        hits = self.retriever.retrieve(analysis.corrected, k=max(self.settings.top_k, 12))
+        analysis = analyse(resolved, self.vocab, view.idf.known)
+        view.open_vectors()
+        hits = view.retriever.retrieve(analysis.corrected, k=max(self.settings.top_k, 12))
         population = population_of_question(resolved, record)
-        comp = compose(self.chooser.choose(analysis, hits), population)
+        comp = compose(view.chooser.choose(analysis, hits), population)
         if self.settings.llm_provider != "none" and not comp.abstained:
             from assistant.answer.llm import rewrite_with_llm
 
-            comp = rewrite_with_llm(self.settings, question, comp, self.reader, self.chat_model(), population)
+            comp = rewrite_with_llm(self.settings, question, comp, view.reader, self.chat_model(), population)
         answer = build_answer(
             comp,
             hits,
             pathway,
-            self.reader,
+            view.reader,
             lead_pathway=pathway_leads(pathway, patient is not None, resolved),
-            corpus_version=self.corpus_version,
+            corpus_version=view.corpus_version,
             id=id,
             conversation_id=conversation_id,
         )
         self.db.record_answer(answer.answer_id, answer.abstained, answer.corpus_version)
         if conversation_id is not None:
             self.db.add_turn(conversation_id, question, resolved, answer.answer_id, record.known() if record else {})
-        log.info(
-            "answered",
-            extra={
-                "abstained": answer.abstained,
-                "citations": len(answer.citations),
-                "ms": round(1000 * (time.perf_counter() - started), 1),
-            },
-        )
         return answer

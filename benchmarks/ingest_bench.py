@@ -1,134 +1,286 @@
-"""Ingest benchmark: ALLy vs the plain LangChain pipeline on the same synthetic corpus, same run.
+"""Ingest benchmark: ALLy vs the plain LangChain pipeline on the same text, in the same run, on the
+synthetic corpus (`benchmarks.synth`) or on the real one (`--corpus pubmed-real`: 19,686 real PubMed
+articles in PubMed XML, see `benchmarks.pubmed`).
 
-Measures chunks/s of a first ingest (model load and library imports excluded for both: chromadb,
-langchain and the encoders are imported before any timer starts; ALLy's one-time ONNX export is
-reported separately), and the re-ingest of the unchanged corpus (ALLy embeds 0 chunks; the plain
-pipeline has no change detection, so it re-embeds everything). Medians over --repeats.
+Each system's runs go to a fresh child process (this module with `--worker`), so its peak RSS is its
+own. In the child, library imports and the model load come before any timer (ALLy's one-time ONNX
+export is reported separately as `model_load_s`). Measured: the first ingest (chunks/s), the
+re-ingest of the unchanged corpus (ALLy embeds 0 chunks; the plain pipeline has no change
+detection, so it re-embeds everything), peak RSS (VmHWM) and the store's size on disk. For ALLy
+also the **encoder limit**: after the ingest, in the same process, with the same encoder (the same
+ONNX session) and nothing else running, the time to encode exactly the chunk texts ALLy embedded
+(their `embed_text`) in one call (the encoder sorts them by token length and runs batches of
+`embed_batch_size`), and `encoder_limit_ratio` = that time / ALLy's ingest time (1.0: ingest costs
+no more than its embeddings). `--replay` also times ALLy's own encoder calls (its hand-overs) re-run the same way (`replay_s`).
+Wall and CPU seconds (the child's CPU time, all threads: steadier than wall time when other work
+shares the cores) are both reported. Medians over --repeats.
 
-    .venv/bin/python -m benchmarks.ingest_bench --quick      # CI: ~150 chunks, seconds
-    .venv/bin/python -m benchmarks.ingest_bench              # full: 1000 chunks, 2 repeats
+    .venv/bin/python -m benchmarks.ingest_bench --quick                       # ~150 synthetic chunks
+    .venv/bin/python -m benchmarks.ingest_bench                               # 1000 synthetic chunks, 2 repeats
+    .venv/bin/python -m benchmarks.ingest_bench --corpus pubmed-real --quick  # one XML file (~1,100 chunks)
+    .venv/bin/python -m benchmarks.ingest_bench --corpus pubmed-real --repeats 1   # all 20 files
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from benchmarks.common import (
+    REPO,
     Timer,
     command_line,
     corpus,
+    corpus_files,
     langchain_chroma,
     langchain_embeddings,
     langchain_split,
     median,
+    peak_rss_mb,
     save_result,
 )
+from benchmarks.pubmed import langchain_split_pubmed, pubmed_files
 
 
-def ally_run(folder: Path, encoder: str) -> dict[str, Any]:
+class RecordingEncoder:
+    """The encoder ALLy ingests with, recording the texts of each call (for the encoder limit)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        vectors: np.ndarray = self.inner.encode(texts)
+        return vectors
+
+
+class CpuTimer(Timer):
+    """Wall time and this process's CPU time (all threads): on a busy machine the CPU seconds are the
+    steadier figure."""
+
+    def __enter__(self) -> CpuTimer:
+        self.cpu_start = time.process_time()
+        super().__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        self.cpu_seconds = time.process_time() - self.cpu_start
+
+
+def _size_mb(folder: Path) -> float:
+    total = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    return round(total / 2**20, 1)
+
+
+def _inputs(args: argparse.Namespace) -> list[Path]:
+    if args.corpus == "pubmed-real":
+        return pubmed_files(args.files)
+    return [corpus(args.chunks)]
+
+
+def _input_kb(inputs: list[Path]) -> float:
+    files = [f for p in inputs for f in (corpus_files(p) if p.is_dir() else [p])]
+    return sum(f.stat().st_size for f in files) / 1024
+
+
+def ally_run(inputs: list[Path], encoder: str, replay: bool = False) -> dict[str, Any]:
     from ally.settings import Settings
     from ingest.embed import encoder_for
     from ingest.pipeline import ingest_paths
 
     with tempfile.TemporaryDirectory(prefix="ally-bench-") as tmp:
         settings = Settings(store=Path(tmp) / "store", encoder=encoder)
-        enc = encoder_for(settings)
+        enc = encoder_for(settings, bulk=True)  # what ingest_paths uses
         with Timer() as load:
             enc.encode(["warm-up"])  # model load (and, first time ever, the ONNX export)
-        with Timer() as first:
-            r1 = ingest_paths([folder], settings)
+        recorder = RecordingEncoder(enc)
+        with CpuTimer() as first:
+            r1 = ingest_paths(inputs, settings, encoder=recorder)
+        calls = list(recorder.calls)
+        rss = peak_rss_mb()
+        store_mb = _size_mb(settings.store)
         with Timer() as again:
-            r2 = ingest_paths([folder], settings)
-        assert r1.failed == 0, r1.failures
+            r2 = ingest_paths(inputs, settings, encoder=recorder)
+        with CpuTimer() as limit:  # the same session, the same texts, nothing else running
+            enc.encode([t for call in calls for t in call])
+        replay_s = None
+        if replay:
+            with Timer() as replayed:
+                for call in calls:
+                    enc.encode(call)
+            replay_s = replayed.seconds
         return {
             "chunks": r1.chunks,
+            "docs": r1.added,
+            "failures": len(r1.failures),
+            "warnings": len(r1.warnings),
             "embedded_first": r1.embedded,
             "first_s": first.seconds,
+            "first_cpu_s": first.cpu_seconds,
             "reingest_s": again.seconds,
             "reingest_embedded": r2.embedded,
             "model_load_s": load.seconds,
+            "encoder_limit_cpu_s": limit.cpu_seconds,
+            "encoder_limit_cpu_ratio": limit.cpu_seconds / first.cpu_seconds,
+            "encoder_limit_s": limit.seconds,
+            "encoder_limit_ratio": limit.seconds / first.seconds,
+            "replay_s": replay_s,
+            "encode_calls": len(calls),
+            "peak_rss_mb": round(rss, 1),
+            "store_mb": store_mb,
         }
 
 
-def langchain_run(folder: Path, embeddings: Any) -> dict[str, Any]:
+def langchain_run(inputs: list[Path], corpus_name: str) -> dict[str, Any]:
     import uuid
+
+    import chromadb  # noqa: F401 - one-time imports are not part of the throughput
+    import langchain_chroma as _langchain_chroma_package  # noqa: F401
+    import langchain_text_splitters  # noqa: F401
+
+    embeddings = langchain_embeddings()
+    embeddings.embed_query("warm-up")
+
+    def split() -> list[Any]:
+        return langchain_split_pubmed(inputs) if corpus_name == "pubmed-real" else langchain_split(inputs[0])
 
     with tempfile.TemporaryDirectory(prefix="lc-bench-") as tmp:
         name = f"b{uuid.uuid4().hex[:8]}"
-        with Timer() as first:
-            docs = langchain_split(folder)
+        with CpuTimer() as first:
+            docs = split()
             db = langchain_chroma(Path(tmp), embeddings, name)
             db.add_documents(docs)
+        rss = peak_rss_mb()
+        store_mb = _size_mb(Path(tmp))
         with Timer() as again:  # the plain pipeline re-runs: split + embed + add again
-            docs2 = langchain_split(folder)
+            docs2 = split()
             db.add_documents(docs2)
         return {
             "chunks": len(docs),
             "embedded_first": len(docs),
             "first_s": first.seconds,
+            "first_cpu_s": first.cpu_seconds,
             "reingest_s": again.seconds,
             "reingest_embedded": len(docs2),
+            "peak_rss_mb": round(rss, 1),
+            "store_mb": store_mb,
         }
+
+
+def worker(args: argparse.Namespace) -> None:
+    """One system's run in this (fresh) process; its figures as the last line of stdout."""
+    inputs = _inputs(args)
+    if args.worker == "langchain":
+        result = langchain_run(inputs, args.corpus)
+    else:
+        result = ally_run(inputs, args.worker.removeprefix("ally-"), args.replay)
+    print(json.dumps(result))
+
+
+def _child(system: str, args: argparse.Namespace) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "benchmarks.ingest_bench", "--worker", system, "--corpus", args.corpus]
+    cmd += ["--chunks", str(args.chunks)] + (["--files", str(args.files)] if args.files else [])
+    cmd += ["--replay"] if args.replay else []
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
+    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{system} run failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _summary(runs: list[dict[str, Any]], size_kb: float) -> dict[str, Any]:
+    first = median([r["first_s"] for r in runs])
+    again = median([r["reingest_s"] for r in runs])
+    s: dict[str, Any] = {
+        "chunks": runs[0]["chunks"],
+        "first_s": round(first, 3),
+        "chunks_per_s": round(runs[0]["chunks"] / first, 2),
+        "corpus_kb_per_s": round(size_kb / first, 2),
+        "first_cpu_s": round(median([r["first_cpu_s"] for r in runs]), 3),
+        "chunks_per_cpu_s": round(runs[0]["chunks"] / median([r["first_cpu_s"] for r in runs]), 2),
+        "reingest_s": round(again, 3),
+        "reingest_embedded": runs[0]["reingest_embedded"],
+        "reingest_ratio": round(again / first, 4),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "store_mb": runs[0]["store_mb"],
+    }
+    if "encoder_limit_s" in runs[0]:
+        s["docs"] = runs[0]["docs"]
+        s["failures"] = runs[0]["failures"]
+        s["encoder_limit_s"] = round(median([r["encoder_limit_s"] for r in runs]), 3)
+        s["encoder_limit_ratio"] = round(median([r["encoder_limit_ratio"] for r in runs]), 3)
+        s["encoder_limit_cpu_s"] = round(median([r["encoder_limit_cpu_s"] for r in runs]), 3)
+        s["encoder_limit_cpu_ratio"] = round(median([r["encoder_limit_cpu_ratio"] for r in runs]), 3)
+        if runs[0]["replay_s"] is not None:
+            s["replay_s"] = round(median([r["replay_s"] for r in runs]), 3)
+    s["runs"] = runs
+    return s
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="ALLy vs LangChain ingest throughput")
-    parser.add_argument("--quick", action="store_true", help="CI mode: a tiny corpus, one repeat")
-    parser.add_argument("--chunks", type=int, default=None)
+    parser.add_argument("--corpus", choices=["synthetic", "pubmed-real"], default="synthetic")
+    parser.add_argument("--quick", action="store_true", help="CI mode: a small corpus, one repeat")
+    parser.add_argument("--chunks", type=int, default=None, help="synthetic corpus size in ALLy chunks")
+    parser.add_argument("--files", type=int, default=None, help="pubmed-real: only the first N XML files")
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--encoders", default="onnx", help="comma-separated ALLy encoders to measure")
-    parser.add_argument("--name", default=None, help="results file name (default: ingest or ingest-quick)")
+    parser.add_argument("--name", default=None, help="results file name (default: from corpus and mode)")
+    parser.add_argument("--replay", action="store_true", help="also time ALLy's own encoder calls re-run")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    chunks = args.chunks or (150 if args.quick else 1000)
+    args.chunks = args.chunks or (150 if args.quick else 1000)
+    if args.corpus == "pubmed-real" and args.quick and not args.files:
+        args.files = 1
+    if args.worker:
+        worker(args)
+        return
     repeats = args.repeats or (1 if args.quick else 2)
-    folder = corpus(chunks)
-    size_kb = sum(p.stat().st_size for p in folder.glob("*.txt")) / 1024
-    import chromadb  # noqa: F401 - one-time imports are not part of either system's throughput
-    import langchain_chroma  # noqa: F401
-    import langchain_text_splitters  # noqa: F401
-
-    embeddings = langchain_embeddings()
-    embeddings.embed_query("warm-up")
-    rows: dict[str, list[dict[str, Any]]] = {f"ally-{e}": [] for e in args.encoders.split(",")}
-    rows["langchain"] = []
+    load_before = os.getloadavg()
+    inputs = _inputs(args)
+    size_kb = _input_kb(inputs)
+    systems = [f"ally-{e}" for e in args.encoders.split(",")] + ["langchain"]
+    rows: dict[str, list[dict[str, Any]]] = {s: [] for s in systems}
     for _ in range(repeats):
-        for e in args.encoders.split(","):
-            rows[f"ally-{e}"].append(ally_run(folder, e))
-        rows["langchain"].append(langchain_run(folder, embeddings))
-    summary: dict[str, Any] = {}
-    for system, runs in rows.items():
-        first = median([r["first_s"] for r in runs])
-        again = median([r["reingest_s"] for r in runs])
-        summary[system] = {
-            "chunks": runs[0]["chunks"],
-            "first_s": round(first, 3),
-            "chunks_per_s": round(runs[0]["chunks"] / first, 2),
-            "corpus_kb_per_s": round(size_kb / first, 2),
-            "reingest_s": round(again, 3),
-            "reingest_embedded": runs[0]["reingest_embedded"],
-            "reingest_ratio": round(again / first, 4),
-            "runs": runs,
-        }
+        for system in systems:
+            rows[system].append(_child(system, args))
+    summary = {system: _summary(runs, size_kb) for system, runs in rows.items()}
     lc = summary["langchain"]
     for system, s in summary.items():
         if system != "langchain":
             s["chunks_per_s_vs_langchain"] = round(s["chunks_per_s"] / lc["chunks_per_s"], 2)
             s["corpus_speed_vs_langchain"] = round(lc["first_s"] / s["first_s"], 2)
+            s["chunks_per_cpu_s_vs_langchain"] = round(s["chunks_per_cpu_s"] / lc["chunks_per_cpu_s"], 2)
+    real = args.corpus == "pubmed-real"
     result = {
         "benchmark": "ingest",
+        "corpus": args.corpus,
         "quick": args.quick,
-        "corpus_chunks": chunks,
+        "corpus_chunks": args.chunks if not real else summary[systems[0]]["chunks"],
+        "corpus_files": [p.name for p in inputs] if real else None,
         "corpus_kb": round(size_kb, 1),
         "repeats": repeats,
         "command": command_line("benchmarks.ingest_bench"),
         "systems": summary,
+        "load_average": {"before": load_before, "after": os.getloadavg()},
         "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    path = save_result(args.name or ("ingest-quick" if args.quick else "ingest"), result)
+    default = "ingest" if not real else "ingest-pubmed-real"
+    path = save_result(args.name or (f"{default}-quick" if args.quick else default), result)
     for system, s in summary.items():
         print(system, {k: v for k, v in s.items() if k != "runs"})
     print("wrote", path)

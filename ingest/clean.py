@@ -5,6 +5,13 @@ Real pages carry navigation ("Home / …", "top of page"), footers and copyright
 "DOI:", "Keywords:", "Downloads", "Published", "Issue", "Section"). This module removes the chrome
 and keeps the metadata it carries (authors, DOI, keywords, published/updated dates, year).
 It works on lines, before structure parsing, and never invents text.
+
+The rules were written for five scraped web pages and are kept to what is chrome on any page:
+navigation and copyright lines are short lines of their own; organisation boilerplate ("contact
+us", "our mission") is removed only at the page's edges (before its first or after its last line
+of body text), never from the middle of an article; the title line is dropped only when the
+document has other text. `Harvest.fired` names the rule behind every removal (the cleaning audit,
+`benchmarks.cleaning_audit`, counts them on real literature).
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ from datetime import datetime
 
 _DROP_LINE_RES = [
     re.compile(r"^\s*(top|bottom) of page\s*$", re.I),
-    re.compile(r"^\s*(home|start)\s*/\s*\S.*$", re.I),  # breadcrumbs: "Home / Section"
+    # breadcrumbs: "Home / Section / Page", a short path without sentence punctuation
+    re.compile(r"^\s*(home|start)\s*/\s*[^.!?;]{1,120}$", re.I),
     re.compile(r"^\s*(©|\(c\)|copyright\b)", re.I),
     re.compile(r"^\s*(skip to (main )?content|back to top|share this( post)?|print this page)\s*$", re.I),
 ]
@@ -65,6 +73,7 @@ class Harvest:
     published: str | None = None
     updated: str | None = None
     removed: list[str] = field(default_factory=list)
+    fired: list[tuple[str, str]] = field(default_factory=list)  # (rule, the line it removed or consumed)
 
     @property
     def year(self) -> int | None:
@@ -106,9 +115,12 @@ class _ChromeStripper:
     lines: list[str]
     harvest: Harvest = field(default_factory=Harvest)
     last_substantive: int = field(init=False)  # the last line of body text (12 words or more)
+    body: tuple[int, int] = field(init=False)  # first and last line that is neither chrome nor boilerplate
 
     def __post_init__(self) -> None:
         self.last_substantive = max((k for k, ln in enumerate(self.lines) if len(ln.split()) >= 12), default=-1)
+        plain = [k for k, ln in enumerate(self.lines) if len(ln.split()) > 3 and not _chrome_like(ln.strip())]
+        self.body = (plain[0], plain[-1]) if plain else (len(self.lines), -1)
 
     def strip(self) -> list[str]:
         kept: list[str] = []
@@ -133,8 +145,16 @@ class _ChromeStripper:
             j += 1
         return j
 
-    def _removed(self, stripped: str, resume: int) -> int:
+    def _removed(self, stripped: str, resume: int, rule: str) -> int:
         self.harvest.removed.append(stripped)
+        self.harvest.fired.append((rule, stripped))
+        return resume
+
+    def _consumed(self, rule: str, i: int, resume: int) -> int:
+        """Lines i .. resume-1 were metadata (harvested, not kept as text)."""
+        for k in range(i, resume):
+            if self.lines[k].strip():
+                self.harvest.fired.append((rule, self.lines[k].strip()))
         return resume
 
     # --- rules, in order ----------------------------------------------------------------------
@@ -145,11 +165,16 @@ class _ChromeStripper:
         while j < len(self.lines) and not _RELATED_END_RE.match(self.lines[j]):
             j += 1
         self.harvest.removed.append(f"related-posts block ({j - i} lines)")
+        self.harvest.fired.append(("related-posts", f"{stripped} ({j - i} lines)"))
         return j
 
     def _dropped(self, i: int, stripped: str) -> int | None:
-        if any(r.search(stripped) for r in _DROP_LINE_RES) or any(r.search(stripped) for r in _BOILERPLATE_RES):
-            return self._removed(stripped, i + 1)
+        if any(r.search(stripped) for r in _DROP_LINE_RES):
+            return self._removed(stripped, i + 1, "chrome-line")
+        # Boilerplate about the publisher sits around the article, not inside it.
+        outside_body = i < self.body[0] or i > self.body[1]
+        if outside_body and any(r.search(stripped) for r in _BOILERPLATE_RES):
+            return self._removed(stripped, i + 1, "boilerplate")
         return None
 
     def _dated(self, i: int, stripped: str) -> int | None:
@@ -162,7 +187,7 @@ class _ChromeStripper:
             self.harvest.updated = self.harvest.updated or date
         else:
             self.harvest.published = self.harvest.published or date
-        return self._removed(stripped, i + 1)
+        return self._removed(stripped, i + 1, "date-line")
 
     def _labelled(self, i: int, stripped: str) -> int | None:
         """A label standing alone on its line ("Authors", "DOI", …), with its value below it."""
@@ -187,7 +212,7 @@ class _ChromeStripper:
             if name:
                 self.harvest.authors.append(name)
             j = self._next_nonempty(j + 1)
-        return j
+        return self._consumed("authors-label", i, j)
 
     def _doi_value(self, i: int, stripped: str) -> int | None:
         j = self._next_nonempty(i + 1)
@@ -195,14 +220,14 @@ class _ChromeStripper:
         if found is None:
             return None
         self.harvest.doi = found.group(1)
-        return j + 1
+        return self._consumed("doi-label", i, j + 1)
 
     def _keywords(self, i: int, stripped: str) -> int | None:
         j = self._next_nonempty(i + 1)
         if j >= len(self.lines):
             return None
         self.harvest.keywords = [k.strip() for k in self.lines[j].split(",") if k.strip()]
-        return j + 1
+        return self._consumed("keywords-label", i, j + 1)
 
     def _published(self, i: int, stripped: str) -> int | None:
         j = self._next_nonempty(i + 1)
@@ -213,7 +238,7 @@ class _ChromeStripper:
         if not date:
             return None
         self.harvest.published = date
-        return j + 1
+        return self._consumed("published-label", i, j + 1)
 
     def _drop_with_value(self, i: int, stripped: str) -> int:
         """A chrome label, possibly followed by its short value ("Section" / "Articles")."""
@@ -224,10 +249,12 @@ class _ChromeStripper:
             and self.lines[following].strip().lower() not in _LABELS
             and i > self.last_substantive
         )
-        return self._removed(stripped, following + 1 if is_value else i + 1)
+        if is_value:
+            self.harvest.fired.append(("chrome-label", self.lines[following].strip()))
+        return self._removed(stripped, following + 1 if is_value else i + 1, "chrome-label")
 
     def _drop_label(self, i: int, stripped: str) -> int:
-        return self._removed(stripped, i + 1)
+        return self._removed(stripped, i + 1, "chrome-label")
 
     def _doi_line(self, i: int, stripped: str) -> int | None:
         """A "doi: 10.…" or "https://doi.org/10.…" line, while no DOI was found yet."""
@@ -236,12 +263,23 @@ class _ChromeStripper:
         found = _DOI_RE.search(stripped)
         if found and stripped.lower().startswith(("doi", "https://doi.org", "http://doi.org")):
             self.harvest.doi = found.group(1)
-            return self._removed(stripped, i + 1)
+            return self._removed(stripped, i + 1, "doi-line")
         return None
 
 
+def _chrome_like(stripped: str) -> bool:
+    """A line that page chrome is made of: navigation, copyright, boilerplate, a standalone label."""
+    return (
+        any(r.search(stripped) for r in _DROP_LINE_RES)
+        or any(r.search(stripped) for r in _BOILERPLATE_RES)
+        or bool(_RELATED_START_RE.match(stripped))
+        or stripped.lower() in _LABELS
+    )
+
+
 def drop_title_lines(lines: list[str], title: str | None) -> list[str]:
-    """Drop the leading line(s) that repeat the document title (also a title wrapped over lines)."""
+    """Drop the leading line(s) that repeat the document title (also a title wrapped over lines),
+    unless they are the document's only text (a title-only record is a document)."""
     if not title:
         return lines
     target = re.sub(r"\s+", " ", title).strip().lower()
@@ -255,7 +293,8 @@ def drop_title_lines(lines: list[str], title: str | None) -> list[str]:
             break
         joined = f"{joined} {piece}".strip().lower()
         if joined == target:
-            return lines[:start] + lines[end + 1 :]
+            rest = lines[:start] + lines[end + 1 :]
+            return rest if any(ln.strip() for ln in rest) else lines
         if not target.startswith(joined):
             break
     return lines

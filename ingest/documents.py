@@ -3,7 +3,9 @@
 A loaded document is metadata plus a flat list of structural blocks: headings (with a level),
 paragraphs, bullets (with a nesting depth) and records (a drug card: a name and labelled fields).
 The chunker turns the blocks into a tree, so every bullet keeps its headings and parent bullets.
-The store's manifest keeps each document's `DocMeta` as it was ingested.
+The store's manifest keeps each document's `DocMeta` as it was ingested. A `LoadResult` is what
+one source file gave: its documents, and a reason for every part of it that is not one (a PubMed
+article without a PMID, ...), so that nothing a user ingests vanishes without a word.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ class DocMeta:
     source_format: str = "text"
     extra: dict[str, str] = field(default_factory=dict)
     file_hash: str | None = None  # of the source file and its sources.yaml entry; set by the pipeline
+    # Derived from the text by the pipeline (ally.subjects, ally.untrusted); None: not derived yet.
+    subjects: list[str] | None = None
+    untrusted: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -48,3 +53,12 @@ class LoadedDocument:
     blocks: list[Block]
     warnings: list[str] = field(default_factory=list)
     repairs: int = 0
+
+
+@dataclass
+class LoadResult:
+    """One source file's documents, and why each part of the file that is not a document was left out
+    (each reason names the part: "article 12 of 1000 (PMID 123): ...")."""
+
+    documents: list[LoadedDocument]
+    skipped: list[str] = field(default_factory=list)

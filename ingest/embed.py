@@ -13,7 +13,7 @@ import threading
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -105,8 +105,9 @@ def encoder_cache_dir(settings: Settings) -> Path:
     return Path(base) / "ally" / "encoders"
 
 
-def encoder_for(settings: Settings) -> Encoder:
-    """The encoder the settings select (`ALLY_ENCODER`), shared per process."""
+def encoder_for(settings: Settings, *, bulk: bool = False) -> Encoder:
+    """The encoder the settings select (`ALLY_ENCODER`), shared per process. `bulk`: the one ingest
+    uses (ONNX: whole batches run side by side, one single-threaded run per core; see `OnnxEncoder`)."""
     if settings.encoder == "torch":
         return _cached_encoder(
             model_path(settings), settings.embedding_model, settings.embedding_dim, settings.embed_batch_size
@@ -119,18 +120,27 @@ def encoder_for(settings: Settings) -> Encoder:
         settings.encoder,
         settings.embed_batch_size,
         settings.model_max_tokens,
+        settings.encoder_threads,
+        bulk,
     )
 
 
 @lru_cache(maxsize=4)
 def _cached_onnx_encoder(
-    path: Path, cache: Path, name: str, dim: int, variant: str, batch_size: int, max_tokens: int
+    path: Path,
+    cache: Path,
+    name: str,
+    dim: int,
+    variant: str,
+    batch_size: int,
+    max_tokens: int,
+    threads: int = 0,
+    bulk: bool = False,
 ) -> Encoder:
     from ingest.onnx_encoder import OnnxEncoder
 
-    return OnnxEncoder(
-        path, cache, name, dim, "onnx-int8" if variant == "onnx-int8" else "onnx", batch_size, max_tokens
-    )
+    kind: Literal["onnx", "onnx-int8"] = "onnx-int8" if variant == "onnx-int8" else "onnx"
+    return OnnxEncoder(path, cache, name, dim, kind, batch_size, max_tokens, threads, bulk)
 
 
 @lru_cache(maxsize=4)

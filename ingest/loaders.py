@@ -21,9 +21,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ally.errors import IngestError
 from ingest.clean import Harvest, drop_title_lines, strip_chrome
-from ingest.documents import Block, DocMeta, LoadedDocument
+from ingest.documents import Block, DocMeta, LoadedDocument, LoadResult
 from ingest.repair import repair_text
-from ingest.structure import flag_lost_lists, parse_markdown, parse_plain
+from ingest.structure import LostList, flag_lost_lists, parse_markdown, parse_plain
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".xml"}
 SOURCES_FILE = "sources.yaml"
@@ -100,7 +100,7 @@ def _decode(data: bytes) -> str:
         ) from exc
 
 
-def _blocks_from_plain(text: str, title: str | None) -> tuple[list[Block], Harvest, list[str], int]:
+def _blocks_from_plain(text: str, title: str | None) -> tuple[list[Block], Harvest, list[LostList], int]:
     repaired, repairs = repair_text(text)
     lines, harvest = strip_chrome(repaired.split("\n"))
     lines = drop_title_lines(lines, title)
@@ -108,13 +108,25 @@ def _blocks_from_plain(text: str, title: str | None) -> tuple[list[Block], Harve
     return blocks, harvest, lost, repairs
 
 
-def _blocks_from_markdown(text: str, title: str | None) -> tuple[list[Block], Harvest, list[str], int]:
+def _blocks_from_markdown(text: str, title: str | None) -> tuple[list[Block], Harvest, list[LostList], int]:
     repaired, repairs = repair_text(text)
     lines, harvest = strip_chrome(repaired.split("\n"))
     blocks, lost = flag_lost_lists(parse_markdown("\n".join(lines)))
-    if title and blocks and blocks[0].kind == "heading" and blocks[0].text.strip().lower() == title.strip().lower():
+    repeats_title = bool(title and blocks and blocks[0].kind == "heading")
+    if repeats_title and blocks[0].text.strip().lower() == str(title).strip().lower() and _has_body(blocks[1:]):
         blocks = blocks[1:]
     return blocks, harvest, lost, repairs
+
+
+def _has_body(blocks: list[Block]) -> bool:
+    return any(b.kind in {"paragraph", "bullet", "record"} for b in blocks)
+
+
+def _text_of_headings(blocks: list[Block]) -> list[Block]:
+    """A document whose only text is headings (a title-only page): the headings are its text."""
+    if _has_body(blocks):
+        return blocks
+    return [Block("paragraph", b.text, flags=b.flags) for b in blocks if b.text.strip()]
 
 
 def _first_heading(blocks: list[Block]) -> str | None:
@@ -169,7 +181,8 @@ def _html_text(text: str) -> tuple[str, dict[str, Any]]:
     return extracted, found
 
 
-def _pubmed_documents(text: str, path: Path, content_hash: str) -> list[LoadedDocument]:
+def _pubmed_documents(text: str, path: Path, content_hash: str) -> LoadResult:
+    """One document per article; an article that cannot be one is named in `skipped` with its reason."""
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
@@ -177,30 +190,46 @@ def _pubmed_documents(text: str, path: Path, content_hash: str) -> list[LoadedDo
     articles = root.findall(".//PubmedArticle")
     if not articles:
         raise IngestError("XML file holds no PubmedArticle elements (only PubMed XML exports are supported)")
-    docs = [doc for art in articles if (doc := _pubmed_article(art, path, content_hash)) is not None]
-    if not docs:
-        raise IngestError("no PubMed article with a PMID and an abstract was found")
-    return docs
+    result = LoadResult([])
+    first_of: dict[str, int] = {}  # PMID -> the article number that holds it
+    for number, art in enumerate(articles, start=1):
+        pmid = (art.findtext(".//MedlineCitation/PMID") or "").strip()
+        where = f"article {number} of {len(articles)}" + (f" (PMID {pmid})" if pmid else "")
+        if not pmid:
+            result.skipped.append(f"{where}: no MedlineCitation/PMID; not ingested")
+        elif pmid in first_of:
+            result.skipped.append(f"{where}: the same PMID as article {first_of[pmid]}; only that one is ingested")
+        elif (doc := _pubmed_article(art, pmid, path, content_hash)) is None:
+            result.skipped.append(f"{where}: neither a title nor any abstract text; not ingested")
+        else:
+            first_of[pmid] = number
+            result.documents.append(doc)
+    if not result.documents:
+        more = f" (and {len(result.skipped) - 1} more)" if len(result.skipped) > 1 else ""
+        raise IngestError(f"no PubMed article could be ingested: {result.skipped[0]}{more}")
+    return result
 
 
-def _pubmed_article(art: ET.Element, path: Path, content_hash: str) -> LoadedDocument | None:
-    """One PubmedArticle as a document, or None when it has no PMID or no abstract."""
-    pmid = (art.findtext(".//MedlineCitation/PMID") or "").strip()
-    if not pmid:
-        return None
-    blocks = _pubmed_abstract(art)
-    if not blocks:
-        return None
+def _pubmed_article(art: ET.Element, pmid: str, path: Path, content_hash: str) -> LoadedDocument | None:
+    """One PubmedArticle as a document: its abstract, or its title alone when it has no abstract (as
+    PubMed articles without an abstract are); None when it has neither."""
     title_el = art.find(".//ArticleTitle")
-    title = "".join(title_el.itertext()).strip() if title_el is not None else ""
+    title = repair_text("".join(title_el.itertext()).strip())[0] if title_el is not None else ""
+    blocks = _pubmed_abstract(art)
+    kind = "journal-article-abstract"
+    if not blocks:
+        if not title:
+            return None
+        blocks = [Block("paragraph", " ".join(title.split()))]
+        kind = "journal-article-title"
     year_text = art.findtext(".//JournalIssue/PubDate/Year") or art.findtext(".//ArticleDate/Year")
     meta = DocMeta(
         doc_id=f"pmid-{pmid}",
-        title=repair_text(title)[0] or f"PubMed {pmid}",
+        title=title or f"PubMed {pmid}",
         path=str(path),
         content_hash=hashlib.sha256((content_hash + pmid).encode()).hexdigest(),
         publisher=(art.findtext(".//Journal/Title") or "").strip() or None,
-        kind="journal-article-abstract",
+        kind=kind,
         year=int(year_text) if year_text and year_text.isdigit() else None,
         doi=_pubmed_doi(art),
         authors=_pubmed_authors(art),
@@ -243,7 +272,13 @@ def _pubmed_abstract(art: ET.Element) -> list[Block]:
 
 
 def load_file(path: Path, entry: SourceEntry | None, *, max_bytes: int) -> list[LoadedDocument]:
-    """Load one file. Raises IngestError (with a reason for the report) when it cannot be used."""
+    """The documents of one file (`load_source` also says which parts of it are not documents)."""
+    return load_source(path, entry, max_bytes=max_bytes).documents
+
+
+def load_source(path: Path, entry: SourceEntry | None, *, max_bytes: int) -> LoadResult:
+    """Load one file: its documents, and a reason for each part of it that is none (a PubMed article
+    without a PMID, ...). Raises IngestError (with a reason for the report) when it cannot be used."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise IngestError(
@@ -262,8 +297,7 @@ def load_file(path: Path, entry: SourceEntry | None, *, max_bytes: int) -> list[
     else:
         text = _decode(data)
         if suffix == ".xml":
-            docs = _pubmed_documents(text, path, content_hash)
-            return docs
+            return _pubmed_documents(text, path, content_hash)
         if suffix in {".html", ".htm"}:
             markdown, found = _html_text(text)
             blocks, harvest, lost, repairs = _blocks_from_markdown(markdown, given_title or found.get("title"))
@@ -275,15 +309,15 @@ def load_file(path: Path, entry: SourceEntry | None, *, max_bytes: int) -> list[
             blocks, harvest, lost, repairs = _blocks_from_plain(text, given_title)
             fmt = "text"
 
-    if not any(b.kind in {"paragraph", "bullet", "record"} for b in blocks):
-        raise IngestError("no text left after cleaning (empty, or only page chrome)")
-
     title = (
         given_title
         or found.get("title")
         or (_first_heading(blocks) if fmt in {"markdown", "html"} else None)
         or path.stem.replace("-", " ").replace("_", " ").strip()
     )
+    blocks = _text_of_headings(blocks)
+    if not blocks:
+        raise IngestError("no text left after cleaning (empty, or only page chrome)")
     authors = (entry.authors if entry and entry.authors else None) or harvest.authors
     if not authors and found.get("author"):
         authors = [a.strip() for a in re.split(r";|,(?=\s*[A-Z])", str(found["author"])) if a.strip()]
@@ -305,5 +339,9 @@ def load_file(path: Path, entry: SourceEntry | None, *, max_bytes: int) -> list[
         keywords=harvest.keywords,
         source_format=fmt,
     )
-    warnings = [f"{path.name}: list items missing in the source after {h!r} (removed)" for h in lost]
-    return [LoadedDocument(meta, blocks, warnings=warnings, repairs=repairs)]
+    warnings = [
+        f"{path.name}: {h.what} missing in the source after {h.header!r} "
+        + ("(removed)" if h.removed else "(kept: it is the document's only text)")
+        for h in lost
+    ]
+    return LoadResult([LoadedDocument(meta, blocks, warnings=warnings, repairs=repairs)])

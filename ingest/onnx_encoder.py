@@ -31,6 +31,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -284,7 +285,18 @@ class OnnxEncoder:
         variant: Variant = "onnx",
         batch_size: int = 32,
         max_tokens: int = 256,
+        threads: int = 0,
+        bulk: bool = False,
     ) -> None:
+        self.threads = threads  # intra-op threads of one call (0: onnxruntime's default, one per core)
+        # A query is one short text: its run is split over the cores. A bulk encoder (ingest) instead runs
+        # whole batches side by side, each single-threaded, `threads` (default: one per usable core) at a
+        # time: MiniLM's matrices for a batch of ~70-token chunks are too small to split well across
+        # threads, and single-threaded runs never wait for each other (nor spin while idle), which keeps
+        # their pace when ingest's reading and vector writing, or other programs, share the cores.
+        self.bulk = bulk
+        self.workers = (threads or usable_cores()) if bulk else 1
+        self._pool: ThreadPoolExecutor | None = None
         self.model_dir = model_dir
         self.cache_dir = cache_dir
         self.name = name
@@ -312,6 +324,10 @@ class OnnxEncoder:
             opts = ort.SessionOptions()
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             opts.log_severity_level = 3
+            if self.bulk:
+                opts.intra_op_num_threads = 1
+            elif self.threads:
+                opts.intra_op_num_threads = self.threads
             try:
                 session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
             except Exception as exc:
@@ -350,7 +366,24 @@ class OnnxEncoder:
         # Length-sorted batches waste less padding; results go back in input order.
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
+        batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+
+        def run(idx: list[int]) -> None:
             out[idx] = self._run([encodings[i] for i in idx])
+
+        if self.workers > 1 and len(batches) > 1:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="ally-encode")
+            list(self._pool.map(run, batches))  # onnxruntime runs concurrently outside the GIL
+        else:
+            for idx in batches:
+                run(idx)
         return out
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)

@@ -1,7 +1,9 @@
 """The ingest pipeline: discover files, skip unchanged ones, load/clean/chunk the rest, embed only
 chunks whose vectors the store does not hold yet, and commit the new state atomically.
 
-Bad files are reported (path + reason) and skipped; the rest still ingest. Embedding runs on a
+Bad files are reported (path + reason) and skipped; the rest still ingest. Nothing vanishes without a
+word: an unsupported file found in a folder, and each part of a file that is no document (a PubMed
+article without a PMID or any text), is a failure of the report too. Embedding runs on a
 background thread while the next files are read (`ingest.background`). Vectors are added as they
 are computed, so a run killed mid-way loses no embedding work: the next run finds them. A
 `CorpusReader` holds one run's reading state: the documents and chunks of the store's next state.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -18,11 +21,14 @@ from ally.chunks import Chunk
 from ally.errors import IngestError
 from ally.schema import Failure, IngestReport
 from ally.settings import Settings
+from ally.subjects import SUBJECTS_VERSION, document_subjects
+from ally.untrusted import UNTRUSTED_VERSION, document_reasons
+from ally.vocab import default_vocabulary
 from ingest.background import BackgroundEmbedder
 from ingest.chunk import Chunker
-from ingest.documents import LoadedDocument
+from ingest.documents import DocMeta, LoadedDocument
 from ingest.embed import Encoder, encoder_for, model_path, token_counter
-from ingest.loaders import SOURCES_FILE, SUPPORTED_SUFFIXES, SourceEntry, load_file, load_sources
+from ingest.loaders import SOURCES_FILE, SUPPORTED_SUFFIXES, SourceEntry, load_source, load_sources
 from ingest.progress import Progress, SilentProgress
 from ingest.store.manifest import DocumentEntry
 from ingest.store.writer import open_writer
@@ -43,6 +49,8 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Failure]]:
                     continue
                 if f.suffix.lower() in SUPPORTED_SUFFIXES:
                     files.append(f.resolve())
+                else:  # nothing in a folder is left out without a word (hidden files aside)
+                    failures.append(Failure(path=str(f), reason=_unsupported(f)))
         elif path.is_file():
             if path.name == SOURCES_FILE:
                 continue
@@ -53,12 +61,39 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Failure]]:
     return unique, failures
 
 
+def _unsupported(path: Path) -> str:
+    kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
+    return f"unsupported file type '{path.suffix.lower() or '(none)'}', not ingested; supported: {kinds}"
+
+
+# What the pipeline derives from a document's text besides its chunks (subjects, untrusted-text
+# flags). Part of every file's hash, so that a store ingested before a derivation changed has its
+# files read again once by the next `ally ingest` (their chunks, and so their vectors, are unchanged).
+DERIVED_VERSION = f"subjects-{SUBJECTS_VERSION}/untrusted-{UNTRUSTED_VERSION}"
+
+
 def _file_hash(path: Path, entry: SourceEntry | None) -> str | None:
     try:
         data = path.read_bytes()
     except OSError:
         return None
-    return hashlib.sha256(data + (entry.model_dump_json() if entry else "").encode()).hexdigest()
+    described = (entry.model_dump_json() if entry else "") + DERIVED_VERSION
+    return hashlib.sha256(data + described.encode()).hexdigest()
+
+
+def _texts(doc: LoadedDocument) -> list[str]:
+    return [doc.meta.title] + [b.text for b in doc.blocks] + [f"{k}: {v}" for b in doc.blocks for k, v in b.fields]
+
+
+def derive(doc: LoadedDocument) -> DocMeta:
+    """The document's metadata with what is derived from its text: its subjects (the diseases it is
+    about) and, when some of its text addresses the reader or the assistant, why it is untrusted."""
+    texts = _texts(doc)
+    return replace(
+        doc.meta,
+        subjects=document_subjects(doc.meta.title, texts[1:]),
+        untrusted=document_reasons(texts),
+    )
 
 
 def ingest_paths(
@@ -79,9 +114,9 @@ def ingest_paths(
     chunker = Chunker(count, settings.chunk_max_tokens, settings.prose_chunk_tokens)
 
     with open_writer(settings) as writer:
-        embedder = BackgroundEmbedder(writer, lambda: encoder or encoder_for(settings))
+        embedder = BackgroundEmbedder(writer, lambda: encoder or encoder_for(settings, bulk=True))
         reader = CorpusReader(
-            settings, chunker, embedder, report, dict(writer.manifest.documents), dict(writer.previous_chunks())
+            settings, chunker, embedder, report, dict(writer.manifest.documents), writer.previous_chunks()
         )
         try:
             reader.read_all(files, progress)
@@ -92,12 +127,13 @@ def ingest_paths(
             embedder.abandon()
             raise
 
-        chunks = reader.referenced_chunks()
         changed = report.added or report.updated or report.removed
-        # A new vocabulary (ALLy upgrade) also commits: the BM25 index is rebuilt once, here.
+        # A new vocabulary or an earlier store format (ALLy upgrade) also commits: the index is rebuilt once, here.
         if changed or (writer.manifest.generation == 0 and reader.documents) or writer.bm25_stale:
-            writer.commit(reader.documents, chunks)
-        report.chunks = len(chunks)
+            if writer.upgrade_note:
+                report.warnings.append(writer.upgrade_note)
+            writer.commit(reader.documents, reader.chunks)  # reads the chunks of changed documents only
+        report.chunks = len({cid for entry in reader.documents.values() for cid in entry.chunk_ids})
     progress.close()
     report.failed = len(report.failures)
     report.seconds = round(time.perf_counter() - started, 3)
@@ -114,7 +150,7 @@ class CorpusReader:
     embedder: BackgroundEmbedder
     report: IngestReport
     documents: dict[str, DocumentEntry]
-    chunks: dict[str, Chunk]
+    chunks: MutableMapping[str, Chunk]  # the committed chunks (read on demand) with this run's changes
     sources: dict[Path, dict[str, SourceEntry]] = field(default_factory=dict)  # sources.yaml by folder
     by_path: dict[str, list[str]] = field(init=False)  # committed doc ids by source file
 
@@ -149,11 +185,6 @@ class CorpusReader:
         for doc_id in [d for d, e in self.documents.items() if not Path(e.meta.path).exists()]:
             self._drop(doc_id)
 
-    def referenced_chunks(self) -> dict[str, Chunk]:
-        """The chunks some document references (a shared chunk may belong to two documents)."""
-        referenced = {cid for e in self.documents.values() for cid in e.chunk_ids}
-        return {cid: c for cid, c in self.chunks.items() if cid in referenced}
-
     def _source(self, path: Path) -> SourceEntry | None:
         folder = path.parent
         if folder not in self.sources:
@@ -165,9 +196,12 @@ class CorpusReader:
         return self.sources[folder].get(path.name)
 
     def _load(self, path: Path, source: SourceEntry | None) -> list[LoadedDocument] | None:
-        """The documents in `path`, or None (and a failure reported) when it cannot be loaded."""
+        """The documents in `path`, or None (and a failure reported) when it cannot be loaded; each part
+        of the file that is no document (a PubMed article without a PMID, ...) is a failure too."""
         try:
-            return load_file(path, source, max_bytes=self.settings.max_file_bytes)
+            loaded = load_source(path, source, max_bytes=self.settings.max_file_bytes)
+            self.report.failures.extend(Failure(path=str(path), reason=why) for why in loaded.skipped)
+            return loaded.documents
         except IngestError as exc:
             reason = str(exc)
         except Exception as exc:  # a loader bug must not stop the other files
@@ -184,9 +218,20 @@ class CorpusReader:
         doc_chunks = self.chunker.chunk(doc)
         # vectors missing from the store are computed in the background
         self.embedder.submit([c for c in doc_chunks if c.chunk_id not in self.chunks])
+        # The commit indexes this document's chunks for BM25: tokenised now, while the model runs, the
+        # vocabulary's memo (concept matches, stems) hands the commit its work done.
+        vocab = default_vocabulary()
+        for c in doc_chunks:
+            vocab.tokens(c.embed_text)
         self.chunks.update((c.chunk_id, c) for c in doc_chunks)
         previous = self.documents.get(doc_id)
-        entry = DocumentEntry(meta=replace(doc.meta, file_hash=fhash), chunk_ids=[c.chunk_id for c in doc_chunks])
+        meta = replace(derive(doc), file_hash=fhash)
+        entry = DocumentEntry(meta=meta, chunk_ids=[c.chunk_id for c in doc_chunks])
+        if meta.untrusted:
+            self.report.warnings.append(
+                f"{path}: document '{meta.title}' ({doc_id}) is kept out of answers: its text "
+                f"{'; '.join(meta.untrusted)} (an instruction-injection attempt, not a statement of fact)"
+            )
         self.documents[doc_id] = entry
         if previous is None:
             self.report.added += 1

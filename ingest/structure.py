@@ -10,6 +10,7 @@ fields ("Dosing Schedule", …); each card becomes one record with all of its fi
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 
 from ally.chunks import LOST_LIST
 from ally.text import split_sentences
@@ -186,32 +187,95 @@ def _strip_inline(text: str) -> str:
     return text.strip()
 
 
-def flag_lost_lists(blocks: list[Block]) -> tuple[list[Block], list[str]]:
+@dataclass
+class LostList:
+    """A header whose list (or a section label whose text) the source lost: `header` as written,
+    `removed` unless it was kept because it is the document's only text."""
+
+    header: str
+    removed: bool = True
+    what: str = "list items"
+
+
+# Words a list announcement ends on ("... approved for:", "... include:", "... were:"): prepositions,
+# conjunctions, determiners, copulas and the verbs that introduce an enumeration. A line ending in a
+# noun ("Effects of X on Y metabolism:") is a title or a label, not an announcement, unless it follows
+# running text in the same paragraph.
+_OPEN_ENDED = frozenset(
+    (  # noqa: SIM905 - a word list reads best as words
+        "of for in on to with by from at into onto about against between among amongst through via per like as "
+        "than and or nor but the a an these those this that its their his her our such e.g. i.e. namely "
+        "following follows below include includes included including involve involves involving comprise "
+        "comprises comprising contain contains containing is are was were be been being has have had"
+    ).split()
+)
+# A section label glued to the end of the last sentence ("... survival.METHODS:"): the section's text is
+# missing, the sentence before it is not.
+_GLUED_LABEL_RE = re.compile(r"(?<=\w[.!?])\s*([A-Z][A-Z]+(?: [A-Z]+)*):$")
+_LABEL_RE = re.compile(r"[A-Z][A-Z]+(?: [A-Z]+)*:")
+_BODY_KINDS = ("paragraph", "bullet", "record")
+
+
+def _unbalanced(text: str) -> bool:
+    return text.count("(") > text.count(")") or text.count("[") > text.count("]")
+
+
+def _lost_header(text: str) -> tuple[str, str, str] | None:
+    """For a paragraph ending in ":" and followed by no list: (the text kept, the dangling header, what
+    is missing), or None when the colon announces nothing (a title or label line, or text cut off
+    inside a parenthesis)."""
+    sentences = split_sentences(text.strip())
+    dangling = sentences[-1]
+    rest = " ".join(sentences[:-1]).strip()
+    glued = _GLUED_LABEL_RE.search(dangling)
+    if glued is not None:
+        return " ".join([rest, dangling[: glued.start()].strip()]).strip(), glued.group(1) + ":", "section text"
+    if _LABEL_RE.fullmatch(dangling):  # "RESULTS:" after text: that section's text is missing
+        return (rest, dangling, "section text") if rest else None
+    words = dangling[:-1].split()
+    if not words or _unbalanced(dangling):
+        return None
+    if words[-1].lower() not in _OPEN_ENDED and not rest:
+        return None  # a lone line ending in a noun: a title or a label
+    return rest, dangling, "list items"
+
+
+def flag_lost_lists(blocks: list[Block]) -> tuple[list[Block], list[LostList]]:
     """Remove list headers whose items were lost ("It's FDA-approved for:" followed by no list).
 
     The dangling sentence is removed from the text (it would otherwise read as content) and the
-    block that held it, or the next block, is flagged `lost_list`. Returns the blocks and a note
-    per removed header.
+    block that held it, or the next block, is flagged `lost_list`. A colon that announces nothing
+    (a title line, a "Label:" line, text cut off inside a parenthesis) is left alone, and when the
+    headers are all the text the document has, they stay (flagged) so that no document is emptied.
+    Returns the blocks and a note per header.
     """
+    out, notes = _flag_lost_lists(blocks, remove=True)
+    if notes and not any(b.kind in _BODY_KINDS for b in out) and any(b.kind in _BODY_KINDS for b in blocks):
+        out, notes = _flag_lost_lists(blocks, remove=False)
+    return out, notes
+
+
+def _flag_lost_lists(blocks: list[Block], *, remove: bool) -> tuple[list[Block], list[LostList]]:
     out: list[Block] = []
-    notes: list[str] = []
+    notes: list[LostList] = []
     pending_flag = False
     for idx, block in enumerate(blocks):
         nxt = blocks[idx + 1] if idx + 1 < len(blocks) else None
-        if block.kind == "paragraph" and block.text.rstrip().endswith(":"):
-            followed_by_list = nxt is not None and nxt.kind == "bullet"
-            if not followed_by_list:
-                sentences = split_sentences(block.text.strip())
-                dangling = sentences[-1]
-                notes.append(dangling)
-                rest = " ".join(sentences[:-1]).strip()
-                if rest:
-                    out.append(Block("paragraph", rest, flags=[*block.flags, LOST_LIST]))
-                else:
-                    pending_flag = True
-                continue
+        lost = None
+        if block.kind == "paragraph" and block.text.rstrip().endswith(":") and (nxt is None or nxt.kind != "bullet"):
+            lost = _lost_header(block.text)
+        if lost is not None:
+            rest, dangling, what = lost
+            notes.append(LostList(dangling, removed=remove, what=what))
+            if not remove:
+                out.append(Block("paragraph", block.text, flags=[*block.flags, LOST_LIST]))
+            elif rest:
+                out.append(Block("paragraph", rest, flags=[*block.flags, LOST_LIST]))
+            else:
+                pending_flag = True
+            continue
         if pending_flag:
-            block.flags = [*block.flags, LOST_LIST]
+            block = replace(block, flags=[*block.flags, LOST_LIST])
             pending_flag = False
         out.append(block)
     return out, notes

@@ -36,7 +36,7 @@ from ally.schema import (
     parse_patient,
 )
 from ally.settings import Settings
-from assistant.core import AnswerEvent
+from assistant.core import AnswerEvent, CorpusStatus
 from assistant.inputs import validate_question
 
 if TYPE_CHECKING:
@@ -139,6 +139,12 @@ class FakeAssistant:
     def warm(self) -> None:
         self._record("warm")
         self.ready = True
+
+    def watch(self) -> None:
+        self._record("watch")
+
+    def corpus_status(self) -> CorpusStatus:
+        return CorpusStatus(corpus_version="fake-corpus-1", generation=1, watching=bool(self.named("watch")))
 
     def _remember_turn(
         self, question: str, patient: Patient | dict[str, Any] | None, conversation_id: str | None

@@ -1,11 +1,16 @@
 """Choosing the evidence: which scored units answer the question, or why ALLy abstains.
 
-From the scored evidence units of the retrieved passages, the chooser refuses what is out of
-scope (an instruction, another disease, nothing searchable), selects the units that answer the
-question relative to the best one, completes a selected pathway branch with its sibling options
-and a drug card with the fields asked about, removes near-duplicates, abstains (saying what was
-not found) when the evidence does not cover the question or lacks the dose or figure asked for,
-and pairs units that give different figures on the same point. Rendering is `render.py`'s.
+From the scored evidence units of the retrieved passages, the chooser refuses what it cannot
+answer (an instruction; a disease no ingested document is about; a specific thing -- a drug, trial,
+gene -- the corpus never mentions, named in the refusal; nothing searchable), keeps out what may
+never be evidence (passages of untrusted documents, units that address the reader or the
+assistant, units about another disease than the one asked about, units whose only overlap with
+the question is generic words), selects the units that answer the question relative to the best
+one, completes a selected pathway branch with its sibling options and a drug card with the fields
+asked about, removes near-duplicates, abstains (saying what was not found) when the evidence does
+not cover the question, does not mention a specific thing the question names, or lacks the dose or
+figure asked for, and pairs units that give different figures on the same point. Rendering is
+`render.py`'s.
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ from dataclasses import dataclass, field
 from ally.settings import Settings
 from ally.vocab import Vocabulary
 from assistant.answer.evidence import IdfTable, Unit, UnitCache, score_units
-from assistant.answer.question import DOSE_RE, QuestionAnalysis
+from assistant.answer.question import DOSE_RE, UBIQUITOUS_SHARE, QuestionAnalysis, is_common
 from assistant.answer.retrieval import Hit
+from assistant.answer.scope import Scope, label
 
 _PERCENT_RE = re.compile(r"\d+(?:\.\d+)?\s*%")
 
@@ -33,43 +39,86 @@ class Choice:
     missing: list[str] = field(default_factory=list)
 
 
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
 class Chooser:
-    def __init__(self, settings: Settings, vocab: Vocabulary, idf: IdfTable) -> None:
+    def __init__(self, settings: Settings, vocab: Vocabulary, idf: IdfTable, scope: Scope | None = None) -> None:
         self.settings = settings
         self.vocab = vocab
         self.idf = idf
+        self.scope = scope or Scope.open()
         self.cache = UnitCache(vocab)
 
     # --- abstention checks -------------------------------------------------------------------
     def _refusal(self, q: QuestionAnalysis) -> tuple[str, list[str]] | None:
         if q.injection:
             return (
-                "the question asks the assistant to follow instructions; ALLy only answers questions about "
-                "acute lymphoblastic leukemia from its sources",
+                "the question asks the assistant to follow instructions; ALLy only answers questions about its sources",
                 [],
             )
-        all_terms = {"c_all", "c_b_all", "c_t_all"}
-        if q.other_disease and not (q.concepts & all_terms):
-            return (f"the sources cover acute lymphoblastic leukemia, not {q.other_disease}", [q.other_disease])
+        if q.diseases and not any(self.scope.covers(d) for d in q.diseases):
+            names = [label(d) for d in q.diseases]
+            return (f"the sources do not cover {' or '.join(names)}", names)
         if not q.terms:
             return ("the question names nothing the sources could be searched for", [])
-        if q.unknown_share > 0.5:
-            return ("most of what the question asks about never occurs in the sources", [])
+        if q.unseen_specific:
+            names = sorted(q.word(t) for t in q.unseen_specific)
+            return (f"the sources do not mention {_listed(names)}", names)
         return None
 
-    def _unseen_share(self, q: QuestionAnalysis) -> tuple[float, list[str]]:
-        weights = {t: self.idf(t) for t in q.terms}
-        total = sum(weights.values()) or 1.0
-        unseen = [t for t in q.terms if t in q.unseen_specific]
-        return sum(weights[t] for t in unseen) / total, unseen
+    def _ubiquitous(self, token: str) -> bool:
+        return self.idf.share(token) > UBIQUITOUS_SHARE
+
+    def _name(self, q: QuestionAnalysis, token: str) -> str:
+        if token in self.vocab.concepts:
+            return self.vocab.label(token)
+        return q.word(token)
+
+    def _absent_named(self, q: QuestionAnalysis, covered: set[str], chosen: list[Unit], hits: list[Hit]) -> list[str]:
+        """The specific things the question names that neither the chosen units nor (as far as
+        retrieved) their documents and sources mention."""
+        absent = [t for t in q.named if t not in covered and t in q.terms and not self._ubiquitous(t)]
+        if absent:  # named in the chosen units' documents (as far as retrieved) or their sources
+            docs = {u.chunk.doc_id for u in chosen}
+            around = set().union(*(self.scope.of_source(d) for d in docs))
+            for hit in hits:
+                if hit.chunk.doc_id in docs:
+                    around |= self.cache.passage_tokens(hit.chunk)
+            absent = [t for t in absent if t not in around]
+        return absent
+
+    def informative(self, q: QuestionAnalysis) -> set[str]:
+        """The question terms that can tell one passage from another: not common English words
+        ("mechanism", "role", "patients") and not in most of the corpus's passages."""
+        return {
+            t
+            for t in q.terms
+            if (t in q.named or not is_common(q.word(t))) and not self._ubiquitous(t) and t not in q.unseen_specific
+        }
+
+    def admissible(self, q: QuestionAnalysis, u: Unit, informative: set[str]) -> bool:
+        """Whether a unit may be evidence for this question at all."""
+        if u.untrusted or not self.scope.trusted(u.chunk.doc_id):
+            return False
+        if informative and not (u.tokens & informative):
+            return False  # its only overlap with the question is generic words
+        covered = [d for d in q.diseases if self.scope.covers(d)]
+        return not covered or bool(u.diseases & set(covered)) or self.scope.about(u.chunk.doc_id, covered)
+
+    def _units(self, q: QuestionAnalysis, hits: list[Hit], limit: int) -> list[Unit]:
+        informative = self.informative(q)
+        gathered = [u for u in self.cache.gather(hits, limit) if self.admissible(q, u, informative)]
+        return score_units(gathered, q, self.vocab, self.idf)
 
     # --- selection -------------------------------------------------------------------------
     def select(self, q: QuestionAnalysis, hits: list[Hit]) -> list[Unit]:
-        units = score_units(self.cache.gather(hits, 10), q, self.vocab, self.idf)
+        units = self._units(q, hits, 10)
         # Ties go to the unit that says more (a sentence with the one it leans on).
         units.sort(key=lambda u: (-round(u.score, 6), u.hit_rank, -len(u.tokens), u.index))
         if not units:
@@ -143,24 +192,27 @@ class Chooser:
         if not chosen:
             return Choice(True, reason="no passage in the store matches the question", missing=q.terms)
         top = chosen[0]
-        unseen_share, unseen = self._unseen_share(q)
         covered = set().union(*(u.tokens for u in chosen))
-        missing = [t for t in q.terms if t not in covered and not t.startswith("c_")]
-        if top.coverage < self.settings.abstain_threshold or unseen_share > 0.34:
-            what = ", ".join(unseen or missing) or "the question's terms"
-            return Choice(True, reason=f"no passage covers {what}", missing=unseen or missing)
+        missing = [q.word(t) for t in q.terms if t not in covered and not t.startswith("c_")]
+        if top.coverage < self.settings.abstain_threshold:
+            what = ", ".join(missing) or "the question's terms"
+            return Choice(True, reason=f"no passage covers {what}", missing=missing)
+        absent = self._absent_named(q, covered, chosen, hits)
+        if absent:  # the answer may not stand in for a named thing with a neighbour
+            names = [self._name(q, t) for t in absent]
+            return Choice(True, reason=f"no passage found mentions {_listed(names)}", missing=names)
         if q.wants_dose:
             therapies = {c for c in q.concepts if self.vocab.concepts[c].therapy} - {"c_tki", "c_chemo"}
             broader = {b for c in therapies for b in self.vocab.with_broader({c}) if b != c}
             specific = therapies - broader  # the narrowest: "Kymriah" asks about tisagenlecleucel, not any CAR-T
             about = [u for u in chosen if not specific or specific & u.tokens]
             if not any(DOSE_RE.search(u.text) for u in about):
-                names = ", ".join(sorted(self.vocab.label(c) for c in specific)) or "this"
-                return Choice(True, reason=f"no passage gives a dose for {names}", missing=[f"dose of {names}"])
+                drugs = ", ".join(sorted(self.vocab.label(c) for c in specific)) or "this"
+                return Choice(True, reason=f"no passage gives a dose for {drugs}", missing=[f"dose of {drugs}"])
         if q.wants_number and not any(u.numbers for u in chosen[:3]):
             return Choice(True, reason="no passage gives the figure asked for", missing=missing)
 
-        pool = score_units(self.cache.gather(hits, len(hits)), q, self.vocab, self.idf)
+        pool = self._units(q, hits, len(hits))
         pairs = self._disagreements(q, chosen, pool)
         for _, other in pairs:
             if all(other.text != u.text for u in chosen):

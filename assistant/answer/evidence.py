@@ -18,11 +18,14 @@ from dataclasses import dataclass, field, replace
 from cachetools import LRUCache
 
 from ally.chunks import BULLETS, PATH_SEP, RECORD, Chunk
+from ally.subjects import diseases_in
 from ally.text import LEANS_BACK, split_sentences
+from ally.untrusted import is_untrusted
 from ally.vocab import Vocabulary
 from assistant.answer.question import QUESTION_WORDS, QuestionAnalysis, numbers_in
 from assistant.answer.retrieval import Hit
 
+UNSEEN_UNCOMMON_WEIGHT = 0.5
 _DEFINES = re.compile(r"\b(is|are) (a|an)\b|^[A-Z][\w -]+: [A-Z]")
 _FIELD_RE = re.compile(r"^([A-Z][A-Za-z /()]+?):\s+(.*)$")
 
@@ -41,6 +44,9 @@ class Unit:
     numbers: list[str] = field(default_factory=list)
     score: float = 0.0
     coverage: float = 0.0
+    diseases: frozenset[str] = frozenset()  # diseases the unit, its context or its section names
+    untrusted: bool = False  # addresses the reader or the assistant (ally.untrusted): never cited
+    passage_tokens: frozenset[str] = frozenset()  # of the whole passage, its section and its title
 
     @property
     def display(self) -> str:
@@ -107,6 +113,10 @@ class IdfTable:
             return self.unseen
         return math.log(1 + self.n / d)
 
+    def share(self, token: str) -> float:
+        """The share of the passages that hold the token."""
+        return self.df.get(token, 0) / self.n
+
     @property
     def known(self) -> set[str]:
         return set(self.df)
@@ -119,9 +129,12 @@ def score_units(units: list[Unit], question: QuestionAnalysis, vocab: Vocabulary
     asks about nothing but the drug: "dose of nelarabine" selects the dosing field, not the manufacturer.
     """
     q_terms = [t for t in question.terms if t not in QUESTION_WORDS]
-    q_weight = sum(idf(t) for t in q_terms) or 1.0
+    # An uncommon word the corpus never uses ("vaccination", "labs") weighs half: the sources may say
+    # it in other words, but evidence that lacks it covers less of the question.
+    weight = {t: idf(t) * (UNSEEN_UNCOMMON_WEIGHT if t in question.unseen_uncommon else 1.0) for t in q_terms}
+    q_weight = sum(weight.values()) or 1.0
     for u in units:
-        covered = sum(idf(t) for t in q_terms if t in u.tokens)
+        covered = sum(weight[t] for t in q_terms if t in u.tokens)
         u.coverage = covered / q_weight
         if u.kind == "field":
             beyond_name = [t for t in q_terms if t not in u.context_tokens]
@@ -135,6 +148,8 @@ def score_units(units: list[Unit], question: QuestionAnalysis, vocab: Vocabulary
             bonus += 0.1
         if u.text.rstrip().endswith(":"):
             bonus -= 0.05  # a list header: its items are elsewhere
+        if question.named:  # a passage about the very things the question names reads first
+            bonus += 0.1 * len(question.named & u.passage_tokens) / len(question.named)
         u.score = u.coverage + prior + bonus
     return units
 
@@ -162,6 +177,11 @@ class UnitCache:
                 u.context_tokens |= title_tokens
             u.tokens = u.own_tokens | u.context_tokens
             u.numbers = numbers_in(u.text)
+            u.diseases = frozenset(diseases_in(" ".join([chunk.section, *u.context, u.text])))
+            u.untrusted = is_untrusted(u.text)
+        passage = frozenset(title_tokens.union(self.vocab.tokens(chunk.section), *(u.tokens for u in found)))
+        for u in found:
+            u.passage_tokens = passage
         return found
 
     def units(self, chunk: Chunk) -> list[Unit]:
@@ -172,6 +192,11 @@ class UnitCache:
             with self._lock:
                 self._units[chunk.chunk_id] = found
         return found
+
+    def passage_tokens(self, chunk: Chunk) -> frozenset[str]:
+        """The tokens of a whole passage, its section and its title."""
+        found = self.units(chunk)
+        return found[0].passage_tokens if found else frozenset()
 
     def __len__(self) -> int:
         return len(self._units)

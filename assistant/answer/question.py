@@ -1,9 +1,15 @@
 """Question understanding: what is asked (intent: a dose, a figure, a definition, what to do),
-about what (content terms, concepts), and whether it is in scope at all (another disease, an
-instruction-injection attempt, nothing ALL-related).
+about what (content terms, concepts, the diseases it names, the specific things it names), and
+whether it is an instruction-injection attempt.
 
-Pure functions over the question text and the vocabulary; typo correction uses the store's own
-term list, so "blinatumomb" is read as "blinatumomab" only when the corpus knows that word.
+Pure functions over the question text, the vocabulary and the store's term list: typo correction
+reads "blinatumomb" as "blinatumomab" only when the corpus knows that word. A question word that
+is rare in general English (wordfreq's Zipf frequency below SPECIFIC_ZIPF: "venetoclax", "AUGMENT",
+"CD140", "kinase") names something specific; one that is common ("kids", "listed", "mechanism")
+does not. Specific words the corpus never uses are `unseen_specific` (the answer refuses, naming
+them); specific words it uses are `named` (the evidence must mention them). Which diseases a
+question names comes from ally/data/subjects.yaml; which of them the sources cover is decided
+against the ingested documents, not here.
 """
 
 from __future__ import annotations
@@ -12,7 +18,21 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
+from wordfreq import zipf_frequency
+
+from ally.subjects import diseases_in
 from ally.vocab import STOPWORDS, Vocabulary, stem, words
+
+# Zipf frequency (log10 of occurrences per billion words) below which a word names something
+# specific. Names of drugs, genes, trials and societies sit below it ("venetoclax" 0, "CSCO" 1.6,
+# "cytarabine" 1.5, "asparaginase" 1.1); technical nouns and clinical shorthand above it
+# ("workup" 2.3, "pretreatment" 2.5, "translocation" 2.7, "neg" 2.8, "prognosis" 3.3, "pts" 3.5).
+SPECIFIC_ZIPF = 2.0
+# At or above this Zipf frequency a word is common English ("mechanism" 4.3, "treatment" 5.0): a
+# passage whose only overlap with the question is such words is not evidence for it.
+COMMON_ZIPF = 4.5
+# A question term in more than this share of the passages says nothing about which one answers.
+UBIQUITOUS_SHARE = 0.3
 
 # Words that say what kind of answer is wanted, not what it is about.
 QUESTION_WORDS = frozenset(
@@ -112,13 +132,6 @@ QUESTION_WORDS = frozenset(
         "briefly",
     ]
 )
-_OTHER_DISEASES = re.compile(
-    r"\b(AML|acute myeloid|CML|chronic myeloid|CLL|chronic lymphocytic|multiple myeloma|myeloma|hodgkin|"
-    r"non-hodgkin|DLBCL|follicular lymphoma|mantle cell|MDS|myelodysplastic|breast cancer|lung cancer|"
-    r"prostate cancer|colon cancer|colorectal|melanoma|glioblastoma|sickle cell|hemophilia|diabetes|"
-    r"hypertension|covid|influenza|asthma|psoriasis|rheumatoid|alzheimer|parkinson|HIV infection)\b",
-    re.IGNORECASE,
-)
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget) (all |any |the |your )?(previous|prior|above|earlier)? ?(instructions|rules|prompts?)\b|"
     r"\bsystem prompt\b|\byou are now\b|\bact as\b|\bpretend (to be|you)\b|\bjailbreak\b|\bdeveloper mode\b|"
@@ -154,34 +167,54 @@ class QuestionAnalysis:
     wants_dose: bool
     wants_number: bool
     wants_definition: bool
-    other_disease: str | None
     injection: bool
+    diseases: list[str] = field(default_factory=list)  # disease ids named (ally.subjects)
     corrections: dict[str, str] = field(default_factory=dict)
-    unseen_specific: set[str] = field(default_factory=set)  # named things the corpus never mentions
-    unknown_share: float = 0.0  # share of the question's content words the corpus never uses
+    unseen_specific: set[str] = field(default_factory=set)  # specific words the corpus never uses
+    named: set[str] = field(default_factory=set)  # specific terms the corpus uses (tokens)
+    unseen_uncommon: set[str] = field(default_factory=set)  # uncommon words the corpus never uses
+    words_of: dict[str, str] = field(default_factory=dict)  # token -> the question's word for it
 
     @property
     def in_scope_terms(self) -> bool:
         return bool(self.terms)
 
+    def word(self, token: str) -> str:
+        """The question's own word for a term (for messages that name it)."""
+        return self.words_of.get(token, token)
 
-_SPECIFIC_SUFFIX = re.compile(
-    r"\w{3,}(mab|nib|cel|leucel|lax|stat|tinib|zumab|ximab|cin|ase|ation|itis|osis|emia|aemia|ectomy|ology|"
-    r"opathy|scopy|graphy|plasty|oma)$|\w{5,}ine$"
-)
+
+def is_rare(word: str) -> bool:
+    """Whether a word is rare in general English (names a drug, gene, trial, place ...)."""
+    return zipf_frequency(word, "en") < SPECIFIC_ZIPF
+
+
+def is_common(word: str) -> bool:
+    """Whether a word is common in general English (it cannot tell one passage from another)."""
+    return not any(ch.isdigit() for ch in word) and zipf_frequency(word, "en") >= COMMON_ZIPF
+
+
+def title_case(question: str) -> bool:
+    """Whether the question is written like a title ("Does Residency Selection Predict Performance?"):
+    then a capital letter says nothing about a word being a name."""
+    # Words with a lower-case letter (so not acronyms such as "CD19" or "CAR-T"), the first left out.
+    found = re.findall(r"[A-Za-z][\w'-]*", question)[1:]
+    content = [w for w in found if w.lower() not in STOPWORDS and any(c.islower() for c in w)]
+    return len(content) >= 3 and sum(w[0].isupper() for w in content) / len(content) >= 0.5
 
 
 def is_specific(term: str, question: str) -> bool:
-    """Whether an unseen question term names something specific (a drug, a place, a trial, a number),
+    """Whether a question word names something specific (a drug, a gene, a trial, a number, a name),
     rather than a common word the corpus happens not to use ("listed", "kids")."""
     if term.isdigit() or term in STOPWORDS or term in QUESTION_WORDS:
         return False
-    # Named things the sources may lack: numbers, drug-like names ("venetoclax", "azacitidine") and
-    # medical nouns ("vaccination", "mucositis"); plain words ("goal", "share") are not specific.
-    if any(ch.isdigit() for ch in term) or _SPECIFIC_SUFFIX.search(term):
+    if any(ch.isdigit() for ch in term) or is_rare(term):
         return True
+    if title_case(question):
+        return False
+    # A capitalised word inside a sentence is a name ("the Augment trial"), however common the word.
     return re.search(rf"(?<![.?!]\s)(?<!^)\b{re.escape(term)}\b", question, re.I) is not None and bool(
-        re.search(rf"\b{re.escape(term[0].upper() + term[1:])}\b", question)
+        re.search(rf"(?<![.?!]\s)(?<!^)\b{re.escape(term[0].upper() + term[1:])}\b", question)
     )
 
 
@@ -213,32 +246,68 @@ def correct_typos(text: str, known: set[str], vocab: Vocabulary) -> tuple[str, d
     return corrected, corrections
 
 
+_PARENTHESIS = re.compile(r"([\w-]+(?:\s+[\w-]+){0,5})\s*\(([^()]{2,80})\)")
+
+
+def defined_in_question(question: str, known_terms: set[str]) -> set[str]:
+    """Words the question itself spells out in a parenthesis with words the corpus knows:
+    "iAMP21 (intrachromosomal amplification of chromosome 21)", "Tecartus (brexucabtagene)"."""
+    defined: set[str] = set()
+    for m in _PARENTHESIS.finditer(question):
+        before, inside = words(m.group(1)), words(m.group(2))
+        for named, gloss in ((before[-1:], inside), (inside, before)):
+            if any(stem(w) in known_terms and w not in STOPWORDS for w in gloss):
+                defined |= {stem(w) for w in named}
+    return defined
+
+
+def known_variant(raw: str, known_terms: set[str]) -> str | None:
+    """The corpus's form of a word it holds in another form: a possessive ("Wilm's" for "Wilms"), or
+    another ending of the same long stem ("oligometastases" for "oligometastatic")."""
+    bare = raw.lower().replace("'s", "").replace("'", "")
+    for form in (bare, bare + "s"):
+        if stem(form) in known_terms:
+            return stem(form)
+    root = stem(bare)
+    if len(root) < 8:
+        return None
+    candidates = [t for t in known_terms if len(t) >= 8 and root.startswith(t[: len(root) - 2])]
+    close = [t for t in candidates if abs(len(t) - len(root)) <= 3]
+    return min(close, key=lambda t: abs(len(t) - len(root))) if close else None
+
+
 def analyse(question: str, vocab: Vocabulary, known_terms: set[str]) -> QuestionAnalysis:
     corrected, corrections = correct_typos(question, known_terms, vocab)
     # Words the corpus never uses carry no evidence either way unless they name something specific
-    # (a drug, a trial, a place): "listed" is dropped, "venetoclax" is kept (and will not be found).
-    # Words inside a vocabulary term ("brexu-cel") are covered by the term's concept.
+    # (a drug, a trial, a place: kept, and refused by name) or are uncommon English ("vaccination":
+    # kept, so that evidence lacking them covers less of the question); common words ("listed",
+    # "kids") are dropped. Words inside a vocabulary term ("brexu-cel") are covered by the term's concept.
     in_terms = {w for m in vocab.matches(corrected) for w in words(corrected[m.start : m.end])}
+    defined = defined_in_question(corrected, known_terms)
     keep: set[str] = set()
     unseen_specific: set[str] = set()
-    content = 0
-    unknown = 0
+    unseen_uncommon: set[str] = set()
+    named = {c for c in vocab.concepts_in(corrected) if vocab.concepts[c].therapy}
+    words_of: dict[str, str] = {}
     for raw in words(corrected):
         token = stem(raw)
-        if raw in STOPWORDS or raw in QUESTION_WORDS or len(raw) < 2:
+        if raw in STOPWORDS or raw in QUESTION_WORDS or len(raw) < 2 or raw in in_terms:
             continue
-        content += 1
+        if token not in known_terms:
+            token = known_variant(raw, known_terms) or token
+        words_of.setdefault(token, raw)
+        specific = is_specific(raw, corrected)
         if token in known_terms:
             keep.add(token)
-            continue
-        if raw in in_terms:  # part of a vocabulary term ("brexu-cel"): its concept token stands for it
-            continue
-        unknown += 1
-        if is_specific(raw, corrected):
+            if specific:
+                named.add(token)
+        elif specific and token not in defined:
             keep.add(token)
             unseen_specific.add(token)
+        elif not is_common(raw) and token not in defined:
+            keep.add(token)
+            unseen_uncommon.add(token)
     terms = [t for t in content_tokens(corrected, vocab) if t.startswith("c_") or t in keep]
-    other = _OTHER_DISEASES.search(corrected)
     return QuestionAnalysis(
         text=question,
         corrected=corrected,
@@ -247,11 +316,13 @@ def analyse(question: str, vocab: Vocabulary, known_terms: set[str]) -> Question
         wants_dose=bool(_DOSE_INTENT.search(corrected)),
         wants_number=bool(_NUMBER_INTENT.search(corrected)),
         wants_definition=bool(_DEFINITION.search(corrected)),
-        unseen_specific=unseen_specific,
-        unknown_share=unknown / content if content else 0.0,
-        other_disease=other.group(0) if other else None,
         injection=bool(_INJECTION.search(question)),
+        diseases=diseases_in(corrected),
         corrections=corrections,
+        unseen_specific=unseen_specific,
+        named=named,
+        unseen_uncommon=unseen_uncommon,
+        words_of=words_of,
     )
 
 

@@ -2,7 +2,11 @@
 
 The application owns one `AssistantRunner` around the assistant. When no assistant is given, the
 store is opened here (so a missing store fails `ally serve` at once, with the store's message);
-the model is warmed in the background at startup and `/readyz` turns 200 when it is loaded.
+the model is warmed in the background at startup and `/readyz` turns 200 when it is loaded. At
+startup the core starts watching the store (`AssistantCore.watch`): a newly committed generation
+is opened in the background and swapped in, and `/readyz` names the generation answering.
+`app_from_environment` is the factory each `ally serve --workers N` worker process calls (uvicorn
+imports it by name); each worker opens the store, watches it and swaps on its own.
 Middleware, outermost first: access log, CORS (when origins are configured), security guards.
 """
 
@@ -42,6 +46,15 @@ def _open_assistant(settings: Settings) -> AssistantCore:
     return opened
 
 
+def app_from_environment() -> FastAPI:
+    """The app of one `ally serve --workers N` worker: settings from ALLY_* (set by `ally serve`)."""
+    from ally.runtime import enforce_offline
+    from ally.settings import load_settings
+
+    enforce_offline()
+    return create_app(load_settings())
+
+
 def create_app(settings: Settings, assistant: AssistantCore | None = None) -> FastAPI:
     """Build the app. Opens the store when `assistant` is None (raising the store's error)."""
     owned = assistant is None
@@ -50,6 +63,7 @@ def create_app(settings: Settings, assistant: AssistantCore | None = None) -> Fa
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        core.watch()
         if not core.ready:
             runner.start_warm()
         try:

@@ -48,6 +48,17 @@ class Readiness(BaseModel):
     store: bool = Field(description="The store is open.")
     model: bool = Field(description="The embedding model is loaded.")
     detail: str | None = None
+    corpus_version: str | None = Field(
+        default=None,
+        description="The corpus version this worker's answers carry (the `corpus_version` of each answer).",
+    )
+    generation: int | None = Field(default=None, description="The store generation this worker answers from.")
+    update_error: str | None = Field(
+        default=None, description="Why a newer committed generation is not answering (None when none failed)."
+    )
+    views_open: int | None = Field(
+        default=None, description="Generations in memory: 1, or 2 while answers on the old one finish."
+    )
 
 
 class ErrorBody(BaseModel):

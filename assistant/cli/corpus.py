@@ -59,7 +59,9 @@ def docs(store: StoreOption = None, as_json: JsonOption = False) -> None:
             return
         for d in documents:
             meta = ", ".join(x for x in [d.publisher, d.kind, str(d.year) if d.year else None, d.doi] if x)
-            typer.echo(f"{d.doc_id}  ({d.chunks} chunks)\n  {d.title}" + (f"\n  {meta}" if meta else ""))
+            about = f"\n  about: {', '.join(d.subjects)}" if d.subjects else ""
+            flag = f"\n  UNTRUSTED, kept out of answers: {'; '.join(d.untrusted)}" if d.untrusted else ""
+            typer.echo(f"{d.doc_id}  ({d.chunks} chunks)\n  {d.title}" + (f"\n  {meta}" if meta else "") + about + flag)
 
     run_guarded(body)
 

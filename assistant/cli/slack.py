@@ -3,7 +3,8 @@
 Light at import (typer and settings only) so `ally --help` stays fast; slack-bolt and the core are
 imported when the command runs. The tokens are checked before the store is opened. HTTP mode is not
 started here: it is the `/slack/events` route of `ally serve`, mounted when
-ALLY_SLACK_SIGNING_SECRET is set.
+ALLY_SLACK_SIGNING_SECRET is set. The bot watches the store like `ally serve`: a newly committed
+generation is opened in the background and answers after it come from it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def _run_bot(settings: Settings) -> None:
     try:
         typer.echo("ALLy: loading the embedding model…", err=True)
         assistant.warm()
+        assistant.watch()  # newly committed store generations are swapped in without a restart
         typer.echo("ALLy: connecting to Slack in Socket Mode (Ctrl-C to stop)", err=True)
         run_socket_mode(settings, assistant)
     finally:

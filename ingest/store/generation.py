@@ -1,29 +1,27 @@
-"""Generation folders: `gen-<n>/` holds the chunk records (chunks.jsonl) and the BM25 index of
-generation n. A generation is written in full under `.gen-<n>.tmp/` and renamed into place before
-the manifest that names it is written; folders the manifest does not name are garbage."""
+"""Folders of a store's generations: the segment folders the manifest does not name are garbage, and
+so are the `gen-<n>/` folders of the format-1 layout (chunks.jsonl and a bm25s index per
+generation), which the writer reads once to upgrade such a store and then removes."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 from ally.chunks import Chunk
 from ally.errors import StoreError
-from ally.vocab import Vocabulary
-from ingest.store.bm25 import BM25Index
-from ingest.store.files import fsync_dir, write_lines_synced
+from ingest.store.segment import segments_dir
 
-CHUNKS_FILE = "chunks.jsonl"
+CHUNKS_FILE = "chunks.jsonl"  # of a format-1 generation folder
 
 
 def generation_dir(store: Path, generation: int) -> Path:
+    """The folder of format-1 generation `generation`."""
     return store / f"gen-{generation}"
 
 
 def read_chunks(chunks_file: Path, store: Path) -> dict[str, Chunk]:
-    """The chunk records of one generation by id; StoreError (naming the fix) when unreadable."""
+    """The chunk records of one format-1 generation by id; StoreError (naming the fix) when unreadable."""
     chunks: dict[str, Chunk] = {}
     try:
         with open(chunks_file, encoding="utf-8") as fh:
@@ -38,28 +36,22 @@ def read_chunks(chunks_file: Path, store: Path) -> dict[str, Chunk]:
     return chunks
 
 
-def write_generation(store: Path, generation: int, ordered: list[Chunk], vocab: Vocabulary) -> None:
-    """Write generation `generation` (chunk records in `ordered` order and their BM25 index) durably."""
-    gen_dir = generation_dir(store, generation)
-    tmp_dir = store / f".gen-{generation}.tmp"
-    if tmp_dir.exists():
-        shutil.rmtree(tmp_dir)
-    if gen_dir.exists():  # left over from a run killed after writing it but before the manifest
-        shutil.rmtree(gen_dir)
-    tmp_dir.mkdir()
-    write_lines_synced(tmp_dir / CHUNKS_FILE, (json.dumps(c.to_json(), ensure_ascii=False) + "\n" for c in ordered))
-    BM25Index.build(ordered, vocab).save(tmp_dir)
-    os.replace(tmp_dir, gen_dir)
-    fsync_dir(store)
+def legacy_chunks(store: Path, generation: int) -> dict[str, Chunk]:
+    """The chunk records of a format-1 store's committed generation (empty when it has none)."""
+    chunks_file = generation_dir(store, generation) / CHUNKS_FILE
+    if not generation or not chunks_file.is_file():
+        return {}
+    return read_chunks(chunks_file, store)
 
 
-def remove_other_generations(store: Path, generation: int) -> None:
-    """Drop every generation folder, finished or not, except that of `generation`."""
-    current = generation_dir(store, generation).name
+def remove_unnamed(store: Path, named: list[str]) -> None:
+    """Drop segment folders (finished or not) that `named` does not list, and every format-1 generation."""
+    keep = set(named)
     for child in store.iterdir():
-        if (
-            child.is_dir()
-            and (child.name.startswith("gen-") or child.name.startswith(".gen-"))
-            and child.name != current
-        ):
+        if child.is_dir() and (child.name.startswith("gen-") or child.name.startswith(".gen-")):
             shutil.rmtree(child, ignore_errors=True)
+    folder = segments_dir(store)
+    if folder.is_dir():
+        for child in folder.iterdir():
+            if child.is_dir() and child.name not in keep:
+                shutil.rmtree(child, ignore_errors=True)

@@ -1,10 +1,13 @@
 """The manifest: the store's commit point, typed.
 
-`manifest.json` names the index settings the store was built with, the committed generation, and
-every document with its metadata and chunk ids. It is read and validated once (`Manifest.read`),
-checked against the current settings (`Manifest.check`), and replaced atomically by the writer's
-commit (`Manifest.write`). Only what it names exists for readers. The JSON keeps the keys of
-stores built before it was typed, and keys it does not know are kept as they are.
+`manifest.json` names the index settings the store was built with, the committed generation, every
+document with its metadata and chunk ids, and (format 2) the segments holding the chunk records and
+term counts. It is read and validated once (`Manifest.read`), checked against the current settings
+(`Manifest.check`), and replaced atomically by the writer's commit (`Manifest.write`). Only what it
+names exists for readers. The JSON keeps the keys of stores built before it was typed, and keys it
+does not know are kept as they are. Format 1 (one `gen-<n>/` folder per generation, chunks.jsonl
+and a bm25s index rewritten whole by every commit) is still read here, so that `ally ingest`
+can upgrade such a store once; readers refuse it with the command that does.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from ingest.documents import DocMeta
 from ingest.store import files
 
 MANIFEST = "manifest.json"
-FORMAT = 1
+FORMAT = 2  # written by this version: segments (ingest.store.segment)
+LEGACY_FORMAT = 1  # gen-<n>/chunks.jsonl + a bm25s index: read, upgraded by the next `ally ingest`
 
 
 def vocab_hash() -> str:
@@ -63,6 +67,8 @@ class DocumentEntry(BaseModel):
             authors=meta.authors,
             chunks=len(self.chunk_ids),
             content_hash=meta.content_hash,
+            subjects=meta.subjects,
+            untrusted=meta.untrusted,
         )
 
 
@@ -84,6 +90,8 @@ class Manifest(BaseModel):
     vocab_hash: str | None = None
     encoder: str | None = None
     committed_at: float | None = None
+    # Format 2: the segment folders holding the chunk records and term counts, oldest first.
+    segments: list[str] | None = None
 
     @classmethod
     def new(cls, settings: Settings) -> Manifest:
@@ -97,6 +105,7 @@ class Manifest(BaseModel):
             embedding_dim=settings.embedding_dim,
             generation=0,
             documents={},
+            segments=[],
         )
 
     @classmethod
@@ -115,7 +124,7 @@ class Manifest(BaseModel):
                 f"{rebuild_hint(store)}"
             ) from exc
         found = raw.get("format") if isinstance(raw, dict) else None
-        if found != FORMAT or "documents" not in raw:
+        if found not in (FORMAT, LEGACY_FORMAT) or "documents" not in raw or (found == FORMAT) != ("segments" in raw):
             raise StoreError(
                 f"{path} is not an ALLy store manifest (format {found!r}); rebuild with: {rebuild_hint(store)}"
             )
@@ -148,8 +157,15 @@ class Manifest(BaseModel):
         """True when the committed BM25 index was built with the current vocabulary and tokenizer."""
         return self.vocab_hash == vocab_hash()
 
-    def committed(self, documents: dict[str, DocumentEntry], settings: Settings) -> Manifest:
-        """The manifest of the next generation, holding `documents` (not written yet)."""
+    @property
+    def legacy(self) -> bool:
+        """True for a store written before segments (format 1): readers refuse it, `ally ingest` upgrades it."""
+        return self.format == LEGACY_FORMAT
+
+    def committed(
+        self, documents: dict[str, DocumentEntry], settings: Settings, segments: list[str] | None = None
+    ) -> Manifest:
+        """The manifest of the next generation, holding `documents` in `segments` (not written yet)."""
         hashes = sorted(f"{doc_id}:{entry.meta.content_hash}" for doc_id, entry in documents.items())
         corpus_version = hashlib.sha256(json.dumps([settings.index_hash, hashes], sort_keys=True).encode()).hexdigest()
         return self.model_copy(
@@ -160,11 +176,23 @@ class Manifest(BaseModel):
                 "vocab_hash": vocab_hash(),
                 "encoder": settings.encoder,
                 "committed_at": time.time(),
+                "format": FORMAT if segments is not None else self.format,
+                "segments": segments if segments is not None else self.segments,
             }
         )
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, indent=1, sort_keys=True)
+        # A format-1 manifest (no segments) is written back as it was read. Format 2 is compact: at 100k
+        # chunks the indented JSON took the pure-Python encoder ~0.5 s per commit, the compact one ~0.1 s.
+        data = self.model_dump(mode="json", exclude={"segments"} if self.segments is None else None)
+        for entry in data["documents"].values():  # derived fields at their defaults are left out, so that a
+            meta = entry["meta"]  # manifest from before they existed is written back as it was read
+            if meta.get("subjects") is None:
+                meta.pop("subjects", None)
+            if not meta.get("untrusted"):
+                meta.pop("untrusted", None)
+        indent = 1 if self.legacy else None
+        return json.dumps(data, ensure_ascii=False, indent=indent, sort_keys=True)
 
     def write(self, store: Path) -> None:
         """Replace the store's manifest by this one atomically: the commit point."""

@@ -1,9 +1,12 @@
 """The store's read model: one committed generation, as the assistant (and `ally docs`/`chunks`) sees it.
 
-`open_reader(settings)` reads and checks the manifest, loads every chunk record of the generation
-it names and that generation's BM25 index (re-tokenising in memory when the vocabulary changed
-since ingest), and opens the vector collection on first use. Only what the manifest names exists
-here: vectors of uncommitted chunks are filtered out of dense search.
+`open_reader(settings)` reads and checks the manifest, maps the segments it names and places every
+live chunk in the canonical order (`ingest.store.state`): chunk records are parsed when first asked
+for (`ingest.store.records`), BM25 is scored over the segments' term counts (re-tokenising in memory
+when the vocabulary changed since ingest), and the vector collection is opened on first use. Only
+what the manifest names exists here: vectors of uncommitted chunks are filtered out of dense search.
+Everything a reader uses is mapped when it opens, so it keeps answering from its generation after
+a later commit removes that generation's files.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from ally.settings import Settings
 from ally.vocab import default_vocabulary
 from ingest.store.bm25 import BM25Index
 from ingest.store.chroma import open_collection
-from ingest.store.generation import CHUNKS_FILE, generation_dir, read_chunks
 from ingest.store.manifest import Manifest
+from ingest.store.records import ChunkTable
+from ingest.store.state import StoreState
 
 
 class StoreReader:
@@ -31,39 +35,20 @@ class StoreReader:
         self.settings = settings
         self.manifest = manifest
         self.vocab = default_vocabulary()
-        self.chunks_by_id: dict[str, Chunk] = self._load_chunks()
-        self.bm25 = self._load_bm25()
+        store = settings.store
+        if manifest.legacy:
+            raise StoreError(
+                f"the store at {store} was written by an earlier version of ALLy (store format 1); upgrade it "
+                f"once with: ally ingest corpus --store {store} (nothing is embedded again)"
+            )
+        state = StoreState.open(store, manifest)
+        self.chunks_by_id: ChunkTable = ChunkTable(state)
+        if manifest.bm25_current or not manifest.documents:
+            self.bm25 = BM25Index.of(state, self.vocab)
+        else:  # the vocabulary changed since ingest: re-tokenise in memory (until `ally ingest` rebuilds it)
+            self.bm25 = BM25Index.build(list(self.chunks_by_id.values()), self.vocab)
         self._collection: Any = None
         self._open_lock = threading.Lock()
-
-    def _load_chunks(self) -> dict[str, Chunk]:
-        store = self.settings.store
-        chunks_file = generation_dir(store, self.manifest.generation) / CHUNKS_FILE
-        if not chunks_file.is_file():
-            raise StoreError(
-                f"the store at {store} is damaged ({chunks_file} missing); move it aside and rebuild it with: "
-                f"ally ingest corpus --store {store}"
-            )
-        chunks = read_chunks(chunks_file, store)
-        if self.manifest.chunk_ids() != set(chunks):
-            raise StoreError(
-                f"the store at {store} is inconsistent (manifest and chunk records disagree); "
-                f"move {store} aside and rebuild it with: ally ingest corpus --store {store}"
-            )
-        return chunks
-
-    def _load_bm25(self) -> BM25Index:
-        gen_dir = generation_dir(self.settings.store, self.manifest.generation)
-        if not (self.manifest.bm25_current and BM25Index.saved_in(gen_dir)):
-            # the vocabulary changed since ingest: re-tokenise in memory
-            return BM25Index.build(list(self.chunks_by_id.values()), self.vocab)
-        try:
-            return BM25Index.load(gen_dir, self.vocab)
-        except Exception as exc:  # bm25s raises several types for missing or damaged files
-            raise StoreError(
-                f"the BM25 index of the store at {self.settings.store} is damaged ({exc.__class__.__name__}); "
-                f"move {self.settings.store} aside and rebuild it with: ally ingest corpus --store {self.settings.store}"
-            ) from exc
 
     def __enter__(self) -> StoreReader:
         return self
@@ -92,8 +77,8 @@ class StoreReader:
     def chunks(self, doc_id: str | None = None) -> list[ChunkRecord]:
         if doc_id is not None:
             self.document(doc_id)
-        ordered = sorted(self.chunks_by_id.values(), key=lambda c: (c.doc_id, c.position))
-        return [c.record() for c in ordered if doc_id is None or c.doc_id == doc_id]
+            return [c.record() for c in self.chunks_by_id.of_document(doc_id)]
+        return [c.record() for c in self.chunks_by_id.values()]  # canonical order: by document, then position
 
     def chunk(self, chunk_id: str) -> Chunk:
         found = self.chunks_by_id.get(chunk_id)
@@ -130,7 +115,16 @@ class StoreReader:
 
 
 def open_reader(settings: Settings) -> StoreReader:
-    """The committed store at `settings.store`, checked against `settings` (the one way to open it for reading)."""
-    manifest = Manifest.read(settings.store)
-    manifest.check(settings)
-    return StoreReader(settings, manifest)
+    """The committed store at `settings.store`, checked against `settings` (the one way to open it for reading).
+
+    A commit may land while the segments are being mapped and remove some of them: the reader then
+    opens the new generation (a few times at most) instead of reporting damage."""
+    for attempt in range(3):
+        manifest = Manifest.read(settings.store)
+        manifest.check(settings)
+        try:
+            return StoreReader(settings, manifest)
+        except StoreError:
+            if attempt == 2 or Manifest.read(settings.store).generation == manifest.generation:
+                raise
+    raise AssertionError("unreachable")

@@ -1,5 +1,6 @@
-"""Ingest faults: SIGKILL inside each phase of a re-ingest (embedding, commit, manifest, garbage
-collection), ingest while the API serves, a second writer, and damaged or missing store files."""
+"""Ingest faults: SIGKILL inside each phase of an incremental re-ingest (embedding, the segment write,
+with and without a merge, the journal of dropped vectors, the manifest, garbage collection), ingest
+while the API serves, a second writer, and damaged or missing store files."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ import pytest
 from ally.errors import StoreError, StoreNotFoundError
 from ally.settings import Settings
 from ingest.store import open_reader
+from ingest.store.writer import JOURNAL
 
 from .record import record
 from .server import ally_server
@@ -54,13 +57,14 @@ def synthetic_corpus(folder: Path, docs: int, version: str, changed: set[int]) -
         (folder / f"doc-{d:02d}.txt").write_text(f"Document {d}\n\n" + "\n\n".join(paras) + "\n", encoding="utf-8")
 
 
-def driver(corpus: Path, store: Path, delay: float = 0.0) -> subprocess.Popen[str]:
-    return subprocess.Popen([*DRIVER, str(corpus), str(store), str(delay)], cwd=REPO, env=ENV,
+def driver(corpus: Path, store: Path, delay: float = 0.0, merge: bool = False) -> subprocess.Popen[str]:
+    extra = ["merge"] if merge else []
+    return subprocess.Popen([*DRIVER, str(corpus), str(store), str(delay), *extra], cwd=REPO, env=ENV,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
 
 
-def run_to_end(corpus: Path, store: Path) -> dict[str, object]:
-    proc = driver(corpus, store, delay=0.0)
+def run_to_end(corpus: Path, store: Path, merge: bool = False) -> dict[str, object]:
+    proc = driver(corpus, store, delay=0.0, merge=merge)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-2000:]
     return dict(json.loads(out.strip().splitlines()[-1]))
@@ -80,13 +84,18 @@ def kill_in(proc: subprocess.Popen[str], wanted: str, extra: float) -> bool:
 
 
 def state(store: Path) -> dict[str, set[str]]:
-    """Open the store and check that manifest, chunk records, BM25 and Chroma agree."""
+    """Open the store and check that manifest, chunk records, BM25 and Chroma agree, and that every
+    vector no document references is in the journal (the next commit collects it)."""
     with open_reader(Settings(store=store)) as reader:
         docs = {d: set(e.chunk_ids) for d, e in reader.manifest.documents.items()}
         ids = set(reader.chunks_by_id)
         assert ids == set().union(*docs.values())
         assert set(reader.bm25.ids) == ids
+        assert {c.chunk_id for c in reader.chunks_by_id.values()} == ids  # every record reads
         assert set(reader.collection.get(ids=sorted(ids), include=[])["ids"]) == ids
+        orphans = set(reader.collection.get(include=[])["ids"]) - ids
+        journal = store / JOURNAL
+        assert orphans <= set(journal.read_text().split() if journal.exists() else []), "untracked vectors"
     return docs
 
 
@@ -97,31 +106,34 @@ def test_sigkill_in_every_phase(tmp_path: Path) -> None:
     run_to_end(work, ref)
     new = state(ref)
     rng = random.Random(20261121)
-    plan = [("embedding", rng.uniform(0.0, 1.2)) for _ in range(4)] + [
-        (p, rng.uniform(0.0, 0.05)) for p in ("commit", "manifest", "gc")
-    ]
+    plan = [("embedding", rng.uniform(0.0, 1.2), False) for _ in range(4)]
+    plan += [("segment", rng.uniform(0.0, 0.12), False), ("segment", rng.uniform(0.0, 0.12), True)]  # True: a merge
+    plan += [(p, rng.uniform(0.0, 0.08), False) for p in ("journal", "manifest", "gc")]
     kills, mixed_states = 0, 0
-    for i, (phase, extra) in enumerate(plan):
+    for i, (phase, extra, merging) in enumerate(plan):
         store = tmp_path / f"s{i}"
         synthetic_corpus(work, n_docs, "A", set())  # version A of every document
         run_to_end(work, store)
         before = state(store)
         assert sum(before[d] != new[d] for d in before) == len(changed)
         synthetic_corpus(work, n_docs, "B", changed)  # half the documents change
-        kills += kill_in(driver(work, store, delay=0.02), phase, extra)
+        kills += kill_in(driver(work, store, delay=0.02, merge=merging), phase, extra)
         now = state(store)  # opens, and manifest, chunks, BM25 and Chroma agree
         for doc_id, ids in now.items():
             assert ids in (before[doc_id], new[doc_id]), f"{doc_id} mixes versions after a kill in {phase}"
         mixed_states += now != before and now != new
-        report = run_to_end(work, store)
+        report = run_to_end(work, store, merge=merging)
         assert state(store) == new, f"the re-run after a kill in {phase} must complete the work"
+        segments = json.loads((store / "manifest.json").read_text())["segments"]
+        assert len(segments) == (1 if merging else 2), segments  # merged, or the first one and the change
         assert report["failed"] == 0
     assert kills == len(plan)
     assert mixed_states == 0, "a commit is all or nothing: the store is wholly the old or wholly the new state"
     record("faults", "SIGKILL of the real ingest pipeline (slow encoder, 24 documents, 12 changed) inside "
-           "embedding (4 random points), the generation/BM25 write, the manifest replace and garbage "
-           "collection", len(plan), "store opens; every document wholly old or wholly new; manifest, chunks, "
-           "BM25 and Chroma agree; re-run completes", "test_ingest_faults")  # fmt: skip
+           "embedding (4 random points), the incremental commit's segment write (plain and merging), the "
+           "journal of dropped vectors, the manifest replace and garbage collection", len(plan),
+           "store opens; every document wholly old or wholly new; manifest, segments, BM25 and Chroma agree; "
+           "no untracked vector; re-run completes", "test_ingest_faults")  # fmt: skip
 
 
 def ask(base: str, question: str) -> int:
@@ -175,38 +187,35 @@ def test_ingest_while_serving_and_a_second_writer(ingested_store: Path, tmp_path
            "second writer exit 3 'another process is writing…'; store consistent", "test_ingest_faults")  # fmt: skip
 
 
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
 def _damage(store: Path, how: str) -> None:
     manifest = json.loads((store / "manifest.json").read_text())
-    gen = store / f"gen-{manifest['generation']}"
-    if how == "manifest missing":
-        (store / "manifest.json").unlink()
-    elif how == "manifest garbage":
-        (store / "manifest.json").write_bytes(b"\x00{not json")
-    elif how == "manifest truncated":
-        (store / "manifest.json").write_text(json.dumps(manifest)[:200])
-    elif how == "manifest wrong format":
-        (store / "manifest.json").write_text(json.dumps({"format": 99}))
-    elif how == "generation folder missing":
-        shutil.rmtree(gen)
-    elif how == "chunk records truncated":
-        data = (gen / "chunks.jsonl").read_bytes()
-        (gen / "chunks.jsonl").write_bytes(data[: len(data) // 2])
-    elif how == "chunk records garbage":
-        (gen / "chunks.jsonl").write_bytes(b"\xff\xfe garbage\n")
-    elif how == "bm25 index missing":
-        shutil.rmtree(gen / "bm25")
-    elif how == "chroma folder missing":
-        shutil.rmtree(store / "chroma")
-    elif how == "chroma database garbage":
-        (store / "chroma" / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
-    else:
-        raise AssertionError(how)
+    seg = store / "segments" / manifest["segments"][0]
+    actions: dict[str, Callable[[], object]] = {
+        "manifest missing": (store / "manifest.json").unlink,
+        "manifest garbage": lambda: (store / "manifest.json").write_bytes(b"\x00{not json"),
+        "manifest truncated": lambda: (store / "manifest.json").write_text(json.dumps(manifest)[:200]),
+        "manifest wrong format": lambda: (store / "manifest.json").write_text(json.dumps({"format": 99})),
+        "segment folder missing": lambda: shutil.rmtree(seg),
+        "chunk records truncated": lambda: _truncate(seg / "records.jsonl"),
+        "chunk records garbage": lambda: (seg / "records.jsonl").write_bytes(b"\xff\xfe garbage\n"),
+        "term counts missing": (seg / "rows.npy").unlink,
+        "term counts truncated": lambda: _truncate(seg / "tf.npy"),
+        "segment metadata garbage": lambda: (seg / "meta.json").write_bytes(b'{"format": 1, "ids": ['),
+        "chroma folder missing": lambda: shutil.rmtree(store / "chroma"),
+        "chroma database garbage": lambda: (store / "chroma" / "chroma.sqlite3").write_bytes(b"not a database" * 100),
+    }
+    actions[how]()
 
 
 DAMAGE = [
-    "manifest missing", "manifest garbage", "manifest truncated", "manifest wrong format", "generation folder missing",
-    "chunk records truncated", "chunk records garbage", "bm25 index missing", "chroma folder missing",
-    "chroma database garbage",
+    "manifest missing", "manifest garbage", "manifest truncated", "manifest wrong format", "segment folder missing",
+    "chunk records truncated", "chunk records garbage", "term counts missing", "term counts truncated",
+    "segment metadata garbage", "chroma folder missing", "chroma database garbage",
 ]  # fmt: skip
 
 

@@ -3,7 +3,6 @@ encoder choice recorded (int8 weights define another index)."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,8 @@ import pytest
 
 from ally.settings import Settings
 from ingest.embed import SentenceTransformerEncoder, default_model_path, encoder_for
+from ingest.onnx_encoder import usable_cores
+from ingest.store import open_reader
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,8 +27,8 @@ def test_index_config_changes_only_for_int8() -> None:
 
 @pytest.mark.slow
 def test_onnx_vectors_match_torch_on_the_corpus(ingested_store: Path) -> None:
-    gen = max(ingested_store.glob("gen-*"), key=lambda p: int(p.name.split("-")[1]))
-    texts = [json.loads(line)["embed_text"] for line in (gen / "chunks.jsonl").read_text().splitlines()]
+    with open_reader(Settings(store=ingested_store)) as reader:
+        texts = [reader.chunk(record.chunk_id).embed_text for record in reader.chunks()]
     texts += ["dose of blina", "x", "What is the dose of nelarabine in T-ALL? " * 40]  # short, tiny, truncated
     reference = SentenceTransformerEncoder(default_model_path(), "all-MiniLM-L6-v2", 384).encode(texts)
     onnx = encoder_for(Settings(encoder="onnx")).encode(texts)
@@ -36,6 +37,17 @@ def test_onnx_vectors_match_torch_on_the_corpus(ingested_store: Path) -> None:
     assert float((1 - (onnx * reference).sum(axis=1)).max()) < 1e-5
     int8 = encoder_for(Settings(encoder="onnx-int8")).encode(texts)
     assert float((int8 * reference).sum(axis=1).min()) > 0.85  # close, but not the same index
+
+
+def test_the_bulk_encoder_runs_batches_side_by_side_with_the_same_vectors() -> None:
+    """Ingest's encoder (`bulk`): its own single-threaded session, batches run one per core at a time,
+    and the same vectors as the query encoder, in input order."""
+    texts = [f"Blinatumomab {i} mcg/day for MRD-positive B-ALL in remission." * (1 + i % 7) for i in range(100)]
+    query, bulk = encoder_for(Settings()), encoder_for(Settings(), bulk=True)
+    assert bulk is not query and bulk is encoder_for(Settings(), bulk=True)
+    assert bulk.workers == usable_cores() and encoder_for(Settings(encoder_threads=3), bulk=True).workers == 3
+    assert float((1 - (query.encode(texts) * bulk.encode(texts)).sum(axis=1)).max()) < 1e-6
+    assert bulk._session.get_session_options().intra_op_num_threads == 1  # type: ignore[attr-defined]
 
 
 @pytest.mark.slow

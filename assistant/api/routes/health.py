@@ -1,4 +1,5 @@
-"""GET /healthz (the process answers) and GET /readyz (store open and model loaded)."""
+"""GET /healthz (the process answers) and GET /readyz (store open and model loaded, and which store
+generation and corpus version the answers come from)."""
 
 from __future__ import annotations
 
@@ -36,4 +37,13 @@ async def readyz(runner: RunnerDep) -> JSONResponse:
         )
     else:
         body = Readiness(status="starting", store=True, model=False, detail="the model is loading; retry shortly")
+    corpus = runner.assistant.corpus_status()  # a lock and a few fields: no worker thread needed
+    body = body.model_copy(
+        update={
+            "corpus_version": corpus.corpus_version,
+            "generation": corpus.generation,
+            "update_error": corpus.update_error,
+            "views_open": corpus.views_open,
+        }
+    )
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

@@ -37,12 +37,6 @@ class TestMismatchNote:
         note = mismatch_note(Population(age="adult", ph="negative"), "In children with Ph+ ALL, …")
         assert note == "this passage concerns pediatric patients; this passage concerns Ph-positive disease"
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="known gap kept by the behaviour-preserving re-layering (issue 13): the ph_negative cue "
-        "'\\bPh-(?!like)' also matches 'Ph-positive', so a passage saying 'Ph-positive' reads as both "
-        "and is never flagged; the evidence rework (issue 14) replaces these cues",
-    )
     def test_spelled_out_ph_positive_is_noted(self) -> None:
         note = mismatch_note(Population(ph="negative"), "Adults with Ph-positive ALL received …")
         assert note == "this passage concerns Ph-positive disease"

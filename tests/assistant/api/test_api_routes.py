@@ -65,8 +65,18 @@ def test_readyz_turns_ready_after_the_startup_warm(make_settings: Any) -> None:
             time.sleep(0.01)
         ready = tc.get("/readyz")
         assert ready.status_code == 200
-        assert ready.json() == {"status": "ready", "store": True, "model": True, "detail": None}
+        assert ready.json() == {
+            "status": "ready",
+            "store": True,
+            "model": True,
+            "detail": None,
+            "corpus_version": "fake-corpus-1",
+            "generation": 1,
+            "update_error": None,
+            "views_open": 1,
+        }
     assert ("warm", {}) in fake.calls
+    assert ("watch", {}) in fake.calls, "the app starts the core's store watcher at startup"
 
 
 def test_readyz_reports_a_failed_warm(make_client: ClientFactory, make_settings: Any) -> None:

@@ -1,0 +1,85 @@
+"""Subjects: which diseases a text is about, from the terms in `ally/data/subjects.yaml`.
+
+Shared by ingest (a document's subjects are derived from its own text when it is chunked) and by
+the answer path (a question naming a disease is answered only from documents or sections about it,
+and refused, naming the disease, when no ingested document is about it). The data file lists
+diseases and how they are written; which of them the sources cover follows from what was ingested.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+SUBJECTS_VERSION = 1  # bump when the data or the rule below change: stores re-derive document subjects
+TITLE_WEIGHT = 3  # a disease named in the title counts as this many mentions
+MIN_MENTIONS = 2  # a disease mentioned fewer times than this is a passing mention, not a subject
+MIN_SHARE = 0.25  # ... or one mentioned less than this share of the document's leading disease
+
+
+@dataclass(frozen=True)
+class Disease:
+    id: str
+    label: str
+    pattern: re.Pattern[str]
+
+
+def _pattern(terms: Iterable[str], abbreviations: Iterable[str]) -> re.Pattern[str]:
+    spelled = sorted({t.lower() for t in terms}, key=len, reverse=True)
+    short = sorted(set(abbreviations), key=len, reverse=True)
+    parts = [rf"(?i:{re.escape(t)})" for t in spelled] + [re.escape(a) for a in short]
+    # Word boundaries that also hold next to "+", "-" and "/" ("Ph+ ALL", "B-ALL", "ALL/LBL").
+    return re.compile(rf"(?<![\w-])(?:{'|'.join(parts)})(?![\w]|-\w)")
+
+
+@lru_cache(maxsize=1)
+def diseases() -> tuple[Disease, ...]:
+    """The diseases of the data file, in its order."""
+    raw = yaml.safe_load(resources.files("ally").joinpath("data/subjects.yaml").read_text(encoding="utf-8"))
+    return tuple(
+        Disease(d["id"], d["label"], _pattern(d.get("terms", []), d.get("abbreviations", []))) for d in raw["diseases"]
+    )
+
+
+@lru_cache(maxsize=1)
+def labels() -> dict[str, str]:
+    return {d.id: d.label for d in diseases()}
+
+
+def mentions(text: str) -> Counter[str]:
+    """How often each disease is named in `text` (disease id -> count)."""
+    found: Counter[str] = Counter()
+    for d in diseases():
+        n = len(d.pattern.findall(text))
+        if n:
+            found[d.id] = n
+    return found
+
+
+def diseases_in(text: str) -> list[str]:
+    """The diseases `text` names, in the data file's order."""
+    return list(mentions(text))
+
+
+def document_subjects(title: str, texts: Iterable[str]) -> list[str]:
+    """The diseases a document is about: named in its title, or named repeatedly in its text (at
+    least MIN_MENTIONS times and MIN_SHARE of its most named disease). Passing mentions ("unlike
+    AML, ...") do not make a subject."""
+    counts = mentions("\n".join(texts))
+    for d, n in mentions(title).items():
+        counts[d] += TITLE_WEIGHT * n
+    if not counts:
+        return []
+    top = max(counts.values())
+    in_title = set(mentions(title))
+    return [
+        d.id
+        for d in diseases()
+        if d.id in in_title or (counts.get(d.id, 0) >= MIN_MENTIONS and counts[d.id] >= MIN_SHARE * top)
+    ]

@@ -24,7 +24,7 @@ from ally.errors import AllyError, InputError
 from assistant.cli.common import JsonOption, StoreOption, emit_json, run_guarded, settings_for
 
 if TYPE_CHECKING:
-    from ally.schema import PathwayResult, Patient, TherapyCheck
+    from ally.schema import PathwayBranch, PathwayResult, Patient, TherapyCheck
     from ally.settings import Settings
     from assistant.core import AssistantCore
     from assistant.pathway.models import PathwayBook
@@ -102,6 +102,27 @@ def _option_lines(result: PathwayResult) -> list[str]:
     return lines
 
 
+def branch_line(branch: PathwayBranch) -> str:
+    """One what-if branch in a line: 'If high_risk is yes: <node> — <options> [citations]'."""
+    when = branch.label or f"{branch.field} is {branch.value}"
+    options = "; ".join(o.therapy for o in branch.options) or "no options listed"
+    cites = dict.fromkeys(
+        c.doc_id + (f" · {c.chunk_id}" if c.chunk_id else "") for o in branch.options for c in o.citations
+    )
+    line = f"If {when}: {branch.node} — {options}"
+    if cites:
+        line += f" [{', '.join(cites)}]"
+    if branch.missing:
+        line += f" (still needs: {', '.join(branch.missing)})"
+    return line
+
+
+def _branch_lines(result: PathwayResult) -> list[str]:
+    if not result.branches:
+        return []
+    return ["What each answer would lead to:", *(f"  {branch_line(b)}" for b in result.branches)]
+
+
 def _check_lines(check: TherapyCheck) -> list[str]:
     lines = [f"Proposed {check.therapy}: {check.verdict.upper()}", f"  {check.reason}"]
     lines.extend(_quote_line(c.text, c.doc_id, c.chunk_id, "  ") for c in check.citations)
@@ -111,7 +132,8 @@ def _check_lines(check: TherapyCheck) -> list[str]:
 
 
 def render_text(result: PathwayResult) -> str:
-    """A readable pathway result: node, options with quotes, conditional options, missing, notes, check."""
+    """A readable pathway result: node, options with quotes, conditional options, missing, what each
+    answer to a missing field would lead to, notes, check."""
     lines: list[str] = []
     if result.id is not None:
         lines.append(f"id: {result.id}")
@@ -123,6 +145,7 @@ def render_text(result: PathwayResult) -> str:
     lines.extend(_option_lines(result))
     if result.missing:
         lines.append(f"Missing: {', '.join(result.missing)}")
+    lines.extend(_branch_lines(result))
     if result.notes:
         lines.append("Notes:")
         lines.extend(f"  - {n}" for n in result.notes)

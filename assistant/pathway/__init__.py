@@ -7,7 +7,7 @@ arguments. Load the book once with `assistant.resources.load_pathway_book()` and
 
 Public API:
     build_book(data, vocabulary) -> PathwayBook          (parsed data files -> validated book)
-    evaluate(patient, book, *, id=None) -> PathwayResult
+    evaluate(patient, book, *, id=None) -> PathwayResult   (.branches: what each missing answer leads to)
     check(patient, therapy, book, *, id=None) -> PathwayResult   (.check set)
     normalise_therapy(name, book) -> (label, concept ids)
     resolve_citations(result, chunks) -> PathwayResult; all_citations(result) -> list

@@ -5,6 +5,9 @@ condition is true. It stops at a leaf, or where no child is true but some are un
 result says `needs_info` and `missing` names the fields that decide the branch. Options along the
 path are on when all their requirements are true; options with an unknown requirement are listed
 under `conditional` and their fields join `missing`. Nothing is guessed: unknown is never false.
+Where something is missing, `branches` says what each answer to a missing field would lead to:
+one entry per value (or range of a numeric field) that changes the node or the options, each the
+result `evaluate` gives with that field set (see "what-if branches" below).
 
 `check(patient, therapy, book)` gives a verdict on one proposed therapy (names normalised through
 the shared vocabulary: brand names, abbreviations, combinations):
@@ -22,14 +25,37 @@ the memoised result, since callers set `id` and resolve citations on it.
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast, get_args
+
+from pydantic import BaseModel, ValidationError
 
 from ally.errors import InputError
-from ally.schema import PathwayCitation, PathwayOption, PathwayResult, Patient, TherapyCheck, parse_patient
-from assistant.pathway.models import PATIENT_FIELDS, Compiled, Node, Option, PathwayBook, Quote, Requirement, Tri
+from ally.schema import (
+    PathwayBranch,
+    PathwayCitation,
+    PathwayOption,
+    PathwayResult,
+    Patient,
+    TherapyCheck,
+    parse_patient,
+)
+from assistant.pathway.models import (
+    NUMERIC_FIELDS,
+    PATIENT_FIELDS,
+    Compiled,
+    Node,
+    Option,
+    PathwayBook,
+    Quote,
+    Requirement,
+    Scalar,
+    Tri,
+)
 
 WALK_MEMO_SIZE = 20_000  # patient walks kept per process (least recently used dropped first)
 RESULT_MEMO_SIZE = 4_096  # evaluated results kept (copied on the way out)
@@ -257,32 +283,255 @@ def node_label(path: tuple[Node, ...]) -> str:
     return " / ".join(labels)
 
 
+@lru_cache(maxsize=8)
+def _output_options(book: PathwayBook) -> dict[str, PathwayOption]:
+    """Every option of the book as output (built once per book; shared: only copied)."""
+    return {o.id: _output_option(book, o) for _, o in book.options()}
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of a memoised model with fresh models, lists and dicts all the way down (much faster
+    than `model_copy(deep=True)`; the leaves are immutable strings and numbers)."""
+    if isinstance(value, BaseModel):
+        copied = value.model_copy()
+        fields = copied.__dict__
+        for name, item in fields.items():
+            if isinstance(item, _MUTABLE):
+                fields[name] = _fresh(item)
+        return copied
+    if isinstance(value, list):
+        return [_fresh(v) if isinstance(v, _MUTABLE) else v for v in value]
+    if isinstance(value, dict):
+        return {k: _fresh(v) if isinstance(v, _MUTABLE) else v for k, v in value.items()}
+    return value
+
+
+_MUTABLE = (BaseModel, list, dict)
+
+
 def evaluate(patient: Patient | Mapping[str, Any], book: PathwayBook, *, id: Any = None) -> PathwayResult:
-    """The node the patient reaches, its on-pathway options with citations, and what is missing."""
-    result = _evaluated(_as_patient(patient), book).model_copy(deep=True)
+    """The node the patient reaches, its on-pathway options with citations, what is missing, and
+    what each answer to a missing field would lead to (`branches`)."""
+    result: PathwayResult = _fresh(_evaluated(_as_patient(patient), book))
     result.id = id
     return result
 
 
 @lru_cache(maxsize=RESULT_MEMO_SIZE)
 def _evaluated(p: Patient, book: PathwayBook) -> PathwayResult:
-    """The memoised result (shared: never handed out, only copied)."""
-    w = walk(p, book)
+    """The memoised result with its what-if branches (shared: never handed out, only copied)."""
+    result = _walk_result(p, book)
+    if not result.missing:
+        return result
+    return result.model_copy(update={"branches": _branches(p, book, result.missing)})
+
+
+def _missing(w: Walk) -> tuple[str, ...]:
+    """The fields the walk's branch or its conditional options depend on, in contract order."""
     missing = set(w.routing_missing)
     for s in w.options:
         if s.status is None:
             missing |= s.unknown_fields
+    return _ordered(missing)
+
+
+@lru_cache(maxsize=RESULT_MEMO_SIZE)
+def _walk_result(p: Patient, book: PathwayBook) -> PathwayResult:
+    """The memoised result of the walk alone, without branches (shared: only copied)."""
+    w = walk(p, book)
+    output = _output_options(book)
     return PathwayResult(
         id=None,
         patient=p.known(),
         node=node_label(w.path),
         node_id=w.node.id,
         needs_info=not w.complete,
-        options=[_output_option(book, s.option) for s in w.options if s.status is True],
-        conditional=[_output_option(book, s.option) for s in w.options if s.status is None],
-        missing=list(_ordered(missing)),
+        options=[output[s.option.id] for s in w.options if s.status is True],
+        conditional=[output[s.option.id] for s in w.options if s.status is None],
+        missing=list(_missing(w)),
         notes=list(w.notes),
     )
+
+
+# --- what-if branches at missing fields --------------------------------------------------------------
+#
+# For each missing field, the values it can take are cut into answers: booleans and enums give one
+# answer per allowed value (from the Patient model); a numeric field gives one answer per range
+# between the thresholds the book's conditions compare it with (each threshold itself, the open
+# interval between consecutive ones, below the lowest and above the highest; adjacent ranges that
+# lead to the same result are merged). Each answer is evaluated with one value of its range set; a
+# field is listed when some answer changes the node or the options compared with the others or
+# with leaving it unknown.
+
+
+@dataclass(frozen=True)
+class _Answer:
+    value: Scalar
+    label: str
+
+
+@dataclass(frozen=True)
+class _Range:
+    """Values of a numeric field between two bounds (None: unbounded), each end open or closed."""
+
+    lo: float | None
+    lo_closed: bool
+    hi: float | None
+    hi_closed: bool
+
+
+def _plain(value: Scalar) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _field_type(field: str) -> Any:
+    """The field's type in the Patient model without None: bool, int, float or a Literal."""
+    args = [a for a in get_args(Patient.model_fields[field].annotation) if a is not type(None)]
+    return args[0]
+
+
+def _valid(field: str, value: Scalar) -> Scalar | None:
+    """The value as the Patient model stores it, or None when the model rejects it."""
+    try:
+        return cast(Scalar, getattr(Patient.model_validate({field: value}), field))
+    except ValidationError:
+        return None
+
+
+def _ranges(thresholds: list[float]) -> list[_Range]:
+    """The ranges between sorted thresholds: below the first, each threshold, between, above the last."""
+    bounds: list[float | None] = [None, *thresholds, None]
+    out: list[_Range] = []
+    for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        if i > 0:
+            out.append(_Range(lo, True, lo, True))
+        out.append(_Range(lo, False, hi, False))
+    return out
+
+
+def _pick(r: _Range, integral: bool) -> float | None:
+    """One value inside the range (None when the range holds no value of the field's type)."""
+    if r.lo is not None and r.lo == r.hi:
+        return r.lo if not integral or r.lo.is_integer() else None
+    if integral:
+        v = float(math.floor(r.lo) + 1 if r.lo is not None else math.ceil(r.hi or 0) - 1)
+    elif r.lo is None or r.hi is None:
+        v = r.lo + 1 if r.lo is not None else (r.hi or 0) - 1
+    else:
+        v = (r.lo + r.hi) / 2
+    inside = (r.lo is None or v > r.lo) and (r.hi is None or v < r.hi)
+    return v if inside else None
+
+
+def _range_label(field: str, r: _Range) -> str:
+    """The range in words, e.g. 'age < 18', '18 ≤ age < 40', 'cd20_percent ≥ 20'."""
+    if r.lo is None and r.hi is None:
+        return f"{field} is known"
+    if r.hi is None:
+        return f"{field} {'≥' if r.lo_closed else '>'} {_plain(cast(float, r.lo))}"
+    if r.lo == r.hi:
+        return f"{field} = {_plain(r.hi)}"
+    upper = f"{'≤' if r.hi_closed else '<'} {_plain(r.hi)}"
+    if r.lo is None:
+        return f"{field} {upper}"
+    return f"{_plain(r.lo)} {'≤' if r.lo_closed else '<'} {field} {upper}"
+
+
+def _cut_points(field: str, book: PathwayBook) -> list[float]:
+    """The values the book's conditions compare a numeric field with (thresholds and equalities)."""
+    points = {t for c in book.conditions() for f, t in c.thresholds() if f == field}
+    atoms = [a for c in book.conditions() for a in c.atoms() if a.field == field]
+    for values in [a.in_ if a.in_ is not None else [a.eq] for a in atoms]:
+        points.update(float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool))
+    return sorted(points)
+
+
+@lru_cache(maxsize=64)
+def _numeric_ranges(field: str, book: PathwayBook) -> tuple[tuple[_Range, Scalar], ...]:
+    """The field's non-empty ranges between the book's thresholds, each with a valid value inside."""
+    thresholds = _cut_points(field, book)
+    integral = _field_type(field) is int
+    out: list[tuple[_Range, Scalar]] = []
+    for r in _ranges(thresholds):
+        v = _pick(r, integral)
+        value = _valid(field, int(v) if integral and v is not None else v) if v is not None else None
+        if value is not None:
+            out.append((r, value))
+    return tuple(out)
+
+
+def _choice_answers(field: str) -> list[_Answer]:
+    kind = _field_type(field)
+    values: tuple[Scalar, ...] = (True, False) if kind is bool else get_args(kind)
+    return [_Answer(v, f"{field} is {_plain(v)}") for v in values]
+
+
+def _decision(p: Patient, book: PathwayBook) -> tuple[Any, ...]:
+    """Everything a branch shows, as decided by the walk (cheap to compare)."""
+    w = walk(p, book)
+    return (w.node.id, w.complete, tuple(s.status for s in w.options), _missing(w))
+
+
+def _with(p: Patient, field: str, value: Scalar) -> Patient:
+    return p.model_copy(update={field: value})
+
+
+def _numeric_answers(p: Patient, field: str, book: PathwayBook) -> list[_Answer]:
+    """One answer per run of adjacent ranges that lead to the same result."""
+    runs: list[tuple[_Range, Scalar, tuple[Any, ...]]] = []
+    for r, value in _numeric_ranges(field, book):
+        decision = _decision(_with(p, field, value), book)
+        if runs and runs[-1][2] == decision:
+            first = runs[-1][0]
+            runs[-1] = (_Range(first.lo, first.lo_closed, r.hi, r.hi_closed), runs[-1][1], decision)
+        else:
+            runs.append((r, value, decision))
+    return [_Answer(value, _range_label(field, r)) for r, value, _ in runs]
+
+
+def _answers(p: Patient, field: str, book: PathwayBook) -> list[_Answer]:
+    if field in NUMERIC_FIELDS:
+        return _numeric_answers(p, field, book)
+    return _choice_answers(field)
+
+
+def _shown(p: Patient, book: PathwayBook) -> tuple[str, tuple[str, ...]]:
+    """The node and the on-pathway options: what a branch must change to be listed."""
+    w = walk(p, book)
+    return w.node.id, tuple(s.option.id for s in w.options if s.status is True)
+
+
+def _field_branches(p: Patient, field: str, book: PathwayBook) -> list[PathwayBranch]:
+    answers = _answers(p, field, book)
+    shown = {_shown(_with(p, field, a.value), book) for a in answers}
+    if shown == {_shown(p, book)}:
+        return []  # no answer changes the node or the options
+    out: list[PathwayBranch] = []
+    for a in answers:
+        r = _walk_result(_with(p, field, a.value), book)
+        out.append(
+            PathwayBranch(
+                field=field,
+                value=a.value,
+                label=a.label,
+                node=r.node,
+                node_id=r.node_id,
+                needs_info=r.needs_info,
+                options=r.options,
+                conditional=r.conditional,
+                missing=r.missing,
+            )
+        )
+    return out
+
+
+def _branches(p: Patient, book: PathwayBook, missing: Iterable[str]) -> list[PathwayBranch]:
+    """What each answer to each missing field leads to (see the section comment)."""
+    return [b for field in missing for b in _field_branches(p, field, book)]
 
 
 # --- therapy checks --------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ally.schema import ChunkRecord, PathwayCitation, PathwayResult
+from ally.schema import ChunkRecord, PathwayBranch, PathwayCitation, PathwayResult
 
 _SPACE_RE = re.compile(r"\s+")
 
@@ -23,11 +23,18 @@ def _norm(text: str) -> str:
     return _SPACE_RE.sub(" ", text).strip()
 
 
+def _own_citations(result: PathwayResult | PathwayBranch) -> list[PathwayCitation]:
+    """The citations of a result's (or one branch's) options and conditional options."""
+    return [c for o in (*result.options, *result.conditional) for c in o.citations]
+
+
 def all_citations(result: PathwayResult) -> list[PathwayCitation]:
-    """Every citation of `result`: options, conditional options, then the therapy check."""
-    out = [c for o in (*result.options, *result.conditional) for c in o.citations]
+    """Every citation of `result`: options, conditional options, the therapy check, then the branches."""
+    out = _own_citations(result)
     if result.check is not None:
         out.extend(result.check.citations)
+    for branch in result.branches:
+        out.extend(_own_citations(branch))
     return out
 
 
@@ -72,7 +79,18 @@ def resolve_citations(result: PathwayResult, chunks: Iterable[ChunkRecord]) -> P
     """
     records = list(chunks)
     out = result.model_copy(deep=True)
-    citations = all_citations(out)
+    # each branch copied on its own: an option object shared with the result (or another branch)
+    # may resolve to another chunk there
+    out.branches = [b.model_copy(deep=True) for b in result.branches]
+    own = _own_citations(out)
+    _resolve(own + (out.check.citations if out.check is not None else []), records)
+    for branch in out.branches:  # each as the result for the patient with the branch's field set
+        _resolve(_own_citations(branch), records)
+    return out
+
+
+def _resolve(citations: list[PathwayCitation], records: list[ChunkRecord]) -> None:
+    """Fill each citation's chunk id, the other quotes of the same document as context."""
     by_doc: dict[str, list[str]] = {}
     for c in citations:
         by_doc.setdefault(c.doc_id, []).append(c.text)
@@ -82,4 +100,3 @@ def resolve_citations(result: PathwayResult, chunks: Iterable[ChunkRecord]) -> P
         if key not in cache:
             cache[key] = find_chunk(c.text, c.doc_id, records, by_doc.get(c.doc_id, ()))
         c.chunk_id = cache[key]
-    return out

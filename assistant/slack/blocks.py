@@ -15,7 +15,15 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
-from ally.schema import Answer, PathwayCitation, PathwayOption, PathwayResult, RetrievedPassage, TherapyCheck
+from ally.schema import (
+    Answer,
+    PathwayBranch,
+    PathwayCitation,
+    PathwayOption,
+    PathwayResult,
+    RetrievedPassage,
+    TherapyCheck,
+)
 
 MAX_SECTION_CHARS = 3000
 MAX_CONTEXT_ELEMENTS = 10
@@ -348,6 +356,28 @@ def _check_blocks(check: TherapyCheck, base: str | None) -> list[Block]:
     return blocks
 
 
+def _branch_line(branch: PathwayBranch, base: str | None) -> str:
+    """One what-if branch: 'If high_risk is yes: <node> — <options> [citations]' (escaped mrkdwn)."""
+    when = branch.label or f"{branch.field} is {_value(branch.value)}"
+    options = "; ".join(o.therapy for o in branch.options) or "no options listed"
+    cites = dict.fromkeys(
+        _link(passage_url(base, c.chunk_id), c.source or c.doc_id) for o in branch.options for c in o.citations
+    )
+    line = f"• *If {escape(when)}:* {escape(branch.node or 'no node reached')} — {escape(options)}"
+    if cites:
+        line += f" [{', '.join(cites)}]"
+    if branch.missing:
+        line += " _(still needs: " + escape(", ".join(branch.missing)) + ")_"
+    return line
+
+
+def _branch_blocks(result: PathwayResult, base: str | None) -> list[Block]:
+    if not result.branches:
+        return []
+    lines = [_branch_line(b, base) for b in result.branches]
+    return sections(":twisted_rightwards_arrows: *What each answer would lead to:*\n" + "\n".join(lines))
+
+
 def _pathway_body(result: PathwayResult, base: str | None) -> list[Block]:
     blocks: list[Block] = []
     node = escape(result.node) if result.node else "_no pathway node reached_"
@@ -367,6 +397,7 @@ def _pathway_body(result: PathwayResult, base: str | None) -> list[Block]:
         blocks.extend(_option_blocks(i, option, base))
     if not result.options and not result.missing:
         blocks.append(section("_The sources give no option at this node._"))
+    blocks.extend(_branch_blocks(result, base))
     for note in result.notes:
         blocks.extend(context_blocks([":information_source: " + escape(note)]))
     if result.check is not None:
@@ -393,8 +424,8 @@ def render_pathway(
     share_key: str | None = None,
     heading: str | None = None,
 ) -> SlackMessage:
-    """Render a PathwayResult: node, missing facts, options with their quotes, notes and the verdict
-    on a proposed therapy, each with its citations; plus feedback (and optional share) buttons."""
+    """Render a PathwayResult: node, missing facts, options with their quotes, what each answer to a
+    missing fact would lead to, notes and the verdict on a proposed therapy, each with its citations; plus feedback (and optional share) buttons."""
     head: list[Block] = []
     if heading:
         head.append({"type": "context", "elements": [_mrkdwn(escape(truncate(_one_line(heading), 300)))]})

@@ -221,6 +221,12 @@
       for (const m of result.missing) missing.append(el("li", { text: m }));
       box.append(missing);
     }
+    if ((result.branches || []).length) {
+      box.append(el("h3", { text: "What each answer would lead to" }));
+      const branches = el("ul", { className: "branches", "aria-label": "What each answer to a missing field would lead to" });
+      for (const branch of result.branches) branches.append(renderBranch(branch));
+      box.append(branches);
+    }
     if ((result.notes || []).length) {
       box.append(el("h3", { text: "Notes" }));
       const notes = el("ul", { className: "notes" });
@@ -239,6 +245,46 @@
       box.append(card);
     }
     return box;
+  }
+
+  function branchValue(value) {
+    return value === true ? "yes" : value === false ? "no" : String(value);
+  }
+
+  // One what-if branch in a line: "If high_risk is yes: <node> — <options> [citations]".
+  function renderBranch(branch) {
+    const when = branch.label || branch.field + " is " + branchValue(branch.value);
+    const options = (branch.options || []).map((o) => o.therapy).join("; ") || "no options listed";
+    const item = el("li", { className: "branch" },
+      el("strong", { className: "branch-when", text: "If " + when + ": " }),
+      el("span", { className: "branch-node", text: (branch.node || "no node reached") + " — " }),
+      el("span", { className: "branch-options", text: options }));
+    const seen = new Set();
+    const cites = el("span", { className: "branch-cites" });
+    for (const option of branch.options || []) {
+      for (const c of option.citations || []) {
+        const name = c.source || c.doc_id;
+        const key = name + "\u0000" + (c.chunk_id || "");
+        if (seen.has(key)) continue;
+        seen.add(key);
+        cites.append(seen.size === 1 ? " [" : ", ");
+        if (c.chunk_id) {
+          const open = el("button", { type: "button", className: "source-link", "data-chunk-id": c.chunk_id, text: name });
+          open.addEventListener("click", () => openPassage(c.chunk_id, open));
+          cites.append(open);
+        } else {
+          cites.append(el("span", { className: "source-meta", text: name }));
+        }
+      }
+    }
+    if (seen.size) {
+      cites.append("]");
+      item.append(cites);
+    }
+    if ((branch.missing || []).length) {
+      item.append(el("span", { className: "branch-missing", text: " (still needs: " + branch.missing.join(", ") + ")" }));
+    }
+    return item;
   }
 
   function verdictLabel(verdict) {

@@ -146,3 +146,79 @@ def test_single_with_the_ingested_store_resolves_chunk_ids(ingested_settings: An
     assert data["check"]["verdict"] == "on"
     assert all(c["chunk_id"] for o in data["options"] for c in o["citations"])
     assert all(c["chunk_id"] for c in data["check"]["citations"])
+
+
+T_CR = {"age": 30, "lineage": "T", "phase": "post_induction", "response": "CR", "mrd": "negative"}
+B_RR_PH = {"age": 50, "lineage": "B", "ph": "positive", "phase": "relapsed_refractory", "prior_regimens": 1}
+
+
+@pytest.mark.parametrize(
+    ("patient", "field", "lines"),
+    [
+        (
+            T_CR,
+            "high_risk",
+            [
+                "If high_risk is yes: T-ALL / post-induction / CR / MRD-positive or high-risk features — ",
+                "If high_risk is no: T-ALL / post-induction / CR / MRD-negative, no high-risk features — ",
+            ],
+        ),
+        (B_RR_PH, "t315i", ["If t315i is yes: B-ALL / Ph-positive / no CR / relapsed-refractory — "]),
+    ],
+    ids=["t-all-high-risk", "ph-positive-t315i"],
+)
+class TestWhatIfBranches:
+    """Where a field is missing, the text and JSON show what each answer to it leads to."""
+
+    def test_text_has_one_line_per_branch(
+        self, no_store: str, patient: dict[str, Any], field: str, lines: list[str]
+    ) -> None:
+        from assistant.pathway import evaluate
+        from assistant.resources import load_pathway_book
+
+        result = _run("--patient", json.dumps(patient), "--store", no_store)
+        assert result.exit_code == 0, result.output
+        out = result.stdout.splitlines()
+        assert "What each answer would lead to:" in out
+        for start in lines:
+            (line,) = [x for x in out if x.strip().startswith(start)]
+            assert line.rstrip().endswith("]") or "(still needs:" in line  # the citations close the line
+        branches = [b for b in evaluate(patient, load_pathway_book()).branches if b.field == field]
+        for b in branches:
+            (line,) = [x for x in out if x.strip().startswith(f"If {b.label}:")]
+            assert all(o.therapy in line for o in b.options)
+            assert all(c.doc_id in line for o in b.options for c in o.citations)
+
+    def test_json_carries_the_branches_as_evaluate_gives_them(
+        self, no_store: str, patient: dict[str, Any], field: str, lines: list[str]
+    ) -> None:
+        from assistant.pathway import evaluate
+        from assistant.resources import load_pathway_book
+
+        result = _run("--patient", json.dumps(patient), "--json", "--store", no_store)
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        book = load_pathway_book()
+        assert data["branches"] == [b.model_dump(mode="json") for b in evaluate(patient, book).branches]
+        mine = [b for b in data["branches"] if b["field"] == field]
+        assert mine
+        for b in mine:
+            expected = evaluate({**patient, field: b["value"]}, book).model_dump(mode="json")
+            assert b["node_id"] == expected["node_id"] and b["options"] == expected["options"]
+
+
+def test_no_branch_lines_when_nothing_is_missing(no_store: str) -> None:
+    result = _run("--patient", json.dumps(PATIENT), "--store", no_store)
+    assert result.exit_code == 0, result.output
+    assert "What each answer would lead to:" not in result.stdout
+    data = json.loads(_run("--patient", json.dumps(PATIENT), "--json", "--store", no_store).stdout)
+    assert data["missing"] == [] and data["branches"] == []
+
+
+@pytest.mark.slow
+def test_branch_citations_resolve_with_the_ingested_store(ingested_settings: Any) -> None:
+    result = _run("--patient", json.dumps(T_CR), "--json", "--store", str(ingested_settings.store))
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {b["value"] for b in data["branches"] if b["field"] == "high_risk"} == {True, False}
+    assert all(c["chunk_id"] for b in data["branches"] for o in b["options"] for c in o["citations"])

@@ -6,7 +6,9 @@ option features its options read, unknowns and the issue's ages included).
 - no unreachable node or option;
 - no condition comparison that never changes an outcome (mutation: replace it by true / false);
 - every numeric threshold is enumerated on both sides;
-- check(p, t) == "on" exactly when t is among evaluate(p)'s options.
+- check(p, t) == "on" exactly when t is among evaluate(p)'s options;
+- at missing fields, every needs-info node has what-if branches, each equal to evaluate with the
+  field set, and every value that changes the node or the options has one.
 """
 
 from __future__ import annotations
@@ -250,7 +252,121 @@ def test_unread_fields_do_not_matter(book: PathwayBook, base: dict[str, Any], ot
             if note.when is not None:
                 read |= note.when.fields()
     q = make({**base, **{k: v for k, v in other.items() if k not in read}})
-    assert evaluate(q, book).model_dump(exclude={"patient"}) == evaluate(p, book).model_dump(exclude={"patient"})
+    # (the what-if branches may read further fields below the walk: they are checked in TestBranchesOnField)
+    unread = {"patient", "branches"}
+    assert evaluate(q, book).model_dump(exclude=unread) == evaluate(p, book).model_dump(exclude=unread)
+
+
+# --- what-if branches at missing fields --------------------------------------------------------------
+
+BRANCH_STRIDE = 7  # every 7th needs-info record, besides one per distinct outcome
+SHOWN = {"node", "node_id", "needs_info", "options", "conditional", "missing"}  # what a branch carries
+
+
+@pytest.fixture(scope="module")
+def with_missing(book: PathwayBook, patients: list[Patient], outcomes: list[Outcome]) -> list[tuple[Patient, Any]]:
+    """Needs-info records (one per distinct outcome, so every needs-info node, and every 7th), and
+    every 97th record whose result lists a missing field (conditional options included)."""
+    chosen: dict[Patient, None] = {}
+    first: dict[Outcome, Patient] = {}
+    needs = [(p, o) for p, o in zip(patients, outcomes, strict=True) if not o.complete]
+    for p, o in needs:
+        first.setdefault(o, p)
+    chosen.update(dict.fromkeys(first.values()))
+    chosen.update(dict.fromkeys(p for p, _ in needs[::BRANCH_STRIDE]))
+    chosen.update(dict.fromkeys(patients[::97]))
+    results = [(p, evaluate(p, book)) for p in chosen]
+    return [(p, r) for p, r in results if r.missing]
+
+
+def _set(p: Patient, field: str, value: Any) -> Patient:
+    return make({**p.known(), field: value})
+
+
+def _shown(result: Any) -> tuple[Any, ...]:
+    return result.node_id, tuple(o.id for o in result.options)
+
+
+def _in_label(value: float, label: str, field: str) -> bool:
+    """Whether a numeric value lies in a branch label such as 'age < 18', '18 ≤ age < 40', 'age ≥ 65'."""
+    ops = {"<": lambda a, b: a < b, "≤": lambda a, b: a <= b, "≥": lambda a, b: a >= b, ">": lambda a, b: a > b}
+    parts = label.split()
+    if parts[0] == field:  # 'age < 18', 'age ≥ 65', 'age = 18'
+        op, bound = parts[1], float(parts[2])
+        return value == bound if op == "=" else ops[op](value, bound)
+    lo, op_lo, _, op_hi, hi = parts  # '18 ≤ age < 40'
+    return ops[op_lo](float(lo), value) and ops[op_hi](value, float(hi))
+
+
+def test_every_needs_info_node_has_branches(
+    book: PathwayBook, outcomes: list[Outcome], with_missing: list[tuple[Patient, Any]]
+) -> None:
+    needs_info_nodes = {o.node_id for o in outcomes if not o.complete}
+    seen: set[str] = set()
+    for p, result in with_missing:
+        if result.needs_info:
+            assert result.branches, p.known()
+            seen.add(result.node_id)
+            routed = {b.field for b in result.branches if b.node_id != result.node_id}
+            assert routed, f"{p.known()}: no answer leads below {result.node_id}"
+    assert seen == needs_info_nodes
+    assert len(with_missing) > 2_000
+
+
+def test_no_branches_when_nothing_is_missing(book: PathwayBook, patients: list[Patient]) -> None:
+    for p in patients[::101]:
+        result = evaluate(p, book)
+        if not result.missing:
+            assert result.branches == [], p.known()
+
+
+@pytest.mark.parametrize("field", list(DOMAINS))
+class TestBranchesOnField:
+    """For each patient field: the branches on it at the sampled results."""
+
+    def test_each_branch_is_evaluate_with_the_field_set(
+        self, book: PathwayBook, with_missing: list[tuple[Patient, Any]], field: str
+    ) -> None:
+        checked = 0
+        for p, result in with_missing:
+            for b in (b for b in result.branches if b.field == field):
+                assert field in result.missing and getattr(p, field) is None
+                expected = evaluate(_set(p, field, b.value), book)
+                assert b.model_dump(include=SHOWN) == expected.model_dump(include=SHOWN), (p.known(), field, b.value)
+                checked += 1
+        if any(field in r.missing for _, r in with_missing):
+            assert checked, f"{field} is missing in the sample but never branched on"
+
+    def test_every_answer_that_changes_the_result_is_listed(
+        self, book: PathwayBook, with_missing: list[tuple[Patient, Any]], field: str
+    ) -> None:
+        """Each enumerated value of a missing field that changes the node or the options (compared
+        with leaving it unknown or with another value) has a branch leading where it leads."""
+        for p, result in with_missing:
+            if field not in result.missing:
+                continue
+            values = [v for v in DOMAINS[field] if v is not None]
+            shown = {v: _shown(evaluate(_set(p, field, v), book)) for v in values}
+            branches = [b for b in result.branches if b.field == field]
+            if set(shown.values()) == {_shown(result)}:
+                assert not branches, (p.known(), field)
+                continue
+            for v, where in shown.items():
+                if field in ("age", "cd20_percent", "prior_regimens"):
+                    match = [b for b in branches if _in_label(float(v), b.label, field)]
+                else:
+                    match = [b for b in branches if b.value == v]
+                assert len(match) == 1, (p.known(), field, v, [b.label for b in branches])
+                assert _shown(match[0]) == where, (p.known(), field, v)
+
+    def test_branch_values_are_distinct_and_valid(
+        self, book: PathwayBook, with_missing: list[tuple[Patient, Any]], field: str
+    ) -> None:
+        for p, result in with_missing:
+            values = [b.value for b in result.branches if b.field == field]
+            assert len(values) == len(set(values)), (p.known(), field)
+            for v in values:
+                assert getattr(Patient.model_validate({field: v}), field) == v
 
 
 @pytest.mark.parametrize("field", list(OPTION_FEATURES))

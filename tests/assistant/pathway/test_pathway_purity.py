@@ -99,3 +99,18 @@ def test_memoised_results_are_fresh_copies(book: PathwayBook) -> None:
     checked = check(PATIENT, "Besponsa", book, id=1)
     assert checked.id == 1 and checked.check is not None and checked.check.verdict == "on"
     assert evaluate(PATIENT, book).check is None  # a check never leaks into the memoised evaluation
+
+
+def test_memoised_branches_are_fresh_copies(book: PathwayBook) -> None:
+    """Branches share option objects with the memoised results of the patients they stand for: a
+    caller changing one copy changes neither the other branches nor the result for that patient."""
+    patient = {"age": 30, "lineage": "T", "phase": "post_induction", "response": "CR", "mrd": "negative"}
+    first = evaluate(patient, book)
+    assert len(first.branches) == 2
+    first.branches[0].options[0].citations[0].chunk_id = "changed by the caller"
+    first.branches[0].missing.append("kmt2a")
+    assert first.branches[1].options[0].citations[0].chunk_id is None  # not shared within one result
+    second = evaluate(patient, book)
+    assert second.branches[0].options[0].citations[0].chunk_id is None and not second.branches[0].missing
+    with_it = evaluate({**patient, "high_risk": first.branches[0].value}, book)
+    assert with_it.options[0].citations[0].chunk_id is None and with_it.missing == []

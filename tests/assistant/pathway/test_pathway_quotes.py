@@ -17,7 +17,7 @@ from ally.schema import ChunkRecord
 from ally.vocab import default_vocabulary
 from assistant.pathway import evaluate, resolve_citations
 from assistant.pathway.models import PathwayBook, Quote
-from assistant.pathway.resolve import quote_in_chunk
+from assistant.pathway.resolve import all_citations, quote_in_chunk
 
 from .cases import make
 
@@ -156,3 +156,33 @@ def test_resolve_prefers_the_chunk_listing_the_other_options() -> None:
     resolved = resolve_citations(result, chunks)
     assert [o.citations[0].chunk_id for o in resolved.options] == ["b", "b", None]
     assert result.options[0].citations[0].chunk_id is None  # the input is not modified
+
+
+def test_resolve_fills_branch_citations_as_for_the_patient_with_the_field_set() -> None:
+    """Each branch is resolved on its own (its quotes as context), like the result it stands for."""
+    from ally.schema import PathwayBranch, PathwayCitation, PathwayOption, PathwayResult
+
+    chunks = [
+        ChunkRecord(chunk_id="a", doc_id="d", section="R/R", text="- TKI +/- chemo\n- TKI\n- CAR-T cell therapy"),
+        ChunkRecord(chunk_id="b", doc_id="d", section="MRD+", text="- Blinatumomab +/- TKI\n- TKI\n- allo-HSCT"),
+    ]
+    tki = PathwayOption(therapy="TKI", citations=[PathwayCitation(doc_id="d", text="TKI")])
+    blina = PathwayOption(therapy="B", citations=[PathwayCitation(doc_id="d", text="Blinatumomab +/- TKI")])
+    car_t = PathwayOption(therapy="C", citations=[PathwayCitation(doc_id="d", text="CAR-T cell therapy")])
+    result = PathwayResult(
+        options=[tki, blina],
+        missing=["mrd"],
+        branches=[
+            PathwayBranch(field="mrd", value="negative", options=[tki, car_t]),
+            PathwayBranch(field="mrd", value="positive", options=[tki, blina]),
+        ],
+    )
+    resolved = resolve_citations(result, chunks)
+    assert [o.citations[0].chunk_id for o in resolved.options] == ["b", "b"]
+    assert [o.citations[0].chunk_id for o in resolved.branches[0].options] == ["a", "a"]
+    assert [o.citations[0].chunk_id for o in resolved.branches[1].options] == ["b", "b"]
+    for branch in resolved.branches:
+        alone = resolve_citations(PathwayResult(options=[tki, *branch.options[1:]]), chunks)
+        assert [o.citations for o in alone.options] == [o.citations for o in branch.options]
+    assert result.branches[0].options[0].citations[0].chunk_id is None  # the input is not modified
+    assert len(all_citations(result)) == 6

@@ -50,6 +50,7 @@ from ally.schema import ChunkRecord
 from ally.settings import Settings
 from assistant.answer.choose import Chooser
 from assistant.answer.evidence import IdfTable
+from assistant.answer.meaning import UnitSimilarity
 from assistant.answer.retrieval import HybridRetriever
 from assistant.answer.scope import Scope
 from assistant.core import CorpusStatus
@@ -69,6 +70,8 @@ ANSWER_SETTINGS = (
     "top_k",
     "abstain_threshold",
     "max_answer_sentences",
+    "unit_similarity_weight",
+    "unit_similarity_candidates",
 )
 RETRY_S = 10.0  # a generation that failed to open is tried again after this long, or when the manifest changes
 
@@ -134,7 +137,13 @@ class CorpusView:
         self.store_version = reader.corpus_version
         self.retriever = HybridRetriever(reader, settings, encoder)
         self.idf = IdfTable(reader.bm25.doc_freq, len(reader.chunks_by_id))
-        self.chooser = Chooser(settings, reader.vocab, self.idf, Scope.of(reader.documents(), reader.vocab.tokens))
+        self.chooser = Chooser(
+            settings,
+            reader.vocab,
+            self.idf,
+            Scope.of(reader.documents(), reader.vocab.tokens),
+            UnitSimilarity(encoder) if encoder is not None and self.retriever.uses_dense else None,
+        )
         self.corpus_version = answer_corpus_version(reader.corpus_version, settings)
         self._refs = 1  # the live corpus's own reference; each answer adds one while it runs
         self._lock = threading.Lock()

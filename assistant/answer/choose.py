@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from ally.settings import Settings
 from ally.vocab import Vocabulary
 from assistant.answer.evidence import IdfTable, Unit, UnitCache, score_units
+from assistant.answer.meaning import UnitSimilarity
+from assistant.answer.population import Population, other_subtype
 from assistant.answer.question import DOSE_RE, UBIQUITOUS_SHARE, QuestionAnalysis, is_common
 from assistant.answer.retrieval import Hit
 from assistant.answer.scope import Scope, label
@@ -48,11 +50,19 @@ def _jaccard(a: set[str], b: set[str]) -> float:
 
 
 class Chooser:
-    def __init__(self, settings: Settings, vocab: Vocabulary, idf: IdfTable, scope: Scope | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        vocab: Vocabulary,
+        idf: IdfTable,
+        scope: Scope | None = None,
+        meaning: UnitSimilarity | None = None,
+    ) -> None:
         self.settings = settings
         self.vocab = vocab
         self.idf = idf
         self.scope = scope or Scope.open()
+        self.meaning = meaning if settings.unit_similarity_weight > 0 else None
         self.cache = UnitCache(vocab)
 
     # --- abstention checks -------------------------------------------------------------------
@@ -68,7 +78,7 @@ class Chooser:
         if not q.terms:
             return ("the question names nothing the sources could be searched for", [])
         if q.unseen_specific:
-            names = sorted(q.word(t) for t in q.unseen_specific)
+            names = sorted({q.word(t) for t in q.unseen_specific})
             return (f"the sources do not mention {_listed(names)}", names)
         return None
 
@@ -99,7 +109,9 @@ class Chooser:
         return {
             t
             for t in q.terms
-            if (t in q.named or not is_common(q.word(t))) and not self._ubiquitous(t) and t not in q.unseen_specific
+            if (t in q.named or not is_common(q.word(t)))
+            and not self._ubiquitous(t)
+            and (t.startswith("c_") or t in self.idf.df)  # a word no passage holds tells none apart
         }
 
     def admissible(self, q: QuestionAnalysis, u: Unit, informative: set[str]) -> bool:
@@ -117,8 +129,20 @@ class Chooser:
         return score_units(gathered, q, self.vocab, self.idf)
 
     # --- selection -------------------------------------------------------------------------
-    def select(self, q: QuestionAnalysis, hits: list[Hit]) -> list[Unit]:
+    def _add_meaning(self, q: QuestionAnalysis, units: list[Unit]) -> None:
+        """Fuse the best candidates' similarity with the question into their scores."""
+        if self.meaning is None or not units:
+            return
+        top = sorted(units, key=lambda u: -u.score)[: self.settings.unit_similarity_candidates]
+        for u, sim in zip(top, self.meaning.similarities(q.corrected, [u.display for u in top]), strict=True):
+            u.similarity = sim
+            u.score += self.settings.unit_similarity_weight * sim
+
+    def select(self, q: QuestionAnalysis, hits: list[Hit], population: Population | None = None) -> list[Unit]:
         units = self._units(q, hits, 10)
+        if population is not None:  # a passage about another subtype (Ph status, lineage) is never the answer
+            units = [u for u in units if not other_subtype(population, u.display)]
+        self._add_meaning(q, units)
         # Ties go to the unit that says more (a sentence with the one it leans on).
         units.sort(key=lambda u: (-round(u.score, 6), u.hit_rank, -len(u.tokens), u.index))
         if not units:
@@ -182,13 +206,13 @@ class Chooser:
         return pairs
 
     # --- composition -----------------------------------------------------------------------
-    def choose(self, q: QuestionAnalysis, hits: list[Hit]) -> Choice:
+    def choose(self, q: QuestionAnalysis, hits: list[Hit], population: Population | None = None) -> Choice:
         refusal = self._refusal(q)
         if refusal:
             return Choice(True, reason=refusal[0], missing=refusal[1])
         if not hits:
             return Choice(True, reason="no passage in the store matches the question", missing=q.terms)
-        chosen = self.select(q, hits)
+        chosen = self.select(q, hits, population)
         if not chosen:
             return Choice(True, reason="no passage in the store matches the question", missing=q.terms)
         top = chosen[0]
@@ -209,7 +233,9 @@ class Chooser:
             if not any(DOSE_RE.search(u.text) for u in about):
                 drugs = ", ".join(sorted(self.vocab.label(c) for c in specific)) or "this"
                 return Choice(True, reason=f"no passage gives a dose for {drugs}", missing=[f"dose of {drugs}"])
-        if q.wants_number and not any(u.numbers for u in chosen[:3]):
+        informative = self.informative(q)
+        if q.wants_number and not any(u.numbers and (not informative or u.tokens & informative) for u in chosen[:3]):
+            # the figure must come from a unit about what is asked, not from any unit with a number
             return Choice(True, reason="no passage gives the figure asked for", missing=missing)
 
         pool = self._units(q, hits, len(hits))

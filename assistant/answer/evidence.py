@@ -47,6 +47,7 @@ class Unit:
     diseases: frozenset[str] = frozenset()  # diseases the unit, its context or its section names
     untrusted: bool = False  # addresses the reader or the assistant (ally.untrusted): never cited
     passage_tokens: frozenset[str] = frozenset()  # of the whole passage, its section and its title
+    similarity: float | None = None  # cosine with the question (assistant.answer.meaning), when computed
 
     @property
     def display(self) -> str:

@@ -57,6 +57,17 @@ def population_of_question(question: str, patient: Patient | None) -> Population
     return Population(age, ph, lineage, phase)
 
 
+def other_subtype(question: Population, passage_text: str) -> bool:
+    """Whether the passage concerns another disease subtype than the question: the other Philadelphia
+    status or the other lineage. (Age group and phase stay notes: "adults" in a passage does not
+    make it wrong for an older patient, nor "relapsed" for one whose induction failed.)"""
+    p = population_of(passage_text)
+    return bool(
+        (question.ph and p.ph and question.ph != p.ph)
+        or (question.lineage and p.lineage and question.lineage != p.lineage)
+    )
+
+
 def mismatch_note(question: Population, passage_text: str) -> str | None:
     """A short note when the passage concerns another population than the question, else None."""
     p = population_of(passage_text)

@@ -104,6 +104,17 @@ class TestTermsAndScope:
         assert "vaccin" in q.unseen_uncommon and "vaccin" in q.terms
         assert "kid" not in q.terms  # common English the corpus does not use says nothing
 
+    def test_consecutive_uncommon_unseen_words_name_one_thing(self, vocab: Vocabulary) -> None:
+        q = analyse("Is cranial irradiation still used?", vocab, KNOWN)
+        assert {"cranial", "irradi"} <= q.unseen_specific
+        assert q.word("cranial") == "cranial irradiation"
+        shorthand = analyse("Ph neg pts after induction?", vocab, KNOWN)
+        assert not shorthand.unseen_specific  # clinical shorthand is not a name
+
+    def test_names_keep_the_question_s_spelling(self, vocab: Vocabulary) -> None:
+        q = analyse("What did the AUGMENT trial show?", vocab, KNOWN)
+        assert "augment" in q.unseen_specific and q.word("augment") == "AUGMENT"
+
     def test_a_name_spelled_out_in_the_question_is_not_unseen(self, vocab: Vocabulary) -> None:
         known = KNOWN | {"amplif", "chromosom"}
         assert "iamp21" in defined_in_question("Is iAMP21 (amplification of chromosome 21) poor risk?", known)
@@ -112,7 +123,11 @@ class TestTermsAndScope:
 
     @pytest.mark.parametrize(
         ("word", "known", "expected"),
-        [("Wilm's", {"wilm"}, "wilm"), ("oligometastases", {"oligometastat"}, "oligometastat"), ("venetoclax", {"venetian"}, None)],
+        [
+            ("Wilm's", {"wilm"}, "wilm"),
+            ("oligometastases", {"oligometastat"}, "oligometastat"),
+            ("venetoclax", {"venetian"}, None),
+        ],
     )
     def test_known_variant(self, word: str, known: set[str], expected: str | None) -> None:
         assert known_variant(word, known) == expected

@@ -275,7 +275,7 @@ class Assistant:
         view.open_vectors()
         hits = view.retriever.retrieve(analysis.corrected, k=max(self.settings.top_k, 12))
         population = population_of_question(resolved, record)
-        comp = compose(view.chooser.choose(analysis, hits, population), population)
+        comp = compose(view.chooser.choose(analysis, hits, population), population, analysis.corrected)
         if self.settings.llm_provider != "none" and not comp.abstained:
             from assistant.answer.llm import rewrite_with_llm
 

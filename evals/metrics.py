@@ -31,6 +31,8 @@ MIN_CONTENT_WORD_COVERAGE = 0.7
 # Mis-decoded sequences found in raw pages; folded so that a raw-text baseline's passages still match a
 # gold quote written from the cleaned text (retrieval is measured, not cleaning).
 _MOJIBAKE = {"Γ—": "×", "Β²": "²", "Β³": "³", "Β°": "°", "â€™": "'", "â€“": "–", "â€”": "—", "Â ": " "}
+BREADCRUMB = " > "
+"""The separator of a section path ("Treatment > Ph+ B-ALL"): an answer that contains it quotes a breadcrumb."""
 _MARKER_RE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _NUMBER_RE = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
 _WORD_RE = re.compile(r"[a-z][a-z0-9\-]*[a-z0-9]|[a-z]")
@@ -358,6 +360,132 @@ def forbidden_offered(forbidden: Sequence[str], predicted: Sequence[str], vocab:
     return hits
 
 
+# --- answer form ----------------------------------------------------------------------------------
+
+# A yes/no question: it starts with an auxiliary verb ("Is …", "Does …", "Can …", "Is X not …").
+YESNO_QUESTION_RE = re.compile(
+    r"^\s*(is|are|am|isn't|aren't|does|do|doesn't|don't|did|didn't|can|could|should|shall|has|have|had|"
+    r"was|were|wasn't|weren't|will|would|may|might|must)\b",
+    re.IGNORECASE,
+)
+_LEAD_RE = re.compile(r"^\s*(yes|no)\s*,", re.IGNORECASE)
+_DOSE_QUESTION_RE = re.compile(r"\b(dose|doses|dosing|dosage|how much)\b", re.IGNORECASE)
+_LIST_QUESTION_RE = re.compile(
+    r"^\s*(list|name|enumerate|what are|which (are|drugs|genes|options|therapies|agents))\b|"
+    r"\b(options?|regimens?|alternatives)\b",
+    re.IGNORECASE,
+)
+LONG_KINDS = frozenset(["list", "summary"])
+# A clause rendered from a list ("Poor risk: Hypodiploidy; TP53 mutation"): a label, a colon, items.
+_CLAUSE_RE = re.compile(r"^[^.!?]{1,200}?: \S")
+# A drug card's field ("ponatinib — Dosing Schedule: …"): starts with the drug's (lower-case) name.
+_FIELD_LINE_RE = re.compile(r"^[^—]{1,80} — [A-Z][^:]{0,60}:")
+# Two pieces of text run together ("clinical development.tor of all three"): a full stop between
+# lower-case letters with no space, other than a domain name or an abbreviation.
+_RUN_TOGETHER_RE = re.compile(r"\b[a-z]{3,}\.(?!(?:gov|org|com|net|edu|html?|int)\b)[a-z]{3,}\b")
+_CLOSERS = ")]\"'”’»"
+
+
+def question_kind(question: str | None, category: str = "") -> str:
+    """yesno, dose, list, summary or factoid: from the set's question type where the category
+    carries one ("bioasq-yesno", "dosing"), else from the question's wording."""
+    cat = category.lower()
+    for kind in ("yesno", "list", "factoid", "summary"):
+        if kind in cat:
+            return kind
+    if cat == "dosing":
+        return "dose"
+    text = question or ""
+    if YESNO_QUESTION_RE.search(text):
+        return "yesno"
+    if _DOSE_QUESTION_RE.search(text):
+        return "dose"
+    if _LIST_QUESTION_RE.search(text):
+        return "list"
+    return "factoid"
+
+
+def yesno_lead(answer_text: str) -> str | None:
+    """ "yes" or "no" when the answer leads with "Yes, " or "No, "; None otherwise."""
+    m = _LEAD_RE.match(answer_text)
+    return m.group(1).lower() if m else None
+
+
+def _balanced(text: str) -> bool:
+    return text.count("(") == text.count(")") and text.count("[") == text.count("]")
+
+
+def is_fragment(sentence: str) -> bool:
+    """A cut-off piece of text: it starts lower-case (a chunk that starts mid-sentence) or with
+    punctuation, runs two texts together ("development.tor of"), or ends without final punctuation
+    while it is not a list clause ("Poor risk: Hypodiploidy; TP53 mutation") or a drug card's field."""
+    text = normalize(strip_markers(sentence)).strip()
+    if not text or (text.startswith("(") and text.endswith(")") and _balanced(text)):
+        return False  # empty, or a note in parentheses that follows its sentence
+    if _RUN_TOGETHER_RE.search(text):
+        return True
+    first = text[0]
+    if first.islower():
+        word = text.split()[0]
+        if not (any(c.isupper() or c.isdigit() for c in word) or _FIELD_LINE_RE.match(text)):
+            return True
+    elif not (first.isalnum() or first in "(\"'“‘[<>≤≥±+-~"):
+        return True
+    if _CLAUSE_RE.match(text) or _FIELD_LINE_RE.match(text):
+        return False
+    return not _balanced(text) or text.rstrip(_CLOSERS)[-1:] not in (".", "!", "?")
+
+
+def fragments(answer_text: str) -> list[str]:
+    """The answer's sentences that are cut-off pieces of text (`is_fragment`)."""
+    return [s for s in split_sentences(answer_text) if is_fragment(s)]
+
+
+def answer_words(answer_text: str) -> int:
+    """The answer's length in words (markers left out)."""
+    return len(strip_markers(answer_text).split())
+
+
+def absent_thing_words(notes: str | None) -> list[str]:
+    """For a note "absent: AUGMENT-101 trial (revumenib itself is in the sources)": the words of
+    four letters or more of the thing named ("AUGMENT", "trial"); empty for other notes."""
+    if not notes or not notes.lower().startswith("absent:"):
+        return []
+    thing = re.sub(r"\([^)]*\)", " ", notes.split(":", 1)[1])
+    return [w for w in re.findall(r"[A-Za-z]{4,}", thing) if w.lower() not in STOPWORDS]
+
+
+def names_absent_thing(answer_text: str, notes: str | None) -> bool | None:
+    """Whether a refusal names the absent thing of an "absent:" note (any of its words, any case);
+    None for items without such a note."""
+    found = absent_thing_words(notes)
+    if not found:
+        return None
+    low = answer_text.casefold()
+    return any(w.casefold() in low for w in found)
+
+
+def _score_form(
+    score: ItemScore,
+    answer: Answer,
+    *,
+    question: str | None,
+    expected_yesno: str | None,
+    notes: str | None,
+) -> None:
+    """The answer's form: breadcrumbs, fragments, length, the yes/no lead, a refusal's naming."""
+    score.kind = question_kind(question, score.category)
+    score.expected_yesno = expected_yesno
+    if expected_yesno is not None or score.kind == "yesno":
+        score.yesno_lead = None if answer.abstained else yesno_lead(answer.answer)
+    if answer.abstained:
+        score.names_missing = names_absent_thing(answer.answer, notes)
+        return
+    score.answer_words = answer_words(answer.answer)
+    score.breadcrumb = BREADCRUMB in answer.answer
+    score.fragments = fragments(answer.answer)
+
+
 # --- per-item scores and aggregation --------------------------------------------------------------
 
 
@@ -377,6 +505,14 @@ class ItemScore(BaseModel):
     citation_precision: float | None = None  # document-gold items: share of citations to a gold document
     latency_s: float | None = None
     reasons: list[str] = Field(default_factory=list)
+    # the answer's form (`_score_form`): set on answers, None where not measured
+    kind: str | None = None  # question kind: yesno, dose, factoid, list, summary
+    answer_words: int | None = None
+    breadcrumb: bool | None = None
+    fragments: list[str] | None = None
+    expected_yesno: str | None = None  # the set's gold yes/no/maybe, when it gives one
+    yesno_lead: str | None = None  # "yes"/"no" when the answer leads with one
+    names_missing: bool | None = None  # an "absent:" item's refusal names the absent thing
 
 
 def score_item(
@@ -390,8 +526,15 @@ def score_item(
     latency_s: float | None,
     error: str | None = None,
     vocab: Vocabulary | None = None,
+    question: str | None = None,
+    expected_yesno: str | None = None,
+    notes: str | None = None,
 ) -> ItemScore:
-    """Score one answer against one item (answer None means the system failed: counted wrong)."""
+    """Score one answer against one item (answer None means the system failed: counted wrong).
+
+    `question`, `expected_yesno` and `notes` (the item's own, where the runner passes them) feed
+    the form metrics: question kind, the yes/no lead against the gold label, and whether a refusal
+    names the thing an "absent:" note says the sources lack."""
     vocab = vocab or default_vocabulary()
     score = ItemScore(item_id=item_id, category=category, expect_abstain=expect_abstain, latency_s=latency_s)
     if answer is None:
@@ -400,6 +543,7 @@ def score_item(
         score.reasons.append(f"error: {score.error}")
         return score
     score.abstained = answer.abstained
+    _score_form(score, answer, question=question, expected_yesno=expected_yesno, notes=notes)
     if not expect_abstain and gold_quotes:
         _score_retrieval(score, [p.text for p in answer.retrieved], gold_quotes)
     if expect_abstain:
@@ -425,6 +569,8 @@ def score_document_item(
     latency_s: float | None,
     error: str | None = None,
     vocab: Vocabulary | None = None,
+    question: str | None = None,
+    expected_yesno: str | None = None,
 ) -> ItemScore:
     """Score one answer to a document-gold question (answerable by construction: its authors chose
     the gold documents as its evidence). Correct = answered, a gold document cited, every key fact
@@ -437,6 +583,7 @@ def score_document_item(
         score.reasons.append(f"error: {score.error}")
         return score
     score.abstained = answer.abstained
+    _score_form(score, answer, question=question, expected_yesno=expected_yesno, notes=None)
     gold = set(gold_docs)
     _score_retrieval_by_document(score, [p.doc_id for p in answer.retrieved], gold)
     score.key_facts = key_fact_hits(answer.answer, key_facts)
@@ -548,6 +695,10 @@ def aggregate(scores: Sequence[ItemScore]) -> dict[str, dict[str, float | None]]
         "p50_ms": p50 * 1000 if p50 is not None else None,
         "p95_ms": p95 * 1000 if p95 is not None else None,
     }
+    answers.update(form_metrics(scores))
+    names = [s.names_missing for s in scores if s.names_missing is not None]
+    if names:  # only sets whose refusals carry an "absent:" note measure it
+        abstention["names_missing"] = sum(names) / len(names)
     return {
         "retrieval": retrieval,
         "answers": answers,
@@ -555,6 +706,32 @@ def aggregate(scores: Sequence[ItemScore]) -> dict[str, dict[str, float | None]]
         "abstention": abstention,
         "latency": latency,
     }
+
+
+def form_metrics(scores: Sequence[ItemScore]) -> dict[str, float | None]:
+    """The answers' form: breadcrumb and fragment rates over the answered items, length in words
+    (median, p95) by question kind (short: factoid, dose, yes/no; long: list, summary) and per
+    kind, and the yes/no leads against the set's gold labels (rate over the labelled items,
+    precision over the leads given)."""
+    answered = [s for s in scores if s.answer_words is not None]
+    out: dict[str, float | None] = {
+        "breadcrumb_rate": _mean(1.0 if s.breadcrumb else 0.0 for s in answered),
+        "fragment_rate": _mean(1.0 if s.fragments else 0.0 for s in answered),
+    }
+    groups: dict[str, list[float]] = {"short": [], "long": []}
+    for s in answered:
+        words = float(s.answer_words or 0)
+        kind = s.kind or "factoid"
+        groups["long" if kind in LONG_KINDS else "short"].append(words)
+        groups.setdefault(kind, []).append(words)
+    for kind, values in groups.items():
+        out[f"length_median_{kind}"] = percentile(values, 50)
+        out[f"length_p95_{kind}"] = percentile(values, 95)
+    labelled = [s for s in scores if s.expected_yesno is not None]
+    leads = [s for s in labelled if s.yesno_lead is not None]
+    out["yesno_lead_rate"] = len(leads) / len(labelled) if labelled else None
+    out["yesno_lead_precision"] = _mean(1.0 if s.yesno_lead == s.expected_yesno else 0.0 for s in leads)
+    return out
 
 
 def per_category(scores: Sequence[ItemScore]) -> dict[str, dict[str, float | int]]:

@@ -27,8 +27,13 @@ SUMMARY_COLUMNS: list[tuple[str, str, str, str]] = [
     ("Gold cited", "citations", "gold_cited", "r"),
     ("Doc prec", "citations", "doc_precision", "r"),
     ("Bad mark", "citations", "invalid_marker_rate", "r"),
+    ("Crumbs", "answers", "breadcrumb_rate", "r"),
+    ("Frags", "answers", "fragment_rate", "r"),
+    ("Y/N lead", "answers", "yesno_lead_rate", "r"),
+    ("Y/N prec", "answers", "yesno_lead_precision", "r"),
     ("Abst P", "abstention", "precision", "r"),
     ("Abst R", "abstention", "recall", "r"),
+    ("Names miss", "abstention", "names_missing", "r"),
     ("False abst", "abstention", "false_abstention_rate", "r"),
     ("Path exact", "pathway", "exact_option_match", "r"),
     ("Forbidden", "pathway", "forbidden_option_rate", "r"),
@@ -37,6 +42,9 @@ SUMMARY_COLUMNS: list[tuple[str, str, str, str]] = [
     ("p95 ms", "latency", "p95_ms", "ms"),
 ]
 FAMILIES: tuple[str, ...] = ("retrieval", "answers", "citations", "abstention", "pathway", "latency")
+# Answer length in words by question kind (answers.length_median_<kind>, answers.length_p95_<kind>):
+# a table of its own, not a bar on the 0-1 charts.
+LENGTH_KINDS: tuple[str, ...] = ("short", "long", "yesno", "factoid", "dose", "list", "summary")
 _COLORS = ("#8c8c8c", "#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756")
 
 
@@ -66,6 +74,21 @@ def summary_table(run: EvalRun) -> str:
     return "\n".join(lines)
 
 
+def length_rows(run: EvalRun) -> list[list[str]]:
+    """Answer length in words (median / p95) per system and question kind, kinds measured only."""
+    kinds = [
+        k for k in LENGTH_KINDS if any(_value(s, "answers", f"length_median_{k}") is not None for s in run.systems)
+    ]
+    rows = [["System", *kinds]]
+    for s in run.systems:
+        cells = []
+        for k in kinds:
+            med, p95 = _value(s, "answers", f"length_median_{k}"), _value(s, "answers", f"length_p95_{k}")
+            cells.append("n/a" if med is None else f"{med:.0f} / {fmt(p95, 'ms')}")
+        rows.append([s.name, *cells])
+    return rows
+
+
 def markdown_table(run: EvalRun) -> str:
     rows = summary_rows(run)
     out = ["| " + " | ".join(rows[0]) + " |", "|" + "|".join("---" for _ in rows[0]) + "|"]
@@ -84,7 +107,11 @@ def chart_png(run: EvalRun, family: str) -> bytes | None:
     import matplotlib.pyplot as plt
 
     metrics = sorted({m for s in run.systems for m in s.metrics.get(family, {})}, key=_metric_order(family))
-    metrics = [m for m in metrics if any(_value(s, family, m) is not None for s in run.systems) and m != "errors"]
+    metrics = [
+        m
+        for m in metrics
+        if any(_value(s, family, m) is not None for s in run.systems) and m != "errors" and not m.startswith("length_")
+    ]
     if not metrics:
         return None
     fig, ax = plt.subplots(figsize=(min(12.0, max(6.0, 0.9 * len(metrics) + 2)), 3.8), dpi=100)
@@ -160,6 +187,15 @@ def markdown_report(run: EvalRun, gate: GateResult | None, charts: dict[str, str
     if corpus:
         out.append("Corpus/index version: " + ", ".join(f"{k}: `{v}`" for k, v in corpus.items()) + ".")
     out += ["", "## Summary", "", markdown_table(run), ""]
+    lengths = length_rows(run)
+    if len(lengths[0]) > 1:
+        out += [
+            "Answer length in words, median / p95, by question kind (short: factoid, dose, yes/no; long: list, summary):",
+            "",
+        ]
+        out += ["| " + " | ".join(lengths[0]) + " |", "|" + "|".join("---" for _ in lengths[0]) + "|"]
+        out += ["| " + " | ".join(r) + " |" for r in lengths[1:]]
+        out.append("")
     if gate is not None:
         status = "PASSED" if gate.passed else "FAILED"
         out.append(f"**Gate on `{gate.system}`: {status}** ({len(gate.checked)} thresholds checked).")
@@ -249,6 +285,13 @@ def html_report(run: EvalRun, gate: GateResult | None, charts_png: dict[str, byt
     for row in rows[1:]:
         parts.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>")
     parts.append("</tbody></table>")
+    lengths = length_rows(run)
+    if len(lengths[0]) > 1:
+        parts.append("<p>Answer length in words, median / p95, by question kind:</p><table><thead><tr>")
+        parts += [f"<th>{e(h)}</th>" for h in lengths[0]]
+        parts.append("</tr></thead><tbody>")
+        parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in lengths[1:]]
+        parts.append("</tbody></table>")
     if gate is not None:
         cls, status = ("pass", "PASSED") if gate.passed else ("failg", "FAILED")
         parts.append(f"<p class='{cls}'><strong>Gate on {e(gate.system)}: {status}</strong></p><ul>")

@@ -120,6 +120,8 @@ def _score(item: EvalItem, answer: Answer | None, latency_s: float | None, error
             answer=answer,
             latency_s=latency_s,
             error=error,
+            question=item.question,
+            expected_yesno=item.expected_yesno,
         )
     return score_item(
         item_id=item.id,
@@ -130,6 +132,8 @@ def _score(item: EvalItem, answer: Answer | None, latency_s: float | None, error
         answer=answer,
         latency_s=latency_s,
         error=error,
+        question=item.question,
+        notes=item.notes,
     )
 
 

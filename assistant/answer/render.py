@@ -1,8 +1,12 @@
 """Rendering: the one place that turns chosen evidence into the text a clinician reads.
 
-It quotes each chosen unit verbatim as a sentence (a passage's bullets as one sentence with their
-section path and parents, a drug card's fields with the drug's name, prose split into sentences),
-drops text that addresses the assistant and bracketed numbers that would pose as ALLy's markers,
+It quotes each chosen unit verbatim as a sentence: a passage's bullets as clauses with their
+population and state as a short prefix and their nearest parent ("Philadelphia chromosome positive
+B-cell ALL, if CR after induction (check MRD status), MRD+: Blinatumomab +/- TKI; …"), never the
+" > " section path, which the citation carries; a drug card's fields with the drug's name; prose
+split into sentences, cut-off pieces repaired or dropped. It drops text that addresses the
+assistant and bracketed numbers that would pose as ALLy's markers, leads a yes/no answer with
+"Yes, " or "No, " only where a quoted sentence states it (else "The sources do not say directly; "),
 leads with the pathway's options for a described patient, numbers the cited passages `[n]` in
 order of first use, and builds the typed `Answer` (and its streamed events).
 """
@@ -14,12 +18,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from wordfreq import zipf_frequency
+
 from ally.schema import Answer, Citation, PathwayResult, RetrievedPassage
 from ally.text import split_sentences
+from ally.vocab import STOPWORDS, stem, words
 from assistant.answer.choose import Choice
 from assistant.answer.evidence import Unit
 from assistant.answer.population import Population, mismatch_note
-from assistant.answer.question import asks_for_management, numbers_in
+from assistant.answer.question import QUESTION_WORDS, asks_for_management, numbers_in
 from assistant.answer.retrieval import Hit
 from assistant.core import AnswerEvent
 from assistant.storage import Database
@@ -75,22 +82,226 @@ class Composition:
         return list(dict.fromkeys(c for s in self.sentences for c in s.chunk_ids))
 
 
-def bullet_sentence(members: list[Unit]) -> str:
-    """One passage's selected bullets as a sentence: its section path, then the items, nested
-    items in parentheses after their parent ("…MRD+: Blinatumomab +/- TKI; Inotuzumab ozogamicin
-    +/- TKI (Anti-CD22 ADC; …); TKI")."""
-    path = [p for p in members[0].chunk.section.split(" > ") if p]
-    top: list[tuple[str, list[str]]] = []
+# A path part that names a population or a disease state ("Philadelphia chromosome positive B-cell
+# ALL", "Adult <65 and no significant comorbidities", "If CR after induction"): kept as the clause's
+# qualifier. Other parts ("Multi-agent chemo", "To identify if …") are headings, left to the
+# citation's section label.
+_QUALIFIER_RE = re.compile(
+    r"\b(ALL|B-ALL|T-ALL|B-cell|T-cell|Ph[+-]?|Philadelphia|[Aa]dults?|AYA|[Aa]dolescents?|[Pp]ediatric|"
+    r"[Cc]hild(?:ren)?|[Ee]lderly|[Oo]lder|MRD[+-]?|CR|[Rr]emission|[Rr]elapsed|[Rr]efractory|R/R|[Ff]rail|"
+    r"comorbidit\w*|[Rr]isk)\b|^If\b|[<>≥≤]\s*\d"
+)
+_LEAD_IN_RE = re.compile(r"^(To|For|How|See)\b|\b(into|include|includes|including|are|is|of|as|following)$")
+
+
+def _qualifier(part: str) -> str:
+    """A path part as a qualifier: "If no CR: Treat as relapsed/refractory disease" -> "If no CR
+    (treat as relapsed/refractory disease)"."""
+    head, sep, rest = part.rstrip(":").strip().partition(": ")
+    if not (sep and rest):
+        return head
+    return f"{head} ({rest[0].lower() + rest[1:] if rest[:2].istitle() else rest})"
+
+
+def clause_prefix(context: list[str]) -> str:
+    """A bullet's context as a short prefix phrase: the population and state parts of its path
+    (the top heading left out) and its nearest parent, for example "Philadelphia chromosome
+    positive B-cell ALL, if CR after induction, MRD+"; never the " > " breadcrumb."""
+    parts = [p.rstrip(":").strip() for p in context if p.strip()]
+    if not parts:
+        return ""
+    *outer, nearest = parts
+    kept = [_qualifier(p) for p in outer[1:] if _QUALIFIER_RE.search(p) and not _LEAD_IN_RE.search(p.split(": ")[0])]
+    kept.append(_qualifier(nearest))
+    kept = list(dict.fromkeys(k for k in kept if k))
+    return ", ".join([kept[0], *(k[0].lower() + k[1:] if k.startswith("If ") else k for k in kept[1:])])
+
+
+def bullet_clauses(members: list[Unit]) -> list[str]:
+    """One passage's selected bullets as readable clauses, one per parent: the parent's prefix
+    phrase (`clause_prefix`), then its items, nested items in parentheses after their own parent
+    ("Ph+ B-ALL, if CR after induction: MRD+: Blinatumomab; MRD+: Inotuzumab ozogamicin (Anti-CD22
+    ADC)"). A list header without its items loses its colon. The section path itself goes to the
+    citation's label."""
+    entries: list[tuple[tuple[str, ...], str, list[str]]] = []  # (context, item, nested items)
     for m in sorted(members, key=lambda u: u.index):
-        inner = m.context[len(path) :]
-        if not inner:
-            top.append((m.text, []))
-        elif top and top[-1][0].rstrip(":").strip() == inner[-1]:
-            top[-1][1].append(m.text)
+        context = tuple(m.context)
+        parent = next((e for e in entries if (*e[0], e[1].rstrip(":").strip()) == context), None)
+        if parent is not None:
+            parent[2].append(m.text)
         else:
-            top.append((f"{' > '.join(inner)}: {m.text}", []))
-    items = [f"{t} ({'; '.join(kids)})" if kids else t for t, kids in top]
-    return f"{' > '.join(path)}: {'; '.join(items)}" if path else "; ".join(items)
+            entries.append((context, m.text, []))
+    clauses: dict[tuple[str, ...], list[str]] = {}
+    for context, item, kids in entries:
+        text = f"{item.rstrip(':').strip()} ({'; '.join(kids)})" if kids else item.rstrip(":").strip()
+        clauses.setdefault(context, []).append(text)
+    out = []
+    for context, items in clauses.items():
+        prefix = clause_prefix(list(context))
+        out.append(f"{prefix}: {'; '.join(items)}" if prefix else "; ".join(items))
+    return out
+
+
+# --- repairing cut-off prose ------------------------------------------------------------------
+
+# Two texts run together where excerpts were stitched ("… clinical development.tor of all three"):
+# a full stop between a word and lower-case letters. Not a domain name.
+_RUN_TOGETHER_RE = re.compile(r"(?<=[a-z)\]])\.(?=[a-z]{2,}\b)(?!(?:gov|org|com|net|edu|html?|int)\b)")
+_LABEL_JOINED_RE = re.compile(r"(?<=[a-z0-9)])\.(?=[A-Z]{3,}:)")  # "… pexidartinib.METHODS: …"
+_SHORT_TAIL_RE = re.compile(r"(?<=[.!?])\s+[a-z]{1,5}\s*\.?$")  # "… related kinases. ses"
+_FUNCTION_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "for",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "with",
+        "and",
+        "or",
+        "but",
+        "as",
+        "from",
+        "that",
+        "which",
+        "whose",
+        "whom",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "has",
+        "have",
+        "had",
+        "its",
+        "their",
+        "this",
+        "these",
+        "those",
+        "than",
+        "into",
+        "between",
+        "including",
+        "such",
+        "via",
+        "per",
+    ]
+)
+_COMMON_STARTS = frozenset(
+    [
+        "a",
+        "an",
+        "as",
+        "at",
+        "by",
+        "for",
+        "in",
+        "it",
+        "is",
+        "of",
+        "on",
+        "or",
+        "to",
+        "we",
+        "our",
+        "all",
+        "and",
+        "any",
+        "are",
+        "but",
+        "few",
+        "its",
+        "new",
+        "one",
+        "two",
+    ]
+)
+
+
+def _partial_word(word: str, source: str) -> bool:
+    """Whether a lower-case word at a passage's edge is a piece of a word ("hree", "ctober", "ing"):
+    short or unknown to English, and nowhere else in the passage as a whole word."""
+    if re.search(rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])", source[1:-1], re.IGNORECASE) and len(word) > 3:
+        return False
+    if len(word) <= 3:
+        return word not in _COMMON_STARTS
+    freq = zipf_frequency(word, "en")
+    return freq < 1.0 or (freq < 3.0 and len(word) <= 4)
+
+
+def _repair_start(text: str, source: str) -> str:
+    m = re.match(r"([a-z]+)\b", text)
+    if not m:
+        return text
+    if _partial_word(m.group(1), source):
+        text = text[m.end() :].lstrip(" ,;:-")
+    if re.match(r"[a-z]+(?:'s)?(?:[\s,-]|$)", text):  # a lower-case word, not "mRNA" or "cGAS"
+        text = text[0].upper() + text[1:]
+    return text
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _drop_repeated_tail(text: str) -> str:
+    """The sentence without a tail that only repeats what it already said, as stitched excerpts
+    leave it ("… (SBLA syndrome).A syndrome).", "… (CDAI). to Crohn's disease activity index (CDAI).DAI).")."""
+    for m in re.finditer(r"\.", text[:-1]):
+        head, tail = text[: m.end()], text[m.end() :]
+        pieces = [p.strip() for p in tail.split(".") if p.strip()]
+        if pieces and all(_compact(p) in _compact(head) or re.fullmatch(r"[A-Z]{3,}:?", p) for p in pieces):
+            return head
+    return text
+
+
+def _repair_end(text: str, source: str) -> str | None:
+    text = text.rstrip()
+    while text.count("(") > text.count(")"):
+        text = text[: text.rindex("(")].rstrip()
+    if text[-1:] in ".!?" or text.rstrip(")]\"'”’")[-1:] in ".!?":
+        return text if len(text.split()) >= 3 else None
+    ws = text.split()
+    if ws and re.fullmatch(r"[a-z]+", ws[-1]) and _partial_word(ws[-1], source):
+        ws.pop()
+    while ws and ws[-1].lower().strip(",;:-") in _FUNCTION_WORDS:
+        ws.pop()
+    text = " ".join(ws).rstrip(" ,;:-–—")
+    if len(text.split()) < 4:
+        return None  # too little is left to stand as a sentence
+    return text if text[-1:] in ".!?" else f"{text}."
+
+
+def repaired(sentence: str, source: str) -> str | None:
+    """A prose sentence cut from a passage, repaired to stand on its own, or None when nothing of
+    it can: the tail after two run-together texts dropped, a partial first word dropped, a
+    lower-case start capitalised, a cut-off end trimmed to its last whole word and closed with a
+    full stop. `source` is the passage the sentence comes from."""
+    m = _RUN_TOGETHER_RE.search(sentence)
+    if m:
+        sentence = sentence[: m.end()]
+    sentence = _drop_repeated_tail(_SHORT_TAIL_RE.sub("", sentence).strip())
+    if not sentence or not re.search(r"[A-Za-z]", sentence):
+        return None
+    return _repair_end(_repair_start(sentence, source), source)
+
+
+def prose_sentences(text: str, source: str) -> list[str]:
+    """A prose unit's sentences, each repaired (`repaired`); pieces that cannot stand are dropped."""
+    out = []
+    for piece in split_sentences(_LABEL_JOINED_RE.sub(". ", text)):
+        fixed = repaired(piece, source)
+        if fixed:
+            out.append(fixed)
+    return out
 
 
 def _groups(units: list[Unit]) -> list[list[Unit]]:
@@ -113,14 +324,103 @@ def _groups(units: list[Unit]) -> list[list[Unit]]:
 def _texts(members: list[Unit]) -> list[str]:
     first = members[0]
     if first.kind == "bullet" and first.context:
-        return [bullet_sentence(members)]
+        return bullet_clauses(members)
     if first.kind == "field":
         return [m.display for m in members]
+    if first.kind == "sentence":
+        return prose_sentences(first.text, first.chunk.text)
     return split_sentences(first.text)
 
 
-def compose(choice: Choice, population: Population | None) -> Composition:
-    """The chosen units as cited sentences (or the choice's abstention)."""
+# --- yes/no leads ------------------------------------------------------------------------------
+
+_AUX = r"(?:is|are|am|does|do|did|can|could|should|shall|has|have|had|was|were|will|would|may|might|must)(?:n't)?"
+# A yes/no question: a clause that starts with an auxiliary verb ("Is …", "Fatigue in pSS: is there
+# a link …?"), not a wh-question.
+_YESNO_RE = re.compile(rf"(?:^|[:.?;,]\s+|--\s*)[\"'“]?{_AUX}\b", re.IGNORECASE)
+_WH_RE = re.compile(r"^\s*(what|which|who|whom|whose|when|where|why|how|list|name|describe|explain)\b", re.I)
+_NEGATED_Q_RE = re.compile(r"\bnot\b|n't\b", re.IGNORECASE)
+# A unit that hedges does not state the proposition: no lead from it.
+_HEDGE_RE = re.compile(
+    r"\b(may|might|could|possibl[ey]|potential(?:ly)?|suggests?|suggested|suggesting|unclear|uncertain|remains?|"
+    r"whether|appears?|appeared|seems?|likely|unlikely|warrant\w*|further (?:studies|research|investigation)|"
+    r"controversial|debated?|inconclusive|limited|hypothes\w+|trend|if|unknown|conflicting|questionable|"
+    r"no evidence|claimed|aims?|aimed|purpose|objectives?|to (?:determine|assess|evaluate|investigate|compare|"
+    r"examine|explore|study)|we (?:studied|conducted|investigated|assessed|evaluated|examined|sought|tested)|"
+    r"BACKGROUND|METHODS|INTRODUCTION|OBJECTIVES?|UNLABELLED|PURPOSE|CONTEXT)\b",
+    re.IGNORECASE,
+)
+# Negation that denies the proposition ("was not associated", "no significant difference").
+_DENIES_RE = re.compile(
+    r"\b(?:(?:is|are|was|were|did|does|do|has|have|had|can|could|would|will)\s+not|"
+    r"no\s+(?:significant|statistically|difference|differences|association|effect|benefit|correlation|"
+    r"relationship|impact|increase|improvement|advantage|change)|"
+    r"not\s+(?:associated|significant|related|correlated|effective|superior|different|predictive)|"
+    r"neither|failed\s+to|lacks?|lacking|cannot)\b",
+    re.IGNORECASE,
+)
+_NEGATION_RE = re.compile(r"\b(?:not|no|never|none|without|nor|neither|cannot|lacks?|lacking|failed)\b|n't\b", re.I)
+YESNO_COVERAGE = 0.85  # share of the question's content words a unit must state to answer it
+NOT_DIRECT = "The sources do not say directly; "
+_LOWER_LEAD = frozenset([*_FUNCTION_WORDS, "it", "we", "our", "there", "both", "in", "here"])
+
+
+def yes_no_question(question: str) -> bool:
+    """Whether the question asks yes or no ("Is …?", "Does …?", "Title: is it safe?"); a choice
+    between alternatives ("Is it favorable or poor risk?") does not."""
+    if _WH_RE.match(question) or re.search(r"\bor\b(?!\s+not\b)", question, re.IGNORECASE):
+        return False
+    return bool(_YESNO_RE.search(question))
+
+
+def _content(text: str) -> set[str]:
+    return {
+        stem(w)
+        for w in words(text)
+        if len(w) > 2 and w not in STOPWORDS and w not in QUESTION_WORDS and not _NEGATION_RE.fullmatch(w)
+    }
+
+
+def verdict(question: str, text: str) -> str | None:
+    """ "yes" or "no" when a quoted sentence states the question's proposition (or its negation)
+    directly: it holds most of the question's content words, does not hedge, and either denies
+    plainly or holds no negation at all; None otherwise. A negated question ("Is X not …?") flips it."""
+    wanted = _content(question)
+    if not wanted or len(wanted & _content(text)) / len(wanted) < YESNO_COVERAGE or _HEDGE_RE.search(text):
+        return None
+    if _DENIES_RE.search(text):
+        states = False
+    elif _NEGATION_RE.search(text):
+        return None  # a negation that may not bear on the proposition: no lead
+    else:
+        states = True
+    if _NEGATED_Q_RE.search(question):
+        states = not states
+    return "yes" if states else "no"
+
+
+def _lower_lead(text: str) -> str:
+    first = text.split(" ", 1)[0]
+    return text[0].lower() + text[1:] if first.lower() in _LOWER_LEAD and first[:1].isupper() else text
+
+
+def lead_yes_no(comp: Composition, question: str) -> None:
+    """Lead a yes/no answer with "Yes, " or "No, " on the quoted sentence that states it (moved
+    first); when none does, or they disagree, with "The sources do not say directly; "."""
+    found = [(v, i) for i, s in enumerate(comp.sentences) if s.chunk_ids and (v := verdict(question, s.text))]
+    if found and len({v for v, _ in found}) == 1:
+        answer, at = found[0]
+        sentence = comp.sentences.pop(at)
+        sentence.text = f"{answer.capitalize()}, {_lower_lead(sentence.text)}"
+        comp.sentences.insert(0, sentence)
+    elif comp.sentences:
+        first = comp.sentences[0]
+        first.text = f"{NOT_DIRECT}{_lower_lead(first.text)}"
+
+
+def compose(choice: Choice, population: Population | None, question: str | None = None) -> Composition:
+    """The chosen units as cited sentences (or the choice's abstention); a yes/no `question` gets
+    its lead (`lead_yes_no`)."""
     if choice.abstained:
         return Composition(True, reason=choice.reason, missing=choice.missing)
     comp = Composition(False)
@@ -137,9 +437,11 @@ def compose(choice: Choice, population: Population | None) -> Composition:
                 comp.sentences.append(Sentence(text, [cid], note))
     if choice.pairs:
         ids = list(dict.fromkeys(i for a, b in choice.pairs for i in (a.chunk.chunk_id, b.chunk.chunk_id)))
-        comp.sentences.append(Sentence("The cited sources give different figures on this point", ids))
+        comp.sentences.append(Sentence("The cited sources give different figures on this point.", ids))
     if not comp.sentences:
         return Composition(True, reason="no passage in the store answers the question as evidence")
+    if question and yes_no_question(question):
+        lead_yes_no(comp, question)
     return comp
 
 

@@ -80,7 +80,7 @@ class TestComposition:
     def test_bullet_quoted_with_section_context(self, assistant: Assistant) -> None:
         a = assistant.ask("What are the options for Ph+ B-ALL in CR with MRD+ after induction?")
         assert not a.abstained
-        first = next(line for line in sentences(a) if line.startswith("Treatment > "))
+        first = next(line for line in sentences(a) if line.startswith("Philadelphia chromosome positive B-cell ALL"))
         assert "Philadelphia chromosome positive B-cell ALL" in first and "MRD+" in first
         assert "Blinatumomab +/- TKI" in first and "Inotuzumab ozogamicin +/- TKI" in first
         n = int(MARK.findall(first)[0])
@@ -143,7 +143,7 @@ class TestConversation:
         cid = uuid.uuid4().hex
         assistant.ask("What are the options for Ph+ B-ALL in CR with MRD+ after induction?", conversation_id=cid)
         a = assistant.ask("and if MRD-negative?", conversation_id=cid)
-        line = next(line for line in sentences(a) if line.startswith("Treatment > "))
+        line = next(line for line in sentences(a) if line.startswith("Philadelphia chromosome positive B-cell ALL"))
         assert "MRD-" in line and "Blinatumomab + TKI" in line
         assert "Philadelphia chromosome positive" in line
         assert a.pathway is not None and a.pathway.patient.get("mrd") == "negative"

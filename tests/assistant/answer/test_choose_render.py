@@ -8,7 +8,7 @@ from assistant.answer.choose import Choice, Chooser
 from assistant.answer.evidence import IdfTable, units_of
 from assistant.answer.population import Population
 from assistant.answer.question import analyse
-from assistant.answer.render import Composition, Sentence, bullet_sentence, compose, is_instruction, without_markers
+from assistant.answer.render import Composition, Sentence, bullet_clauses, compose, is_instruction, without_markers
 
 from .conftest import CARD, HOSTILE, PROSE, TREE, chunk, hits
 
@@ -46,11 +46,12 @@ class TestChoose:
 
 
 class TestRender:
-    def test_bullets_render_as_one_sentence_with_nesting(self) -> None:
+    def test_bullets_render_as_a_clause_with_nesting(self) -> None:
         units = units_of(TREE, 0)
-        text = bullet_sentence(units)
-        assert text.startswith("Treatment > Ph+ B-ALL > If CR after induction: MRD+: Blinatumomab;")
+        (text,) = bullet_clauses(units)
+        assert text.startswith("Ph+ B-ALL, if CR after induction: MRD+: Blinatumomab;")
         assert "MRD+: Inotuzumab ozogamicin (Anti-CD22 ADC)" in text
+        assert " > " not in text and "Treatment" not in text
 
     def test_instructions_and_fake_markers_are_not_quoted(self) -> None:
         comp = compose(Choice(False, units=units_of(HOSTILE, 0)), None)
@@ -68,7 +69,7 @@ class TestRender:
     def test_disagreement_cites_both_passages(self) -> None:
         a, b = units_of(chunk("a", "Rate was 75%."), 0)[0], units_of(chunk("b", "Rate was 85%."), 0)[0]
         comp = compose(Choice(False, units=[a], pairs=[(a, b)]), None)
-        assert comp.sentences[-1] == Sentence("The cited sources give different figures on this point", ["a", "b"])
+        assert comp.sentences[-1] == Sentence("The cited sources give different figures on this point.", ["a", "b"])
         assert comp.cited == ["a", "b"]
 
     def test_abstention_passes_through(self) -> None:

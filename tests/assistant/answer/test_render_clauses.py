@@ -1,0 +1,158 @@
+"""Rendering (`assistant.answer.render`): bullets as clauses without breadcrumbs, cut-off prose
+repaired or dropped, and yes/no leads only where a quoted sentence states the answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from ally.chunks import BULLETS
+from assistant.answer.choose import Choice
+from assistant.answer.evidence import units_of
+from assistant.answer.render import (
+    NOT_DIRECT,
+    bullet_clauses,
+    clause_prefix,
+    compose,
+    repaired,
+    verdict,
+    yes_no_question,
+)
+
+from .conftest import chunk
+
+PH_TREE = chunk(
+    "ph",
+    "- Blinatumomab +/- TKI\n- Inotuzumab ozogamicin +/- TKI\n  - Increases risk of veno-occlusive disease/liver toxicity",
+    section="Treatment > Philadelphia chromosome positive B-cell ALL > If CR after induction: check MRD status > MRD+",
+    flags=[BULLETS],
+)
+CHEMO = chunk(
+    "chemo",
+    "- ECOG 1910\n  - Cyclophosphamide, cytarabine, daunorubicin\n  - + rituximab for CD20 expression ≥20%",
+    section="Treatment > Philadelphia chromosome negative B-cell ALL > Adult <65 and no significant comorbidities"
+    " > Multi-agent chemo",
+    flags=[BULLETS],
+)
+
+
+class TestClauses:
+    def test_population_and_state_stay_the_path_does_not(self) -> None:
+        (text,) = bullet_clauses(units_of(PH_TREE, 0))
+        assert " > " not in text and not text.startswith("Treatment")
+        assert text.startswith(
+            "Philadelphia chromosome positive B-cell ALL, if CR after induction (check MRD status), MRD+: "
+        )
+        assert "Inotuzumab ozogamicin +/- TKI (Increases risk of veno-occlusive disease/liver toxicity)" in text
+
+    def test_headings_drop_numbers_stay_verbatim(self) -> None:
+        units = units_of(CHEMO, 0)
+        texts = bullet_clauses(units[1:])  # the regimen's items without the regimen's own bullet
+        assert texts == [
+            "Philadelphia chromosome negative B-cell ALL, Adult <65 and no significant comorbidities, ECOG 1910: "
+            "Cyclophosphamide, cytarabine, daunorubicin; + rituximab for CD20 expression ≥20%"
+        ]
+        assert "Multi-agent chemo" not in texts[0]
+
+    def test_a_single_heading_is_the_clause_label(self) -> None:
+        assert clause_prefix(["Risk assessment", "Poor risk"]) == "Poor risk"
+        assert clause_prefix(["Background"]) == "Background"
+        assert clause_prefix(["Treatment", "ALL therapy is divided into", "Consolidation"]) == "Consolidation"
+
+    def test_compose_keeps_the_section_for_the_citation(self) -> None:
+        comp = compose(Choice(False, units=units_of(PH_TREE, 0)), None)
+        assert all(" > " not in s.text for s in comp.sentences)
+        assert comp.cited == ["ph"]  # the citation carries the chunk, and with it the section path
+
+
+class TestRepair:
+    @pytest.mark.parametrize(
+        ("raw", "fixed"),
+        [
+            (
+                "Larotrectinib is the first selective inhibitor of all three TRK kinases to enter clinical "
+                "development.tor of all three TRK kinases to enter clinical development.",
+                "Larotrectinib is the first selective inhibitor of all three TRK kinases to enter clinical development.",
+            ),
+            (
+                "hree anti-CD19 CAR T-cells are currently approved: axicabtagene ciloleucel and tisagenlecleucel.",
+                "Anti-CD19 CAR T-cells are currently approved: axicabtagene ciloleucel and tisagenlecleucel.",
+            ),
+            (
+                "our data indicate that the cGAS-STING pathway plays a role in HBV surveillance.",
+                "Our data indicate that the cGAS-STING pathway plays a role in HBV surveillance.",
+            ),
+            (
+                "Pexidartinib is a selective CSF1R inhibitor, which was recently approved by the FDA for the trea",
+                "Pexidartinib is a selective CSF1R inhibitor, which was recently approved by the FDA.",
+            ),
+            (
+                "It is unable to find local alignment with maximum degree of similarity (e.g.",
+                "It is unable to find local alignment with maximum degree of similarity.",
+            ),
+            (
+                "Li-Fraumeni syndrome shows many cancers (therefore, also referred to by the acronym SBLA "
+                "syndrome).A syndrome).",
+                "Li-Fraumeni syndrome shows many cancers (therefore, also referred to by the acronym SBLA syndrome).",
+            ),
+            (
+                "Brd4 mediates E2-dependent transcriptional activation",
+                "Brd4 mediates E2-dependent transcriptional activation.",
+            ),
+            (
+                "mRNA accumulation correlates with poor translatability.",
+                "mRNA accumulation correlates with poor translatability.",
+            ),
+        ],
+    )
+    def test_cut_off_pieces_are_repaired(self, raw: str, fixed: str) -> None:
+        assert repaired(raw, raw) == fixed
+
+    @pytest.mark.parametrize("raw", ["These", "Pitolisant has been", "of the"])
+    def test_pieces_too_short_to_stand_are_dropped(self, raw: str) -> None:
+        assert repaired(raw, raw) is None
+
+    def test_numbers_survive_repair(self) -> None:
+        raw = "ing a threshold of 8 points or more, the NoSAS score had an AUC of 0·74 ("
+        fixed = repaired(raw, raw)
+        assert fixed is not None and "8 points" in fixed and "0·74" in fixed and not fixed.endswith("(")
+
+
+class TestYesNo:
+    @pytest.mark.parametrize(
+        ("question", "expected"),
+        [
+            ("Is Ph-like ALL a high risk subtype?", True),
+            ("does inotuzumab carry a VOD risk?", True),
+            ("Preoperative platelet count in ESCC: is it a prognostic factor?", True),
+            ("What is the dose of nelarabine?", False),
+            ("Is iAMP21 favorable or poor risk?", False),
+        ],
+    )
+    def test_yes_no_questions(self, question: str, expected: bool) -> None:
+        assert yes_no_question(question) is expected
+
+    def test_verdicts_handle_negation_and_hedges(self) -> None:
+        q = "Is Ph-like ALL a high risk subtype?"
+        assert verdict(q, "Ph-like ALL has emerged as a high-risk subtype.") == "yes"
+        assert verdict(q, "Ph-like ALL may be a high-risk subtype.") is None  # hedged
+        assert verdict(q, "Ph-like ALL is not a high-risk subtype.") == "no"
+        assert verdict("Is Ph-like ALL not a high risk subtype?", "Ph-like ALL is a high-risk subtype.") == "no"
+        assert verdict(q, "Patients without Ph-like ALL have a high-risk subtype.") is None  # negation elsewhere
+        assert verdict(q, "Ph-like ALL is common.") is None  # does not state the proposition
+        tx = "Does tranexamic acid increase seizures after haemorrhage?"
+        assert verdict(tx, "Tranexamic acid did not increase seizures after haemorrhage.") == "no"
+
+    def test_lead_goes_on_the_stating_sentence(self) -> None:
+        passage = chunk("p", "Ph-like ALL is frequent in adults. Ph-like ALL has emerged as a high-risk subtype.")
+        comp = compose(Choice(False, units=units_of(passage, 0)), None, question="Is Ph-like ALL a high risk subtype?")
+        assert comp.sentences[0].text == "Yes, Ph-like ALL has emerged as a high-risk subtype."
+
+    def test_no_direct_statement_says_so(self) -> None:
+        passage = chunk("p", "Ph-like ALL is frequent in adults.")
+        comp = compose(Choice(False, units=units_of(passage, 0)), None, question="Is Ph-like ALL a high risk subtype?")
+        assert comp.sentences[0].text == NOT_DIRECT + "Ph-like ALL is frequent in adults."
+
+    def test_other_questions_get_no_lead(self) -> None:
+        passage = chunk("p", "Ph-like ALL has emerged as a high-risk subtype.")
+        comp = compose(Choice(False, units=units_of(passage, 0)), None, question="What is Ph-like ALL?")
+        assert comp.sentences[0].text == "Ph-like ALL has emerged as a high-risk subtype."

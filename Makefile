@@ -49,12 +49,15 @@ eval: setup
 	$(BIN)/ally eval --store $(STORE) --out artifacts/eval-report
 
 # The accuracy gate: a fresh store from corpus/, then every system on the eval set; exits non-zero
-# when ALLy falls below evals/thresholds.yaml. Then the same on the external development set
+# when ALLy falls below evals/thresholds.yaml. Then the frozen half of the clinician-worded set
+# (never tuned on) against evals/thresholds-clinician.yaml. Then the same on the external development set
 # (real PubMed text and expert questions, shared/external-dev) against evals/thresholds-external.yaml.
 EXTERNAL_DEV ?= ../shared/external-dev
 eval-gate: setup
 	$(BIN)/ally ingest corpus --store artifacts/eval-store --json > /dev/null
 	$(BIN)/ally eval --store artifacts/eval-store --out artifacts/eval-report
+	$(BIN)/ally eval --store artifacts/eval-store --dataset evals/datasets/questions-clinician-frozen.jsonl \
+	  --no-pathway --thresholds evals/thresholds-clinician.yaml --out artifacts/eval-report-clinician-frozen
 	@if [ -f $(EXTERNAL_DEV)/questions.jsonl ]; then \
 	  $(BIN)/ally ingest $(EXTERNAL_DEV)/docs --store artifacts/eval-external-store --json > /dev/null && \
 	  $(BIN)/ally eval --store artifacts/eval-external-store --dataset $(EXTERNAL_DEV)/questions.jsonl \

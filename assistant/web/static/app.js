@@ -1,7 +1,9 @@
 // ALLy web chat page. Streams answers from POST /v1/chat (server-sent events read with fetch and a
 // ReadableStream), turns citation markers [n] into buttons that open the cited passage
 // (GET /v1/passages/{chunk_id}), records feedback (POST /v1/feedback) and runs the patient
-// pathway (POST /v1/pathway). All text from the server is inserted with textContent, never as HTML.
+// pathway (POST /v1/pathway), lists the documents held (GET /v1/documents, with the corpus version
+// from GET /readyz) and copies an answer with its references as plain text.
+// All text from the server is inserted with textContent, never as HTML.
 "use strict";
 
 (function () {
@@ -368,8 +370,60 @@
     if (answer.pathway) message.pathway = renderPathway(answer.pathway);
     if (message.pathway) message.body.append(message.pathway);
     labelCiteButtons(message);
-    message.body.append(feedbackBar(answer));
+    message.article.dataset.corpusVersion = answer.corpus_version || "";
+    message.body.append(answerMeta(answer), feedbackBar(answer));
   }
+
+  // --- provenance and copying -----------------------------------------------------------------
+
+  function answerMeta(answer) {
+    const meta = el("p", { className: "answer-meta" });
+    const version = answer.corpus_version || "unknown";
+    meta.append(el("span", { className: "label", text: "Corpus version: " }),
+      el("code", { className: "corpus-version", title: version, text: version }));
+    return meta;
+  }
+
+  // The answer as plain text: its text, a blank line, then one "[n] Title, year — section" line per
+  // citation (the reference lines are left out when there are none).
+  function answerPlainText(answer) {
+    const lines = (answer.citations || []).map((c) => {
+      let line = "[" + c.n + "] " + (c.title || c.doc_id);
+      if (c.year !== null && c.year !== undefined && c.year !== "") line += ", " + c.year;
+      if (c.section) line += " — " + c.section;
+      return line;
+    });
+    const text = String(answer.answer || "").trim();
+    return lines.length ? text + "\n\n" + lines.join("\n") : text;
+  }
+
+  // Copy with the asynchronous clipboard where the page is a secure context, else with a hidden
+  // textarea and execCommand("copy") (plain http on a LAN address).
+  async function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      try {
+        await navigator.clipboard.writeText(text);
+        return true;
+      } catch (_) { /* denied: try the fallback */ }
+    }
+    const area = el("textarea", { className: "copy-buffer", readonly: true, "aria-hidden": "true", tabindex: "-1" });
+    area.value = text;
+    document.body.append(area);
+    const focused = document.activeElement;
+    area.select();
+    area.setSelectionRange(0, text.length);
+    let ok = false;
+    try {
+      ok = document.execCommand("copy");
+    } catch (_) {
+      ok = false;
+    }
+    area.remove();
+    if (focused && typeof focused.focus === "function") focused.focus();
+    return ok;
+  }
+
+  window.ALLy = Object.freeze({ answerPlainText, copyText });
 
   function failMessage(message, detail) {
     message.article.classList.remove("streaming");
@@ -395,7 +449,15 @@
     const no = el("button", { type: "button", className: "secondary", "aria-pressed": "false", text: "Not helpful" });
     yes.addEventListener("click", () => send(true, yes));
     no.addEventListener("click", () => send(false, no));
-    bar.append(el("span", { text: "Was this helpful? " }), yes, no, note);
+    const plain = answerPlainText(answer);
+    const copy = el("button", { type: "button", className: "secondary copy-answer", text: "Copy answer",
+      "aria-label": "Copy the answer with its references as plain text" });
+    copy.dataset.copyText = plain;
+    copy.addEventListener("click", async () => {
+      const ok = await copyText(plain);
+      note.textContent = ok ? "Copied the answer and its references." : "Copying failed: select the text and copy it.";
+    });
+    bar.append(el("span", { text: "Was this helpful? " }), yes, no, copy, note);
     return bar;
   }
 
@@ -478,6 +540,88 @@
     log.replaceChildren(el("p", { className: "empty-hint", id: "empty-hint", text: "New conversation started." }));
     question.focus();
   });
+
+  // --- the sources view ----------------------------------------------------------------------
+
+  const library = $("library");
+  const sourcesButton = $("sources-button");
+  const libraryList = $("library-list");
+  const libraryStatus = $("library-status");
+
+  // /readyz answers 503 with the same body while the model loads: the corpus version is there too.
+  async function readiness() {
+    const response = await fetch("/readyz", { headers: { Accept: "application/json" } });
+    try {
+      return await response.json();
+    } catch (_) {
+      return {};
+    }
+  }
+
+  function documentItem(doc) {
+    const untrusted = (doc.untrusted || []).length > 0;
+    const item = el("li", { className: "doc" + (untrusted ? " untrusted" : ""), "data-doc-id": doc.doc_id,
+      "data-chunks": doc.chunks });
+    item.append(el("h3", { className: "doc-title", text: doc.title || doc.doc_id }));
+    if (untrusted) {
+      item.append(el("p", { className: "doc-flag", text: "Kept out of answers: " + doc.untrusted.join("; ") }));
+    }
+    const source = [doc.publisher, doc.year].filter((x) => x !== null && x !== undefined && x !== "");
+    if (source.length) item.append(el("p", { className: "doc-source", text: source.join(", ") }));
+    const meta = el("dl", { className: "meta doc-meta" });
+    const rows = [
+      ["Kind", doc.kind, "doc-kind"],
+      ["Chunks", String(doc.chunks ?? 0), "doc-chunks"],
+      ["Published", doc.published, "doc-published"],
+      ["Authors", (doc.authors || []).join(", "), "doc-authors"],
+      ["Subjects", (doc.subjects || []).join(", "), "doc-subjects"],
+      ["DOI", doc.doi, "doc-doi"],
+      ["Document id", doc.doc_id, "doc-id"],
+    ];
+    for (const [name, value, cls] of rows) {
+      if (value === null || value === undefined || value === "") continue;
+      meta.append(el("dt", { text: name }), el("dd", { className: cls, text: value }));
+    }
+    item.append(meta);
+    return item;
+  }
+
+  async function loadLibrary() {
+    libraryStatus.textContent = "Loading the documents…";
+    library.setAttribute("aria-busy", "true");
+    try {
+      const [docs, ready] = await Promise.all([getJSON("/v1/documents"), readiness()]);
+      $("corpus-version").textContent = ready.corpus_version || "unknown";
+      $("corpus-generation").textContent = ready.generation ?? "unknown";
+      const chunks = docs.reduce((sum, d) => sum + (Number(d.chunks) || 0), 0);
+      const kept = docs.filter((d) => (d.untrusted || []).length).length;
+      $("library-count").textContent = docs.length + " (" + chunks + " chunks" +
+        (kept ? "; " + kept + " kept out of answers" : "") + ")";
+      libraryList.replaceChildren(...docs.map(documentItem));
+      library.dataset.corpusVersion = ready.corpus_version || "";
+      libraryStatus.textContent = docs.length ? "" : "No documents are ingested yet.";
+      library.classList.add("loaded");
+    } catch (err) {
+      libraryStatus.textContent = "Could not list the documents: " + (err.detail || String(err));
+    } finally {
+      library.removeAttribute("aria-busy");
+    }
+  }
+
+  function showLibrary(open) {
+    library.hidden = !open;
+    sourcesButton.setAttribute("aria-expanded", String(open));
+    if (open) {
+      loadLibrary();
+      $("library-title").focus();
+    } else {
+      sourcesButton.focus();
+    }
+  }
+
+  sourcesButton.addEventListener("click", () => showLibrary(library.hidden));
+  $("library-close").addEventListener("click", () => showLibrary(false));
+  $("library-refresh").addEventListener("click", () => loadLibrary());
 
   // --- the patient panel ----------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import pytest
 from assistant.pathway import evaluate
 from assistant.resources import load_pathway_book
 
-from .browser import chromium_page, free_port, running_server
+from .browser import chromium_page, free_port, running_server, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -63,5 +63,6 @@ def test_pathway_panel_lists_one_line_per_branch(fake_server: str) -> None:
             assert "[SchistoSite pathway" in line
         assert lines[0].endswith("(still needs: kmt2a)")
         assert page.locator(".pathway-card .branches b").count() == 0
+        screenshot(page, "page-pathway-branches.png")
         button = page.locator(".pathway-card .branches .branch").first.locator("button.source-link")
         assert button.get_attribute("data-chunk-id") == "doc-0001"

@@ -244,6 +244,12 @@ class DocumentInfo(BaseModel):
         description="Why the document is kept out of answers: text in it addresses the reader or the assistant "
         "(an instruction-injection attempt). Empty for a trusted document.",
     )
+    added_at: str | None = Field(
+        default=None, description="When the document first entered the store (UTC, ISO 8601); null if not recorded."
+    )
+    updated_at: str | None = Field(
+        default=None, description="When the document's content last changed in the store (UTC, ISO 8601)."
+    )
 
 
 class ChunkRecord(BaseModel):

@@ -45,6 +45,10 @@ class DocMeta:
     # Derived from the text by the pipeline (ally.subjects, ally.untrusted); None: not derived yet.
     subjects: list[str] | None = None
     untrusted: list[str] = field(default_factory=list)
+    # When the document first entered the store, and when its content last changed (UTC ISO 8601,
+    # set by the pipeline; None in stores written before they were recorded).
+    added_at: str | None = None
+    updated_at: str | None = None
 
 
 @dataclass

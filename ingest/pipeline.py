@@ -15,6 +15,7 @@ import hashlib
 import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ally.chunks import Chunk
@@ -79,6 +80,16 @@ def _file_hash(path: Path, entry: SourceEntry | None) -> str | None:
         return None
     described = (entry.model_dump_json() if entry else "") + DERIVED_VERSION
     return hashlib.sha256(data + described.encode()).hexdigest()
+
+
+def _dates(previous: DocumentEntry | None, content_hash: str) -> tuple[str, str]:
+    """(added_at, updated_at) of a document being (re)written: kept while its content is unchanged."""
+    now = datetime.now(UTC).replace(microsecond=0).isoformat()
+    if previous is None:
+        return now, now
+    old = previous.meta
+    changed = old.content_hash != content_hash
+    return old.added_at or now, (now if changed or not old.updated_at else old.updated_at)
 
 
 def _texts(doc: LoadedDocument) -> list[str]:
@@ -225,7 +236,8 @@ class CorpusReader:
             vocab.tokens(c.embed_text)
         self.chunks.update((c.chunk_id, c) for c in doc_chunks)
         previous = self.documents.get(doc_id)
-        meta = replace(derive(doc), file_hash=fhash)
+        added_at, updated_at = _dates(self.documents.get(doc_id), doc.meta.content_hash)
+        meta = replace(derive(doc), file_hash=fhash, added_at=added_at, updated_at=updated_at)
         entry = DocumentEntry(meta=meta, chunk_ids=[c.chunk_id for c in doc_chunks])
         if meta.untrusted:
             self.report.warnings.append(

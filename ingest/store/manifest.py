@@ -69,6 +69,8 @@ class DocumentEntry(BaseModel):
             content_hash=meta.content_hash,
             subjects=meta.subjects,
             untrusted=meta.untrusted,
+            added_at=meta.added_at,
+            updated_at=meta.updated_at,
         )
 
 
@@ -191,6 +193,9 @@ class Manifest(BaseModel):
                 meta.pop("subjects", None)
             if not meta.get("untrusted"):
                 meta.pop("untrusted", None)
+            for key in ("added_at", "updated_at"):
+                if meta.get(key) is None:
+                    meta.pop(key, None)
         indent = 1 if self.legacy else None
         return json.dumps(data, ensure_ascii=False, indent=indent, sort_keys=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -142,3 +143,26 @@ class TestStoreGuards:
         (tmp_path / "store" / "manifest.json").write_text("{not json")
         with pytest.raises(Exception, match="rebuild"):
             open_reader(settings(tmp_path))
+
+
+class TestDocumentDates:
+    def test_added_stays_updated_moves_only_when_the_content_changes(self, tmp_path: Path, corpus: Path) -> None:
+        enc = HashEncoder()
+        ingest_paths([corpus], settings(tmp_path), encoder=enc)
+        with open_reader(settings(tmp_path)) as r:
+            first = {d.doc_id: d for d in r.documents()}
+        assert all(d.added_at and d.updated_at == d.added_at for d in first.values())
+        doc = "ma-2024-all-year-in-review"
+        stamp = "2000-01-01T00:00:00+00:00"  # older stamps, so that a new one is told apart
+        manifest = tmp_path / "store" / "manifest.json"
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        data["documents"][doc]["meta"].update(added_at=stamp, updated_at=stamp)
+        manifest.write_text(json.dumps(data), encoding="utf-8")
+        f = corpus / "ma-2024-all-year-in-review.txt"
+        f.write_text(f.read_text().replace("93 adult B-ALL patients", "94 adult B-ALL patients"))
+        ingest_paths([corpus], settings(tmp_path), encoder=enc)
+        with open_reader(settings(tmp_path)) as r:
+            after = {d.doc_id: d for d in r.documents()}
+        assert after[doc].added_at == stamp and after[doc].updated_at != stamp
+        unchanged = next(d for d in after if d != doc)
+        assert after[unchanged].updated_at == first[unchanged].updated_at

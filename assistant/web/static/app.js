@@ -573,6 +573,8 @@
       ["Kind", doc.kind, "doc-kind"],
       ["Chunks", String(doc.chunks ?? 0), "doc-chunks"],
       ["Published", doc.published, "doc-published"],
+      ["Added", doc.added_at, "doc-added"],
+      ["Updated", doc.updated_at !== doc.added_at ? doc.updated_at : null, "doc-updated"],
       ["Authors", (doc.authors || []).join(", "), "doc-authors"],
       ["Subjects", (doc.subjects || []).join(", "), "doc-subjects"],
       ["DOI", doc.doi, "doc-doi"],

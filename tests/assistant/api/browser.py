@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -75,6 +76,30 @@ def running_server(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
+
+
+@contextmanager
+def serving_store(settings: Any, log: Path) -> Iterator[str]:
+    """A real `ally serve` on loopback over `settings.store` (its other non-default settings as
+    ALLY_* variables); yields the base URL, the access log in `log`."""
+    port = free_port()
+    env = {
+        f"ALLY_{name.upper()}": str(value)
+        for name, value in settings.model_dump(exclude_defaults=True).items()
+        if name != "store" and value is not None
+    }
+    command = [sys.executable, "-m", "assistant.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with running_server([*command, "--store", str(settings.store)], port, env, log) as base:
+        yield base
+
+
+@contextmanager
+def serving_fake(api_key: str, log: Path) -> Iterator[str]:
+    """The fake API of fake_server.py on loopback, requiring `api_key`; yields the base URL."""
+    port = free_port()
+    command = [sys.executable, str(Path(__file__).with_name("fake_server.py")), str(port)]
+    with running_server(command, port, {"ALLY_API_KEYS": api_key}, log, ready_timeout=60) as base:
+        yield base
 
 
 @contextmanager

@@ -4,7 +4,6 @@ passage, fill the patient panel and check the options. Screenshots go to artifac
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 
 from ally.settings import Settings
 
-from .browser import chromium_page, free_port, http_json, running_server, screenshot
+from .browser import chromium_page, http_json, screenshot, serving_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -21,26 +20,8 @@ QUESTION = "Which therapies are approved for relapsed or refractory B-ALL?"
 
 @pytest.fixture(scope="module")
 def served(ingested_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    env = {
-        f"ALLY_{name.upper()}": str(value)
-        for name, value in ingested_settings.model_dump(exclude_defaults=True).items()
-        if name != "store" and value is not None
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "assistant.cli",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--store",
-        str(ingested_settings.store),
-    ]
     log = tmp_path_factory.mktemp("served") / "uvicorn.log"
-    with running_server(command, port, env, log) as base:
+    with serving_store(ingested_settings, log) as base:
         yield base
     access = log.read_text()
     assert "POST /v1/chat 200" in access and QUESTION not in access

@@ -4,9 +4,7 @@ response is the real evaluator's result, served through a routed request)."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +12,7 @@ import pytest
 from assistant.pathway import evaluate
 from assistant.resources import load_pathway_book
 
-from .browser import chromium_page, free_port, running_server, screenshot
+from .browser import chromium_page, screenshot, serving_fake
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,10 +22,7 @@ T_CR = {"age": 30, "lineage": "T", "phase": "post_induction", "response": "CR", 
 
 @pytest.fixture(scope="module")
 def fake_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("fake-server") / "server.log"
-    command = [sys.executable, str(Path(__file__).with_name("fake_server.py")), str(port)]
-    with running_server(command, port, {"ALLY_API_KEYS": KEY}, log, ready_timeout=60) as base:
+    with serving_fake(KEY, tmp_path_factory.mktemp("fake-server") / "server.log") as base:
         yield base
 
 

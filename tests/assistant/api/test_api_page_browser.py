@@ -3,15 +3,13 @@ citations, escaping of source text, abstention, feedback, API keys, patient-fiel
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from .browser import chromium_page, free_port, http_json, running_server, screenshot
+from .browser import chromium_page, http_json, screenshot, serving_fake
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -20,10 +18,7 @@ KEY = "page-test-key-5f2a9c"
 
 @pytest.fixture(scope="module")
 def fake_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("fake-server") / "server.log"
-    command = [sys.executable, str(Path(__file__).with_name("fake_server.py")), str(port)]
-    with running_server(command, port, {"ALLY_API_KEYS": KEY}, log, ready_timeout=60) as base:
+    with serving_fake(KEY, tmp_path_factory.mktemp("fake-server") / "server.log") as base:
         yield base
 
 

@@ -7,7 +7,6 @@ and 390 px wide; screenshots go to /tmp/shots/."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import yaml
 
 from ally.settings import Settings
 
-from .browser import REPO, chromium_page, free_port, http_json, running_server
+from .browser import REPO, chromium_page, http_json, serving_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -41,26 +40,8 @@ document.addEventListener("copy", (event) => {
 
 @pytest.fixture(scope="module")
 def served(ingested_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    env = {
-        f"ALLY_{name.upper()}": str(value)
-        for name, value in ingested_settings.model_dump(exclude_defaults=True).items()
-        if name != "store" and value is not None
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "assistant.cli",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--store",
-        str(ingested_settings.store),
-    ]
     log = tmp_path_factory.mktemp("served-sources") / "uvicorn.log"
-    with running_server(command, port, env, log) as base:
+    with serving_store(ingested_settings, log) as base:
         yield base
 
 

@@ -21,27 +21,28 @@ class Scope:
     subjects: dict[str, frozenset[str]]  # doc id -> its diseases (documents with derived subjects)
     underived: frozenset[str]  # doc ids ingested before subjects were derived: judged by their text
     untrusted: frozenset[str]  # doc ids kept out of answers
-    # doc id -> tokens of its authors, publisher and year: "per Li 2025" names the source, not its text
-    source_tokens: dict[str, frozenset[str]] = field(default_factory=dict)
+    # doc id -> its authors, publisher, year and file name: "per Li 2025" names the source, not its
+    # text. Tokenised on first use (opening a 100k-document generation tokenises none of them).
+    source_text: dict[str, str] = field(default_factory=dict)
+    tokens: Callable[[str], list[str]] | None = None
+    _source_tokens: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, documents: Iterable[DocumentInfo], tokens: Callable[[str], list[str]] | None = None) -> Scope:
         subjects: dict[str, frozenset[str]] = {}
         underived: set[str] = set()
         untrusted: set[str] = set()
-        source_tokens: dict[str, frozenset[str]] = {}
+        source_text: dict[str, str] = {}
         for d in documents:
-            if tokens is not None:
-                stem = d.path.rsplit("/", 1)[-1].rsplit(".", 1)[0] if d.path else ""
-                described = " ".join([*d.authors, d.publisher or "", str(d.year or ""), d.published or "", stem])
-                source_tokens[d.doc_id] = frozenset(tokens(described))
+            stem = d.path.rsplit("/", 1)[-1].rsplit(".", 1)[0] if d.path else ""
+            source_text[d.doc_id] = " ".join([*d.authors, d.publisher or "", str(d.year or ""), d.published or "", stem])
             if d.subjects is None:
                 underived.add(d.doc_id)
             else:
                 subjects[d.doc_id] = frozenset(d.subjects)
             if d.untrusted:
                 untrusted.add(d.doc_id)
-        return cls(subjects, frozenset(underived), frozenset(untrusted), source_tokens)
+        return cls(subjects, frozenset(underived), frozenset(untrusted), source_text, tokens)
 
     @classmethod
     def open(cls) -> Scope:
@@ -59,7 +60,12 @@ class Scope:
         return bool(self.subjects.get(doc_id, frozenset()) & set(diseases))
 
     def of_source(self, doc_id: str) -> frozenset[str]:
-        return self.source_tokens.get(doc_id, frozenset())
+        found = self._source_tokens.get(doc_id)
+        if found is None:
+            text = self.source_text.get(doc_id, "")
+            found = frozenset(self.tokens(text)) if self.tokens is not None and text else frozenset()
+            self._source_tokens[doc_id] = found  # a dict write: safe across answer threads
+        return found
 
     def trusted(self, doc_id: str) -> bool:
         return doc_id not in self.untrusted

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ally.schema import PATH_SEP as PATH_SEP  # re-exported: the chunk model owns section paths
 from ally.schema import ChunkRecord, DocumentInfo, Passage
 
-PATH_SEP = " > "
 RECORD = "record"  # flag: a drug card, first line the name, then "Field: value" lines
 BULLETS = "bullets"  # flag: "- item" lines, two spaces of indentation per nesting level
 LOST_LIST = "lost_list"  # flag: the source announced a list ("…:") whose items it does not hold

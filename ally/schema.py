@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field
 
 from ally.errors import InputError
+
+# Between the parts of a section path ("Treatment > Ph+ B-ALL > MRD+"); `ally.chunks` uses the same.
+PATH_SEP = " > "
 
 
 class Patient(BaseModel):
@@ -166,6 +169,17 @@ class Citation(BaseModel):
         default=None, description="Set when the passage concerns another population than the question."
     )
 
+    @computed_field(  # type: ignore[prop-decorator]
+        description="How every transport names the source: 'Title, year · section · subsection' (the section "
+        "path goes with the citation, never into the answer's sentences)."
+    )
+    @property
+    def label(self) -> str:
+        head = self.title or self.doc_id
+        if self.year:
+            head += f", {self.year}"
+        return " · ".join([head, *(p.strip() for p in self.section.split(PATH_SEP) if p.strip())])
+
 
 class RetrievedPassage(BaseModel):
     doc_id: str
@@ -188,6 +202,24 @@ class Answer(BaseModel):
     corpus_version: str = Field(default="", description="Hash of the ingested documents and settings.")
     related: list[RetrievedPassage] = Field(default_factory=list, description="Closest passages when ALLy abstained.")
     missing: list[str] = Field(default_factory=list, description="What the sources did not cover.")
+    more: list[str] = Field(
+        default_factory=list,
+        description="Further cited sentences beyond the answer's length budget (each with its markers, numbered "
+        "with the answer's citations): what else the sources say, shown behind the answer.",
+    )
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="The answer as plain text with its numbered references: what every transport copies or "
+        "falls back to."
+    )
+    @property
+    def plain_text(self) -> str:
+        parts = [self.answer.strip()]
+        if self.more:
+            parts.append("More from the sources:\n" + "\n".join(self.more))
+        if self.citations and not self.abstained:
+            parts.append("\n".join(f"[{c.n}] {c.label}" for c in self.citations))
+        return "\n\n".join(p for p in parts if p)
 
 
 class AskRequest(BaseModel):

@@ -125,6 +125,17 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(default=1.0, ge=0, description="Weight of the BM25 ranking in the fusion.")
     top_k: int = Field(default=8, ge=5, description="Passages returned in `retrieved` (at least 5).")
     max_answer_sentences: int = Field(default=6, gt=0, description="Most sentences in a composed answer.")
+    answer_chars_short: int = Field(
+        default=400,
+        gt=0,
+        description="Length budget in characters of an answer to a one-fact question (a figure, a dose, yes or "
+        "no, a definition): sentences after the first are kept while they fit; the rest stays in the citations.",
+    )
+    answer_chars_long: int = Field(
+        default=1000,
+        gt=0,
+        description="Length budget in characters of an answer to a list, options or explanation question.",
+    )
     unit_similarity_weight: float = Field(
         default=0.6,
         ge=0,

@@ -275,7 +275,8 @@ class Assistant:
         view.open_vectors()
         hits = view.retriever.retrieve(analysis.corrected, k=max(self.settings.top_k, 12))
         population = population_of_question(resolved, record)
-        comp = compose(view.chooser.choose(analysis, hits, population), population, analysis.corrected)
+        budget = self.settings.answer_chars_long if analysis.wants_list else self.settings.answer_chars_short
+        comp = compose(view.chooser.choose(analysis, hits, population), population, analysis.corrected, budget)
         if self.settings.llm_provider != "none" and not comp.abstained:
             from assistant.answer.llm import rewrite_with_llm
 

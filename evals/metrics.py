@@ -257,7 +257,7 @@ def check_citations(answer: Answer, vocab: Vocabulary | None = None) -> Citation
     # a passage is read with its section path and document title, as the store presents it
     by_n = {c.n: " ".join(x for x in (c.title, c.section, c.text) if x) for c in answer.citations}
     out = CitationCheck()
-    for sentence in split_sentences(answer.answer):
+    for sentence in split_sentences(shown_text(answer)):
         out.sentences += 1
         numbers = markers_in(sentence)
         out.markers += len(numbers)
@@ -376,6 +376,7 @@ _LIST_QUESTION_RE = re.compile(
     re.IGNORECASE,
 )
 LONG_KINDS = frozenset(["list", "summary"])
+FIRST_LINE_KINDS = frozenset(["factoid", "dose"])  # kinds whose key facts belong in the first line
 # A clause rendered from a list ("Poor risk: Hypodiploidy; TP53 mutation"): a label, a colon, items.
 _CLAUSE_RE = re.compile(r"^[^.!?]{1,200}?: \S")
 # A drug card's field ("ponatinib — Dosing Schedule: …"): starts with the drug's (lower-case) name.
@@ -441,6 +442,29 @@ def fragments(answer_text: str) -> list[str]:
     return [s for s in split_sentences(answer_text) if is_fragment(s)]
 
 
+def shown_text(answer: Answer) -> str:
+    """Everything the answer shows the reader: its text and, behind it, the further cited sentences
+    beyond its length budget (`Answer.more`). Key facts and citation support are checked on this;
+    length, the first line and the yes/no lead on the answer's text alone."""
+    return "\n".join([answer.answer, *answer.more])
+
+
+def answer_chars(answer_text: str) -> int:
+    """The answer's length in characters (markers left out)."""
+    return len(normalize(strip_markers(answer_text)))
+
+
+def first_line(answer_text: str) -> str:
+    """The answer's first rendered sentence (ALLy renders one cited unit per line)."""
+    return answer_text.strip().split("\n", 1)[0]
+
+
+def _score_first_line(score: ItemScore, answer: Answer, key_facts: Sequence[Sequence[str]]) -> None:
+    """Whether an answered factoid or dose question has all its key facts in the first line."""
+    if not answer.abstained and key_facts and score.kind in FIRST_LINE_KINDS:
+        score.first_line_facts = all(key_fact_hits(first_line(answer.answer), key_facts))
+
+
 def answer_words(answer_text: str) -> int:
     """The answer's length in words (markers left out)."""
     return len(strip_markers(answer_text).split())
@@ -482,6 +506,7 @@ def _score_form(
         score.names_missing = names_absent_thing(answer.answer, notes)
         return
     score.answer_words = answer_words(answer.answer)
+    score.answer_chars = answer_chars(answer.answer)
     score.breadcrumb = BREADCRUMB in answer.answer
     score.fragments = fragments(answer.answer)
 
@@ -508,6 +533,9 @@ class ItemScore(BaseModel):
     # the answer's form (`_score_form`): set on answers, None where not measured
     kind: str | None = None  # question kind: yesno, dose, factoid, list, summary
     answer_words: int | None = None
+    answer_chars: int | None = None
+    lead_key_facts: list[bool] = Field(default_factory=list)  # the same, in the answer without its `more`
+    first_line_facts: bool | None = None  # answered factoid/dose item: every key fact in its first line
     breadcrumb: bool | None = None
     fragments: list[str] | None = None
     expected_yesno: str | None = None  # the set's gold yes/no/maybe, when it gives one
@@ -551,7 +579,9 @@ def score_item(
         if not answer.abstained:
             score.reasons.append("answered a question the sources do not answer (expected abstention)")
         return score
-    score.key_facts = key_fact_hits(answer.answer, key_facts)
+    score.key_facts = key_fact_hits(shown_text(answer), key_facts)
+    score.lead_key_facts = key_fact_hits(answer.answer, key_facts)
+    _score_first_line(score, answer, key_facts)
     if answer.abstained:
         score.reasons.append("abstained on an answerable question")
     else:
@@ -586,7 +616,9 @@ def score_document_item(
     _score_form(score, answer, question=question, expected_yesno=expected_yesno, notes=None)
     gold = set(gold_docs)
     _score_retrieval_by_document(score, [p.doc_id for p in answer.retrieved], gold)
-    score.key_facts = key_fact_hits(answer.answer, key_facts)
+    score.key_facts = key_fact_hits(shown_text(answer), key_facts)
+    score.lead_key_facts = key_fact_hits(answer.answer, key_facts)
+    _score_first_line(score, answer, key_facts)
     if answer.abstained:
         score.reasons.append("abstained on a question whose gold documents are in the store")
         return score
@@ -673,6 +705,11 @@ def aggregate(scores: Sequence[ItemScore]) -> dict[str, dict[str, float | None]]
         "key_fact_recall": _mean(
             (sum(s.key_facts) / len(s.key_facts)) if not s.abstained else 0.0 for s in answerable if s.key_facts
         ),
+        "key_fact_recall_lead": _mean(
+            (sum(s.lead_key_facts) / len(s.lead_key_facts)) if not s.abstained else 0.0
+            for s in answerable
+            if s.lead_key_facts
+        ),
         "accuracy_all": _mean(1.0 if s.correct else 0.0 for s in scores),
         "errors": float(sum(1 for s in scores if s.error is not None)),
     }
@@ -711,22 +748,30 @@ def aggregate(scores: Sequence[ItemScore]) -> dict[str, dict[str, float | None]]
 def form_metrics(scores: Sequence[ItemScore]) -> dict[str, float | None]:
     """The answers' form: breadcrumb and fragment rates over the answered items, length in words
     (median, p95) by question kind (short: factoid, dose, yes/no; long: list, summary) and per
-    kind, and the yes/no leads against the set's gold labels (rate over the labelled items,
-    precision over the leads given)."""
+    kind, and the same in characters; the share of answered factoid and dose items with every key
+    fact in the first line; the yes/no leads against the set's gold labels (rate over the labelled
+    items, precision over the leads given)."""
     answered = [s for s in scores if s.answer_words is not None]
     out: dict[str, float | None] = {
         "breadcrumb_rate": _mean(1.0 if s.breadcrumb else 0.0 for s in answered),
         "fragment_rate": _mean(1.0 if s.fragments else 0.0 for s in answered),
     }
     groups: dict[str, list[float]] = {"short": [], "long": []}
+    chars: dict[str, list[float]] = {"short": [], "long": []}
     for s in answered:
-        words = float(s.answer_words or 0)
         kind = s.kind or "factoid"
-        groups["long" if kind in LONG_KINDS else "short"].append(words)
-        groups.setdefault(kind, []).append(words)
+        for by, value in ((groups, float(s.answer_words or 0)), (chars, float(s.answer_chars or 0))):
+            by["long" if kind in LONG_KINDS else "short"].append(value)
+            by.setdefault(kind, []).append(value)
     for kind, values in groups.items():
         out[f"length_median_{kind}"] = percentile(values, 50)
         out[f"length_p95_{kind}"] = percentile(values, 95)
+    for kind, values in chars.items():
+        out[f"chars_median_{kind}"] = percentile(values, 50)
+        out[f"chars_p95_{kind}"] = percentile(values, 95)
+    out["key_facts_first_line"] = _mean(
+        1.0 if s.first_line_facts else 0.0 for s in scores if s.first_line_facts is not None
+    )
     labelled = [s for s in scores if s.expected_yesno is not None]
     leads = [s for s in labelled if s.yesno_lead is not None]
     out["yesno_lead_rate"] = len(leads) / len(labelled) if labelled else None

@@ -29,6 +29,8 @@ SUMMARY_COLUMNS: list[tuple[str, str, str, str]] = [
     ("Bad mark", "citations", "invalid_marker_rate", "r"),
     ("Crumbs", "answers", "breadcrumb_rate", "r"),
     ("Frags", "answers", "fragment_rate", "r"),
+    ("KF lead", "answers", "key_fact_recall_lead", "r"),
+    ("KF 1st", "answers", "key_facts_first_line", "r"),
     ("Y/N lead", "answers", "yesno_lead_rate", "r"),
     ("Y/N prec", "answers", "yesno_lead_precision", "r"),
     ("Abst P", "abstention", "precision", "r"),
@@ -42,7 +44,8 @@ SUMMARY_COLUMNS: list[tuple[str, str, str, str]] = [
     ("p95 ms", "latency", "p95_ms", "ms"),
 ]
 FAMILIES: tuple[str, ...] = ("retrieval", "answers", "citations", "abstention", "pathway", "latency")
-# Answer length in words by question kind (answers.length_median_<kind>, answers.length_p95_<kind>):
+# Answer length in characters by question kind (answers.chars_median_<kind>, answers.chars_p95_<kind>;
+# the same in words: length_median_<kind>):
 # a table of its own, not a bar on the 0-1 charts.
 LENGTH_KINDS: tuple[str, ...] = ("short", "long", "yesno", "factoid", "dose", "list", "summary")
 _COLORS = ("#8c8c8c", "#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756")
@@ -75,15 +78,13 @@ def summary_table(run: EvalRun) -> str:
 
 
 def length_rows(run: EvalRun) -> list[list[str]]:
-    """Answer length in words (median / p95) per system and question kind, kinds measured only."""
-    kinds = [
-        k for k in LENGTH_KINDS if any(_value(s, "answers", f"length_median_{k}") is not None for s in run.systems)
-    ]
+    """Answer length in characters (median / p95) per system and question kind, kinds measured only."""
+    kinds = [k for k in LENGTH_KINDS if any(_value(s, "answers", f"chars_median_{k}") is not None for s in run.systems)]
     rows = [["System", *kinds]]
     for s in run.systems:
         cells = []
         for k in kinds:
-            med, p95 = _value(s, "answers", f"length_median_{k}"), _value(s, "answers", f"length_p95_{k}")
+            med, p95 = _value(s, "answers", f"chars_median_{k}"), _value(s, "answers", f"chars_p95_{k}")
             cells.append("n/a" if med is None else f"{med:.0f} / {fmt(p95, 'ms')}")
         rows.append([s.name, *cells])
     return rows
@@ -110,7 +111,9 @@ def chart_png(run: EvalRun, family: str) -> bytes | None:
     metrics = [
         m
         for m in metrics
-        if any(_value(s, family, m) is not None for s in run.systems) and m != "errors" and not m.startswith("length_")
+        if any(_value(s, family, m) is not None for s in run.systems)
+        and m != "errors"
+        and not m.startswith(("length_", "chars_"))
     ]
     if not metrics:
         return None
@@ -190,7 +193,7 @@ def markdown_report(run: EvalRun, gate: GateResult | None, charts: dict[str, str
     lengths = length_rows(run)
     if len(lengths[0]) > 1:
         out += [
-            "Answer length in words, median / p95, by question kind (short: factoid, dose, yes/no; long: list, summary):",
+            "Answer length in characters (markers left out), median / p95, by question kind (short: factoid, dose, yes/no; long: list, summary):",
             "",
         ]
         out += ["| " + " | ".join(lengths[0]) + " |", "|" + "|".join("---" for _ in lengths[0]) + "|"]
@@ -287,7 +290,7 @@ def html_report(run: EvalRun, gate: GateResult | None, charts_png: dict[str, byt
     parts.append("</tbody></table>")
     lengths = length_rows(run)
     if len(lengths[0]) > 1:
-        parts.append("<p>Answer length in words, median / p95, by question kind:</p><table><thead><tr>")
+        parts.append("<p>Answer length in characters, median / p95, by question kind:</p><table><thead><tr>")
         parts += [f"<th>{e(h)}</th>" for h in lengths[0]]
         parts.append("</tr></thead><tbody>")
         parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in lengths[1:]]

@@ -66,7 +66,7 @@ PASSAGES = {
     "overview-0001": Passage(
         chunk_id="overview-0001",
         doc_id="all-overview-approved-therapies",
-        section="Overview › Relapsed/refractory",
+        section="Overview > Relapsed/refractory",
         title=DOCS["all-overview-approved-therapies"].title,
         text="Blinatumomab (CD19/CD3 bispecific) and inotuzumab ozogamicin (CD22-targeted ADC) approved for "
         "relapsed/refractory disease. CAR T-cell therapy (brexucabtagene autoleucel) for R/R B-ALL.",
@@ -75,7 +75,7 @@ PASSAGES = {
     "overview-0002": Passage(
         chunk_id="overview-0002",
         doc_id="all-overview-approved-therapies",
-        section="Treatment paradigm › Ph-positive",
+        section="Treatment paradigm > Ph-positive",
         title=DOCS["all-overview-approved-therapies"].title,
         text="For Ph-positive ALL, the combination of chemotherapy with tyrosine kinase inhibitors "
         "(imatinib, dasatinib, ponatinib) has dramatically improved outcomes.",

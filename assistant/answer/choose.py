@@ -16,18 +16,78 @@ figure asked for, and pairs units that give different figures on the same point.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
+
+from wordfreq import zipf_frequency
 
 from ally.settings import Settings
-from ally.vocab import Vocabulary
+from ally.vocab import STOPWORDS, Vocabulary, stem, words
 from assistant.answer.evidence import IdfTable, Unit, UnitCache, score_units
 from assistant.answer.meaning import UnitSimilarity
-from assistant.answer.population import Population, other_subtype
+from assistant.answer.population import Population, other_subtype, population_of
 from assistant.answer.question import DOSE_RE, UBIQUITOUS_SHARE, QuestionAnalysis, is_common
 from assistant.answer.retrieval import Hit
 from assistant.answer.scope import Scope, label
 
+# A word below this Zipf frequency in general English names a thing (a gene, drug or trial: "KRAS"
+# 2.1, "RAS" 3.2 as asked, "nelarabine" 0); the words that describe a measure are above it
+# ("remission" 3.2, "lineage" 3.5, "survival" 4.0, "patients" 4.6). Two figures whose lead-ins name
+# different things are not one quantity.
+NAME_ZIPF = 3.0
 _PERCENT_RE = re.compile(r"\d+(?:\.\d+)?\s*%")
+
+
+@dataclass
+class Disagreement:
+    """Two units that give different figures (`figure_a`, `figure_b`) for the same measure of the
+    same population; `measure` is what they measure, as both write it ("B-cell"), or ""."""
+
+    a: Unit
+    b: Unit
+    figure_a: str
+    figure_b: str
+    measure: str = ""
+
+
+def _figure(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+_WORD_RE = re.compile(r"[\w+/-]*\w[\w+/-]*")
+
+
+def _measure(before_a: str, before_b: str) -> str:
+    """The words that lead up to both figures, as the first writes them, in its order (at most 5)."""
+    theirs = {w.casefold() for w in _WORD_RE.findall(before_b)}
+    shared = [w for w in _WORD_RE.findall(before_a) if w.casefold() in theirs and w.casefold() not in STOPWORDS]
+    return " ".join(dict.fromkeys(shared[-5:]))
+
+
+@dataclass(frozen=True)
+class _Window:
+    """A figure in a unit and what leads up to it."""
+
+    figure: str
+    before: str
+    tokens: set[str]
+    names: frozenset[str]
+
+    def same_quantity(self, other: _Window) -> bool:
+        """Both figures measure the same thing: what leads up to them names the same things (both
+        "B-cell"; "KRAS" is not the "RAS" asked about), or, where neither names anything, most of
+        their words agree."""
+        if self.names or other.names:
+            return self.names == other.names
+        return _jaccard(_worded(self.tokens), _worded(other.tokens)) >= 0.5
+
+
+def _worded(tokens: set[str]) -> set[str]:
+    return {t for t in tokens if not any(ch.isdigit() for ch in t)}
+
+
+def _populations_differ(a: Unit, b: Unit) -> bool:
+    pa, pb = population_of(a.display), population_of(b.display)
+    return any(x and y and x != y for x, y in zip(astuple(pa), astuple(pb), strict=True))
 
 
 @dataclass
@@ -36,9 +96,10 @@ class Choice:
 
     abstained: bool
     units: list[Unit] = field(default_factory=list)
-    pairs: list[tuple[Unit, Unit]] = field(default_factory=list)
+    pairs: list[Disagreement] = field(default_factory=list)
     reason: str = ""
     missing: list[str] = field(default_factory=list)
+    terms: frozenset[str] = frozenset()  # the question's terms (what each rendered sentence covers)
 
 
 def _listed(names: list[str]) -> str:
@@ -187,21 +248,66 @@ class Chooser:
         return out
 
     # --- disagreement ----------------------------------------------------------------------
-    def _disagreements(self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit]) -> list[tuple[Unit, Unit]]:
+    def _names(self, text: str, tokens: set[str], informative: set[str]) -> frozenset[str]:
+        """What a figure's lead-in names: the question's informative terms it holds, its concepts and
+        its words uncommon in general English (a gene, a drug, a trial: `NAME_ZIPF`), leaving out
+        those in most of the corpus's passages."""
+        rare = {stem(w) for w in words(text) if len(w) > 1 and zipf_frequency(w, "en") < NAME_ZIPF}
+        named = rare | (tokens & informative) | {t for t in tokens if t.startswith("c_")}
+        return frozenset(t for t in named if not self._ubiquitous(t))
+
+    def _windows(self, u: Unit, informative: set[str]) -> list[_Window]:
+        """Each percentage in the unit with what it measures: the text that leads up to it (from the
+        previous figure or the start of the unit), or, where that holds no words ("75% of cases are
+        B-cell lineage, 25% …"), the text that follows it up to the next figure or clause mark."""
+        found = list(_PERCENT_RE.finditer(u.text))
+        out = []
+        for i, m in enumerate(found):
+            lead = u.text[found[i - 1].end() if i else 0 : m.start()]
+            if not _worded(set(self.vocab.tokens(lead))):
+                end = found[i + 1].start() if i + 1 < len(found) else len(u.text)
+                lead = re.split(r"[,;.]", u.text[m.end() : end], maxsplit=1)[0]
+            tokens = set(self.vocab.tokens(lead))
+            out.append(_Window(m.group(0), lead, tokens, self._names(lead, tokens, informative)))
+        return out
+
+    def _disagreements(self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit]) -> list[Disagreement]:
+        """Pairs of units that give different figures for the same measure of the same population:
+        what leads up to each figure names the same thing, the units share at least two question
+        terms, and no population field (age group, Ph status, lineage, phase) differs."""
         q_terms = set(q.terms)
-        pairs: list[tuple[Unit, Unit]] = []
+        informative = self.informative(q)
+        pairs: list[Disagreement] = []
         with_pct = [u for u in pool if _PERCENT_RE.search(u.text) and u.coverage >= 0.5 * (chosen[0].coverage or 1)]
         for a in chosen:
-            a_pct = set(_PERCENT_RE.findall(a.text))
-            if not a_pct:
+            a_windows = self._windows(a, informative)
+            if not a_windows:
                 continue
             for b in with_pct:
                 if b.chunk.chunk_id == a.chunk.chunk_id:
                     continue
-                b_pct = set(_PERCENT_RE.findall(b.text))
                 shared = (a.tokens & b.tokens & q_terms) - {"c_all", "all"}
-                if len(shared) >= 2 and a_pct.isdisjoint(b_pct) and _jaccard(a.tokens, b.tokens) >= 0.3:
-                    pairs.append((a, b))
+                if len(shared) < 2 or _jaccard(a.tokens, b.tokens) < 0.3 or _populations_differ(a, b):
+                    continue
+                b_windows = self._windows(b, informative)
+                found = next(
+                    (
+                        Disagreement(a, b, wa.figure, wb.figure, _measure(wa.before, wb.before))
+                        for wa in a_windows
+                        for wb in b_windows
+                        if _figure(wa.figure) != _figure(wb.figure) and wa.same_quantity(wb)
+                    ),
+                    None,
+                )
+                same_passages = any(
+                    {p.a.chunk.chunk_id, p.b.chunk.chunk_id} == {a.chunk.chunk_id, b.chunk.chunk_id} for p in pairs
+                )
+                if (
+                    found is not None
+                    and not same_passages
+                    and not any(_figure(found.figure_a) == _figure(w.figure) for w in b_windows)
+                ):
+                    pairs.append(found)
                     break
         return pairs
 
@@ -215,7 +321,7 @@ class Chooser:
         chosen = self.select(q, hits, population)
         if not chosen:
             return Choice(True, reason="no passage in the store matches the question", missing=q.terms)
-        top = chosen[0]
+        top = max(chosen, key=lambda u: u.coverage)  # the unit that covers most of the question
         covered = set().union(*(u.tokens for u in chosen))
         missing = [q.word(t) for t in q.terms if t not in covered and not t.startswith("c_")]
         if top.coverage < self.settings.abstain_threshold:
@@ -240,7 +346,7 @@ class Chooser:
 
         pool = self._units(q, hits, len(hits))
         pairs = self._disagreements(q, chosen, pool)
-        for _, other in pairs:
-            if all(other.text != u.text for u in chosen):
-                chosen.append(other)
-        return Choice(False, units=chosen, pairs=pairs)
+        for pair in pairs:
+            if all(pair.b.text != u.text for u in chosen):
+                chosen.append(pair.b)
+        return Choice(False, units=chosen, pairs=pairs, terms=frozenset(q.terms))

@@ -150,6 +150,14 @@ _NUMBER_INTENT = re.compile(
     re.I,
 )
 # Questions that ask what to do: only these are led by the pathway's options for a described patient.
+# A question whose answer is a list or an explanation (it may run longer than a one-fact answer):
+# "List …", "What are …", "Which genes are …", "options", "how does X work", "why", "describe".
+_LONG_ANSWER = re.compile(
+    r"^\s*(list|name|enumerate|describe|explain|summari[sz]e|compare|why)\b|\bwhat are\b|"
+    r"\bwhich\b[^?]*\b(are|were)\b|\b(options?|regimens?|alternatives|types|causes|differences|mechanisms|"
+    r"steps|features|criteria|examples|characteristics)\b|\bhow (?:do|does|did|is|are)\b[^?]*\b(work|made|differ|compare)",
+    re.IGNORECASE,
+)
 _MANAGEMENT = re.compile(
     r"\b(options?|treat|treated|treatment|manage|managed|management|therap(y|ies)|regimens?|next steps?|"
     r"what (should|to) do|recommend(ed|ation|ations)?|induction|consolidation|maintenance|approach|plan|"
@@ -170,6 +178,7 @@ class QuestionAnalysis:
     wants_number: bool
     wants_definition: bool
     injection: bool
+    wants_list: bool = False  # a list or an explanation: the answer may run longer (`_LONG_ANSWER`)
     diseases: list[str] = field(default_factory=list)  # disease ids named (ally.subjects)
     corrections: dict[str, str] = field(default_factory=dict)
     unseen_specific: set[str] = field(default_factory=set)  # specific words the corpus never uses
@@ -342,6 +351,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: set[str]) -> Question
         wants_number=bool(_NUMBER_INTENT.search(corrected)),
         wants_definition=bool(_DEFINITION.search(corrected)),
         injection=bool(_INJECTION.search(question)),
+        wants_list=bool(_LONG_ANSWER.search(corrected)) or asks_for_management(corrected),
         diseases=diseases_in(corrected),
         corrections=corrections,
         unseen_specific=unseen_specific,

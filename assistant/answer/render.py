@@ -64,6 +64,7 @@ class Sentence:
     chunk_ids: list[str]
     note: str | None = None
     parts: list[tuple[str, str]] = field(default_factory=list)  # (text, chunk id) items, each cited
+    covers: frozenset[str] = frozenset()  # the question's terms its units hold
 
 
 @dataclass
@@ -75,11 +76,12 @@ class Composition:
     reason: str = ""
     missing: list[str] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)  # chunk id -> population note
+    more: list[Sentence] = field(default_factory=list)  # beyond the length budget (`within_budget`)
 
     @property
     def cited(self) -> list[str]:
         """Chunk ids in order of first citation."""
-        return list(dict.fromkeys(c for s in self.sentences for c in s.chunk_ids))
+        return list(dict.fromkeys(c for s in self.sentences for c in [*(c for _, c in s.parts), *s.chunk_ids]))
 
 
 # A path part that names a population or a disease state ("Philadelphia chromosome positive B-cell
@@ -321,12 +323,24 @@ def _groups(units: list[Unit]) -> list[list[Unit]]:
     return [sorted(members, key=lambda u: u.index) for members in groups.values()]
 
 
-def _texts(members: list[Unit]) -> list[str]:
+def field_clauses(members: list[Unit], population: Population | None) -> list[str]:
+    """A drug card's chosen fields as one sentence with the drug's name ("Ponatinib — Status: FDA
+    Approved 2012; Manufacturer: Takeda"); a field about another population than the question's
+    stays a sentence of its own, so that its note marks it alone."""
+    plain = [m for m in members if population is None or mismatch_note(population, m.display) is None]
+    own = [m.display for m in members if m not in plain]
+    if not plain:
+        return own
+    fields = "; ".join(m.text.rstrip(". ") for m in plain)
+    return [f"{plain[0].context[0]} — {fields}" if plain[0].context else fields, *own]
+
+
+def _texts(members: list[Unit], population: Population | None = None) -> list[str]:
     first = members[0]
     if first.kind == "bullet" and first.context:
         return bullet_clauses(members)
     if first.kind == "field":
-        return [m.display for m in members]
+        return field_clauses(members, population)
     if first.kind == "sentence":
         return prose_sentences(first.text, first.chunk.text)
     return split_sentences(first.text)
@@ -418,30 +432,61 @@ def lead_yes_no(comp: Composition, question: str) -> None:
         first.text = f"{NOT_DIRECT}{_lower_lead(first.text)}"
 
 
-def compose(choice: Choice, population: Population | None, question: str | None = None) -> Composition:
+def within_budget(comp: Composition, budget: int) -> None:
+    """Keep in the answer the sentences that fit in `budget` characters; beyond it, only those that
+    continue a passage already quoted (a sentence leans on the one before: "The study showed …") or
+    answer a part of the question no kept sentence covers (and a disagreement between sources,
+    always): the direct answer and what qualifies it. The other sentences move to `more`, shown
+    behind the answer, still cited."""
+    used = 0
+    kept: list[Sentence] = []
+    covered: set[str] = set()
+    cited: set[str] = set()
+    over = False
+    for i, s in enumerate(comp.sentences):
+        size = len(s.text) + 5 * len(s.chunk_ids)
+        over = over or (i > 0 and used + size > budget)
+        leans = bool(s.chunk_ids) and set(s.chunk_ids) <= cited  # continues a passage already quoted
+        if over and not (s.parts or leans or not s.covers <= covered):
+            comp.more.append(s)
+            continue
+        used += size
+        covered |= s.covers
+        cited |= set(s.chunk_ids)
+        kept.append(s)
+    comp.sentences = kept
+
+
+def compose(
+    choice: Choice, population: Population | None, question: str | None = None, budget: int | None = None
+) -> Composition:
     """The chosen units as cited sentences (or the choice's abstention); a yes/no `question` gets
-    its lead (`lead_yes_no`)."""
+    its lead (`lead_yes_no`); with a `budget`, the sentences that fit it (`within_budget`)."""
     if choice.abstained:
         return Composition(True, reason=choice.reason, missing=choice.missing)
     comp = Composition(False)
     seen: set[str] = set()
     for members in _groups(choice.units):
         cid = members[0].chunk.chunk_id
-        for raw in _texts(members):
+        covers = frozenset(t for m in members for t in m.tokens if t in choice.terms)
+        for raw in _texts(members, population):
             note = mismatch_note(population, raw) if population is not None else None
             if note:
                 comp.notes[cid] = note
             text = without_markers(raw)
             if text and text not in seen and not is_instruction(text):
                 seen.add(text)
-                comp.sentences.append(Sentence(text, [cid], note))
-    if choice.pairs:
-        ids = list(dict.fromkeys(i for a, b in choice.pairs for i in (a.chunk.chunk_id, b.chunk.chunk_id)))
-        comp.sentences.append(Sentence("The cited sources give different figures on this point.", ids))
+                comp.sentences.append(Sentence(text, [cid], note, covers=covers))
+    for pair in choice.pairs:  # say what each source gives, each figure cited to its own passage
+        about = f" for {pair.measure}" if pair.measure else ""
+        parts = [(pair.figure_a, pair.a.chunk.chunk_id), (pair.figure_b, pair.b.chunk.chunk_id)]
+        comp.sentences.append(Sentence(f"The cited sources give different figures{about}", [], parts=parts))
     if not comp.sentences:
         return Composition(True, reason="no passage in the store answers the question as evidence")
     if question and yes_no_question(question):
         lead_yes_no(comp, question)
+    if budget is not None:
+        within_budget(comp, budget)
     return comp
 
 
@@ -525,14 +570,16 @@ class _Numbering:
         return self.order.index(chunk_id) + 1
 
 
+def _line(s: Sentence, ns: list[int]) -> str:
+    marks = "".join(f"[{n}]" for n in ns)
+    note = f" ({s.note})" if s.note else ""
+    return f"{s.text} {marks}{note}".replace("  ", " ").rstrip()
+
+
 def _text(comp: Composition, lines: list[tuple[Sentence, list[int]]], abstained: bool) -> str:
     if abstained:
         return f"I can't answer this from ALLy's sources: {comp.reason}."
-    rendered = []
-    for s, ns in lines:
-        marks = "".join(f"[{n}]" for n in ns)
-        note = f" ({s.note})" if s.note else ""
-        rendered.append(f"{s.text} {marks}{note}".replace("  ", " ").rstrip())
+    rendered = [_line(s, ns) for s, ns in lines]
     if comp.abstained:
         rendered.append(f"The sources do not answer the rest of the question: {comp.reason}.")
     return "\n".join(rendered)
@@ -579,6 +626,7 @@ def build_answer(
         if s.parts:
             s.text = f"{s.text}: " + "; ".join(f"{t} [{number(c)}]" for t, c in s.parts)
         lines.append((s, [number(c) for c in s.chunk_ids]))
+    more = [] if comp.abstained else [_line(s, [number(c) for c in s.chunk_ids]) for s in comp.more]
     abstained = comp.abstained and not pathway_lines
     retrieved = retrieved_passages(hits)
     return Answer(
@@ -593,6 +641,7 @@ def build_answer(
         corpus_version=corpus_version,
         related=retrieved[:3] if abstained else [],
         missing=comp.missing if comp.abstained else [],
+        more=more,
     )
 
 

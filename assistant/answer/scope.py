@@ -35,7 +35,9 @@ class Scope:
         source_text: dict[str, str] = {}
         for d in documents:
             stem = d.path.rsplit("/", 1)[-1].rsplit(".", 1)[0] if d.path else ""
-            source_text[d.doc_id] = " ".join([*d.authors, d.publisher or "", str(d.year or ""), d.published or "", stem])
+            source_text[d.doc_id] = " ".join(
+                [*d.authors, d.publisher or "", str(d.year or ""), d.published or "", stem]
+            )
             if d.subjects is None:
                 underived.add(d.doc_id)
             else:

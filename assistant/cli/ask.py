@@ -63,13 +63,17 @@ def read_batch(path: Path, max_lines: int, max_question_chars: int) -> list[dict
 
 
 def print_answer(answer: Answer) -> None:
-    """A readable answer: prose, numbered sources, closest passages when abstaining, missing fields."""
+    """A readable answer: prose, what else the sources say (`more`), numbered sources by their label
+    (the one every transport shows), closest passages when abstaining, missing fields."""
     typer.echo(answer.answer)
+    if answer.more:
+        typer.echo("\nMore from the sources:")
+        for line in answer.more:
+            typer.echo(f"  {line}")
     if answer.citations:
         typer.echo("\nSources:")
         for c in answer.citations:
-            year = f", {c.year}" if c.year else ""
-            typer.echo(f"  [{c.n}] {c.title}{year}\n      {c.section or '(top)'}  ({c.chunk_id})")
+            typer.echo(f"  [{c.n}] {c.label}  ({c.chunk_id})")
             if c.population_note:
                 typer.echo(f"      note: {c.population_note}")
     if answer.abstained and answer.related:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from ally.schema import (
     Answer,
+    Citation,
     PathwayBranch,
     PathwayCitation,
     PathwayOption,
@@ -232,11 +233,12 @@ def _fallback(parts: list[str]) -> str:
 # --- answers --------------------------------------------------------------------------------------
 
 
-def _citation_element(n: int, title: str, section_path: str, chunk_id: str, base: str | None) -> str:
-    label = title or chunk_id
-    text = f"*[{n}]* {_link(passage_url(base, chunk_id), label)}"
-    if section_path:
-        text += f" › {escape(_one_line(section_path))}"
+def _citation_element(c: Citation, base: str | None) -> str:
+    """`[n]` and the citation's label (the one every transport shows), its title linked to the passage."""
+    head, _, path = c.label.partition(" · ")
+    text = f"*[{c.n}]* {_link(passage_url(base, c.chunk_id), head)}"
+    if path:
+        text += f" · {escape(_one_line(path))}"
     return text
 
 
@@ -282,13 +284,16 @@ def render_answer(
         body.extend(sections(prose))
         fallback.append(escape(answer.answer.strip()))
 
+    if answer.more and not answer.abstained:  # beyond the length budget: what else the sources say
+        body.append(section("*More from the sources*"))
+        body.extend(context_blocks([escape(line) for line in answer.more]))
     if answer.citations and not answer.abstained:
-        elements = [_citation_element(c.n, c.title, c.section, c.chunk_id, public_base_url) for c in answer.citations]
+        elements = [_citation_element(c, public_base_url) for c in answer.citations]
         body.append(section("*Sources*"))
         body.extend(context_blocks(elements))
-        fallback.append("Sources: " + "; ".join(f"[{c.n}] {escape(c.title or c.chunk_id)}" for c in answer.citations))
+        fallback.append("Sources: " + "; ".join(f"[{c.n}] {escape(c.label)}" for c in answer.citations))
     elif answer.citations:
-        elements = [_citation_element(c.n, c.title, c.section, c.chunk_id, public_base_url) for c in answer.citations]
+        elements = [_citation_element(c, public_base_url) for c in answer.citations]
         body.extend(context_blocks(elements))
 
     if answer.pathway is not None:

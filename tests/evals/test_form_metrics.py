@@ -118,7 +118,31 @@ def test_form_metrics_aggregate() -> None:
     assert m["fragment_rate"] == pytest.approx(1 / 4)  # e: "These"
     assert m["length_median_yesno"] == pytest.approx(4.0) and m["length_median_short"] == pytest.approx(4.0)
     assert m["length_median_long"] == pytest.approx(6.0) and m["length_p95_long"] == pytest.approx(6.0)
+    assert m["chars_median_yesno"] == pytest.approx(len("Yes, X is Y.")) and m["chars_median_long"] == pytest.approx(
+        len("Treatment > Ph+ B-ALL: TKI These")
+    )
     assert aggregate(scores)["answers"]["yesno_lead_precision"] == pytest.approx(1 / 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("Nelarabine dose is 1500 mg/m². [1]\nOther context. [2]", True),
+        ("Other context. [2]\nNelarabine dose is 1500 mg/m². [1]", False),
+    ],
+)
+def test_key_facts_first_line(text: str, first: bool) -> None:
+    score = score_document_item(
+        item_id="x",
+        category="factoid",
+        gold_docs=["d"],
+        key_facts=[["1500 mg/m"]],
+        answer=_answer(text, False),
+        latency_s=0.1,
+        question="What is the dose of nelarabine?",
+    )
+    assert score.first_line_facts is first and all(score.key_facts)
+    assert form_metrics([score])["key_facts_first_line"] == pytest.approx(1.0 if first else 0.0)
 
 
 def test_names_missing_over_refusals_with_absent_notes() -> None:

@@ -220,7 +220,9 @@ def test_serve_swaps_generations_under_load(ingested_store: Path, tmp_path: Path
         ready = httpx.get(f"{base}/readyz", timeout=10).json()
         assert ready["views_open"] == 1, "every old generation was closed"
         after = rss_mb(process)
-    print(f"live swap: {len(load.results)} answers, 0 failed, RSS {baseline:.0f} MB before 10 commits, {after:.0f} after")
+    print(
+        f"live swap: {len(load.results)} answers, 0 failed, RSS {baseline:.0f} MB before 10 commits, {after:.0f} after"
+    )
     logged = log.read_text()
     assert len(re.findall(r"store generation \d+ is now answering", logged)) == 10
     assert "Traceback" not in logged, logged[-3000:]

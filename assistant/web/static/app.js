@@ -169,11 +169,12 @@
     const list = el("ol", { className: "sources", "aria-label": "Sources" });
     for (const c of citations) {
       const open = el("button", { type: "button", className: "source-link", "data-chunk-id": c.chunk_id });
-      open.append(el("span", { className: "source-n", text: "[" + c.n + "] " }), c.title || c.doc_id);
+      // The server's label ("Title, year · section · subsection") names the source on every transport.
+      const [head, ...path] = String(c.label || c.title || c.doc_id).split(" · ");
+      open.append(el("span", { className: "source-n", text: "[" + c.n + "] " }), head);
       open.addEventListener("click", () => openPassage(c.chunk_id, open));
-      const bits = [c.section, c.year].filter((x) => x !== null && x !== undefined && x !== "");
       const item = el("li", { value: c.n }, open);
-      if (bits.length) item.append(el("span", { className: "source-meta", text: " — " + bits.join(", ") }));
+      if (path.length) item.append(el("span", { className: "source-meta", text: " · " + path.join(" · ") }));
       if (c.population_note) item.append(el("p", { className: "note", text: c.population_note }));
       list.append(item);
     }
@@ -343,6 +344,17 @@
     message.citeButtons = [];
     message.para.replaceChildren();
     appendCited(message.para, answer.answer, message);
+    if ((answer.more || []).length) {
+      // Beyond the answer's length budget: what else the sources say, cited, one click away.
+      const more = el("details", { className: "more" });
+      more.append(el("summary", { text: "More from the sources (" + answer.more.length + ")" }));
+      for (const line of answer.more) {
+        const p = el("p");
+        appendCited(p, line, message);
+        more.append(p);
+      }
+      message.body.append(more);
+    }
     if (answer.abstained) {
       message.article.classList.add("abstained");
       message.status.textContent = "No supported answer: the sources do not cover this.";
@@ -384,15 +396,11 @@
     return meta;
   }
 
-  // The answer as plain text: its text, a blank line, then one "[n] Title, year — section" line per
-  // citation (the reference lines are left out when there are none).
+  // The answer as plain text with its numbered references, as the server renders it for every
+  // transport (`plain_text`); only an answer object without it is put together here.
   function answerPlainText(answer) {
-    const lines = (answer.citations || []).map((c) => {
-      let line = "[" + c.n + "] " + (c.title || c.doc_id);
-      if (c.year !== null && c.year !== undefined && c.year !== "") line += ", " + c.year;
-      if (c.section) line += " — " + c.section;
-      return line;
-    });
+    if (typeof answer.plain_text === "string") return answer.plain_text;
+    const lines = (answer.citations || []).map((c) => "[" + c.n + "] " + (c.label || c.title || c.doc_id));
     const text = String(answer.answer || "").trim();
     return lines.length ? text + "\n\n" + lines.join("\n") : text;
   }

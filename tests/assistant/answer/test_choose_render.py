@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from ally.settings import Settings
 from ally.vocab import Vocabulary
-from assistant.answer.choose import Choice, Chooser
+from assistant.answer.choose import Choice, Chooser, Disagreement
 from assistant.answer.evidence import IdfTable, units_of
 from assistant.answer.population import Population
 from assistant.answer.question import analyse
-from assistant.answer.render import Composition, Sentence, bullet_clauses, compose, is_instruction, without_markers
+from assistant.answer.render import (
+    Composition,
+    Sentence,
+    bullet_clauses,
+    compose,
+    is_instruction,
+    within_budget,
+    without_markers,
+)
 
 from .conftest import CARD, HOSTILE, PROSE, TREE, chunk, hits
 
@@ -45,6 +53,70 @@ class TestChoose:
         assert chooser(settings, vocab, idf).choose(q, []).abstained
 
 
+class TestDisagreement:
+    """Two figures are a disagreement only when they measure the same thing in the same population."""
+
+    @staticmethod
+    def pairs(
+        settings: Settings, vocab: Vocabulary, idf: IdfTable, question: str, a: str, b: str
+    ) -> list[Disagreement]:
+        passages = [chunk("a", a), chunk("b", b), CARD, TREE, PROSE, HOSTILE]  # the corpus holds a and b
+        df: dict[str, int] = {}
+        for p in passages:
+            for token in set(vocab.tokens(p.text)):
+                df[token] = df.get(token, 0) + 1
+        idf = IdfTable(df, len(passages))
+        q = analyse(question, vocab, idf.known)
+        c = chooser(settings, vocab, idf)
+        ua, ub = c._units(q, hits(passages[0]), 1), c._units(q, hits(passages[1]), 1)
+        return c._disagreements(q, ua, ua + ub)
+
+    def test_same_measure_same_population(self, settings: Settings, vocab: Vocabulary, idf: IdfTable) -> None:
+        (pair,) = self.pairs(
+            settings,
+            vocab,
+            idf,
+            "What is the complete remission rate with nelarabine in adults?",
+            "In adults, the complete remission rate with nelarabine was 31%.",
+            "In adults, the complete remission rate with nelarabine was 36%.",
+        )
+        assert (pair.figure_a, pair.figure_b) == ("31%", "36%")
+        assert "remission" in pair.measure and "nelarabine" in pair.measure
+
+    def test_figures_of_different_named_things(self, settings: Settings, vocab: Vocabulary, idf: IdfTable) -> None:
+        assert not self.pairs(
+            settings,
+            vocab,
+            idf,
+            "How often do mutations occur in relapsed patients?",
+            "In relapsed patients, KRAS mutations occur in 20% of cases.",
+            "In relapsed patients, RAS mutations occur in 35% of cases.",
+        )
+
+    def test_figures_of_different_populations(self, settings: Settings, vocab: Vocabulary, idf: IdfTable) -> None:
+        assert not self.pairs(
+            settings,
+            vocab,
+            idf,
+            "What is the complete remission rate with nelarabine?",
+            "In children, the complete remission rate with nelarabine was 55%.",
+            "In adults, the complete remission rate with nelarabine was 31%.",
+        )
+
+    def test_rendered_with_each_figure_cited(self, settings: Settings, vocab: Vocabulary, idf: IdfTable) -> None:
+        pairs = self.pairs(
+            settings,
+            vocab,
+            idf,
+            "What is the complete remission rate with nelarabine in adults?",
+            "In adults, the complete remission rate with nelarabine was 31%.",
+            "In adults, the complete remission rate with nelarabine was 36%.",
+        )
+        comp = compose(Choice(False, units=[pairs[0].a], pairs=pairs), None)
+        last = comp.sentences[-1]
+        assert last.parts == [("31%", "a"), ("36%", "b")] and last.text.startswith("The cited sources give different")
+
+
 class TestRender:
     def test_bullets_render_as_a_clause_with_nesting(self) -> None:
         units = units_of(TREE, 0)
@@ -66,11 +138,31 @@ class TestRender:
         assert comp.sentences[0].note == "this passage concerns pediatric patients"
         assert comp.notes == {"kids": "this passage concerns pediatric patients"}
 
-    def test_disagreement_cites_both_passages(self) -> None:
+    def test_disagreement_says_what_each_source_gives(self) -> None:
         a, b = units_of(chunk("a", "Rate was 75%."), 0)[0], units_of(chunk("b", "Rate was 85%."), 0)[0]
-        comp = compose(Choice(False, units=[a], pairs=[(a, b)]), None)
-        assert comp.sentences[-1] == Sentence("The cited sources give different figures on this point.", ["a", "b"])
+        comp = compose(Choice(False, units=[a], pairs=[Disagreement(a, b, "75%", "85%", "Rate")]), None)
+        assert comp.sentences[-1] == Sentence(
+            "The cited sources give different figures for Rate", [], parts=[("75%", "a"), ("85%", "b")]
+        )
         assert comp.cited == ["a", "b"]
+
+    def test_budget_keeps_the_answer_and_moves_what_repeats_it_to_more(self) -> None:
+        first = Sentence("A" * 300, ["a"], covers=frozenset({"x"}))
+        repeats = Sentence("B" * 150, ["b"], covers=frozenset({"x"}))  # over the budget, nothing new
+        leans = Sentence("C" * 150, ["a"], covers=frozenset({"x"}))  # continues passage a
+        new_part = Sentence("D" * 150, ["c"], covers=frozenset({"y"}))  # answers another part
+        short = Sentence("E", ["d"], covers=frozenset({"x"}))  # fits, but comes after the budget ran out
+        differ = Sentence("The cited sources give different figures", [], parts=[("1%", "e"), ("2%", "f")])
+        comp = Composition(False, sentences=[first, repeats, leans, new_part, short, differ])
+        within_budget(comp, 400)
+        assert comp.sentences == [first, leans, new_part, differ]
+        assert comp.more == [repeats, short]
+
+    def test_a_lone_long_sentence_is_the_answer(self) -> None:
+        only = Sentence("A" * 900, ["a"])
+        comp = Composition(False, sentences=[only])
+        within_budget(comp, 400)
+        assert comp.sentences == [only] and comp.more == []
 
     def test_abstention_passes_through(self) -> None:
         comp = compose(Choice(True, reason="no passage covers x", missing=["x"]), None)

@@ -68,16 +68,20 @@ def done_answer(stream: str) -> dict[str, Any]:
 
 
 def plain_text(answer: dict[str, Any]) -> str:
-    lines = []
+    """The plain text the copy button must give, put together here from the answer's parts: its
+    text, what else the sources say (`more`), then "[n] Title, year · section · subsection" lines."""
+    refs = []
     for c in answer["citations"]:
-        line = f"[{c['n']}] {c['title'] or c['doc_id']}"
+        head = c["title"] or c["doc_id"]
         if c.get("year") is not None:
-            line += f", {c['year']}"
-        if c.get("section"):
-            line += f" — {c['section']}"
-        lines.append(line)
-    text = str(answer["answer"]).strip()
-    return text + "\n\n" + "\n".join(lines) if lines else text
+            head += f", {c['year']}"
+        refs.append(f"[{c['n']}] " + " · ".join([head, *(p.strip() for p in c.get("section", "").split(" > ") if p)]))
+    parts = [str(answer["answer"]).strip()]
+    if answer.get("more"):
+        parts.append("More from the sources:\n" + "\n".join(answer["more"]))
+    if refs:
+        parts.append("\n".join(refs))
+    return "\n\n".join(parts)
 
 
 def check_sources_view(page: Any, served: str, width: int) -> None:
@@ -142,8 +146,9 @@ def ask(page: Any, served: str) -> tuple[Any, dict[str, Any]]:
 
 
 def check_copied(copied: str, answer: dict[str, Any]) -> None:
-    assert copied == plain_text(answer)
-    text, _, refs = copied.partition("\n\n")
+    assert copied == plain_text(answer) == answer["plain_text"]
+    text, _, rest = copied.partition("\n\n")
+    refs = rest.rsplit("\n\n", 1)[-1]
     assert text == answer["answer"].strip() and "[1]" in text
     first = answer["citations"][0]
     assert refs.splitlines()[0].startswith(f"[1] {first['title']}")

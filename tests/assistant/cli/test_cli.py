@@ -116,3 +116,14 @@ class TestPreconditions:
         bad.write_text('{"id": "x"}\n', encoding="utf-8")
         result = invoke("eval", "--dataset", str(bad), "--systems", "langchain", "--store", str(tmp_path / "none"))
         assert result.exit_code == 2, result.output  # the data set's error, not the store's
+
+
+def test_printed_answer_shows_more_and_labels(capsys: pytest.CaptureFixture[str]) -> None:
+    from ally.schema import Answer, Citation
+    from assistant.cli.ask import print_answer
+
+    cite = Citation(n=1, doc_id="d", title="Guideline", chunk_id="c1", text="t", section="Treatment > MRD+", year=2025)
+    print_answer(Answer(answer="A. [1]", abstained=False, citations=[cite], more=["B. [1]"]))
+    out = capsys.readouterr().out
+    assert out.index("A. [1]") < out.index("More from the sources:\n  B. [1]") < out.index("Sources:")
+    assert "[1] Guideline, 2025 · Treatment · MRD+  (c1)" in out

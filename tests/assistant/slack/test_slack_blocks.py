@@ -44,7 +44,7 @@ def citation(n: int, **kw: Any) -> Citation:
         "title": f"Guideline {n}",
         "chunk_id": f"doc-{n}-{n:04d}",
         "text": f"Passage {n}.",
-        "section": f"Treatment › Part {n}",
+        "section": f"Treatment > Part {n}",
     }
     base.update(kw)
     return Citation(**base)
@@ -91,7 +91,7 @@ def test_answer_is_escaped_everywhere_and_cannot_ping() -> None:
         assert raw not in dumped
     assert "&lt;!channel&gt; &amp; &lt;@U123&gt;" in all_text(msg.blocks)
     assert "&lt;!channel&gt;" in msg.text  # the fallback is mrkdwn too
-    assert "A &gt; B &amp; C" in all_text(msg.blocks)
+    assert "A · B &amp; C" in all_text(msg.blocks)  # the section path goes with the label
     check_limits(msg.blocks)
 
 
@@ -99,11 +99,11 @@ def test_citations_link_to_passages_when_a_public_url_is_set() -> None:
     cites = [citation(1), citation(2, chunk_id="doc 2/#x", title="Second | pipe")]
     linked = render_answer(answer("A [1]. B [2].", cites), public_base_url="https://ally.example.org/")
     text = all_text(linked.blocks)
-    assert "*[1]* <https://ally.example.org/#passage=doc-1-0001|Guideline 1> › Treatment › Part 1" in text
+    assert "*[1]* <https://ally.example.org/#passage=doc-1-0001|Guideline 1> · Treatment · Part 1" in text
     assert "<https://ally.example.org/#passage=doc%202%2F%23x|Second ¦ pipe>" in text
     plain = render_answer(answer("A [1]. B [2].", cites), public_base_url=None)
     assert "<http" not in all_text(plain.blocks)
-    assert "*[1]* Guideline 1 › Treatment › Part 1" in all_text(plain.blocks)
+    assert "*[1]* Guideline 1 · Treatment · Part 1" in all_text(plain.blocks)
 
 
 def test_answer_has_feedback_buttons_with_the_answer_id_and_optional_share() -> None:
@@ -250,4 +250,12 @@ def test_answer_with_embedded_pathway() -> None:
 def test_notice_is_escaped(kind: str) -> None:
     msg = render_notice("field 'age' <bad> & worse", kind)  # type: ignore[arg-type]
     assert "&lt;bad&gt; &amp; worse" in msg.text
+    check_limits(msg.blocks)
+
+
+def test_more_from_the_sources_follows_the_answer_escaped() -> None:
+    msg = render_answer(answer("A [1].", [citation(1), citation(2)], more=["B <!here> [2]"]))
+    text = all_text(msg.blocks)
+    assert text.index("A [1].") < text.index("*More from the sources*") < text.index("*Sources*")
+    assert "B &lt;!here&gt; [2]" in text and "<!here>" not in json.dumps(msg.model_dump())
     check_limits(msg.blocks)

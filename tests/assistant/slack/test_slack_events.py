@@ -43,11 +43,11 @@ def test_mention_is_answered_in_its_thread_with_cited_blocks(
     blocks = post.blocks
     text = all_text(blocks)
     assert "Blinatumomab" in text and "[1]" in text
-    # citations: context block with title › section, linked to the passage on the web page
+    # citations: context block with the label (title · section path), linked to the passage on the web page
     contexts = [b for b in blocks if b["type"] == "context"]
     assert any(
         "<https://ally.example.org/#passage=overview-0001|Acute lymphoblastic leukemia: overview" in e["text"]
-        and "Overview › Relapsed/refractory" in e["text"]
+        and "Overview · Relapsed/refractory" in e["text"]
         for c in contexts
         for e in c["elements"]
     )

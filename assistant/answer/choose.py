@@ -25,7 +25,7 @@ from ally.vocab import STOPWORDS, Vocabulary, stem, words
 from assistant.answer.evidence import IdfTable, Unit, UnitCache, score_units
 from assistant.answer.meaning import UnitSimilarity
 from assistant.answer.population import Population, other_subtype, population_of
-from assistant.answer.question import DOSE_RE, UBIQUITOUS_SHARE, QuestionAnalysis, is_common
+from assistant.answer.question import DOSE_RE, UBIQUITOUS_SHARE, QuestionAnalysis, counted_re, is_common
 from assistant.answer.retrieval import Hit
 from assistant.answer.scope import Scope, label
 
@@ -311,26 +311,11 @@ class Chooser:
                     break
         return pairs
 
-    # --- composition -----------------------------------------------------------------------
-    def choose(self, q: QuestionAnalysis, hits: list[Hit], population: Population | None = None) -> Choice:
-        refusal = self._refusal(q)
-        if refusal:
-            return Choice(True, reason=refusal[0], missing=refusal[1])
-        if not hits:
-            return Choice(True, reason="no passage in the store matches the question", missing=q.terms)
-        chosen = self.select(q, hits, population)
-        if not chosen:
-            return Choice(True, reason="no passage in the store matches the question", missing=q.terms)
-        top = max(chosen, key=lambda u: u.coverage)  # the unit that covers most of the question
-        covered = set().union(*(u.tokens for u in chosen))
-        missing = [q.word(t) for t in q.terms if t not in covered and not t.startswith("c_")]
-        if top.coverage < self.settings.abstain_threshold:
-            what = ", ".join(missing) or "the question's terms"
-            return Choice(True, reason=f"no passage covers {what}", missing=missing)
-        absent = self._absent_named(q, covered, chosen, hits)
-        if absent:  # the answer may not stand in for a named thing with a neighbour
-            names = [self._name(q, t) for t in absent]
-            return Choice(True, reason=f"no passage found mentions {_listed(names)}", missing=names)
+    def _figure_refusal(
+        self, q: QuestionAnalysis, chosen: list[Unit], missing: list[str], named: set[str]
+    ) -> Choice | None:
+        """The refusal when a dose, a figure or a counted figure is asked and no chosen unit about
+        what is asked gives it; None otherwise."""
         if q.wants_dose:
             therapies = {c for c in q.concepts if self.vocab.concepts[c].therapy} - {"c_tki", "c_chemo"}
             broader = {b for c in therapies for b in self.vocab.with_broader({c}) if b != c}
@@ -343,6 +328,60 @@ class Chooser:
         if q.wants_number and not any(u.numbers and (not informative or u.tokens & informative) for u in chosen[:3]):
             # the figure must come from a unit about what is asked, not from any unit with a number
             return Choice(True, reason="no passage gives the figure asked for", missing=missing)
+        return self._uncounted(q, chosen, informative, named)
+
+    def _uncounted(
+        self, q: QuestionAnalysis, chosen: list[Unit], informative: set[str], named: set[str]
+    ) -> Choice | None:
+        """The refusal when a counted figure is asked ("how many years", "how long") and no chosen
+        unit about what is asked gives a number in that unit ("one-year anniversary" of something
+        else, "55 years old" for a duration, do not answer it); None otherwise."""
+        if not q.units:
+            return None
+        asked = set(self.vocab.tokens(" ".join(q.units))) | set(self.vocab.tokens("many much long"))
+        subject = informative or {t for t in q.terms if t not in asked and not self._ubiquitous(t)}
+        about = [
+            u for u in chosen if (not subject or u.tokens & subject) and (not named or u.passage_tokens & named)
+        ]
+        if any(counted_re(q.units).search(u.text) for u in about):
+            return None
+        what = f"the number of {q.units[0]}s" if len(q.units) == 1 else "how long"
+        topic = ", ".join(self._name(q, t) for t in q.terms if t in subject) or "this"
+        return Choice(True, reason=f"no passage gives {what} for {topic}", missing=[f"{what} ({topic})"])
+
+    # --- composition -----------------------------------------------------------------------
+    def choose(self, q: QuestionAnalysis, hits: list[Hit], population: Population | None = None) -> Choice:
+        refusal = self._refusal(q)
+        if refusal:
+            return Choice(True, reason=refusal[0], missing=refusal[1])
+        if not hits:
+            return Choice(True, reason="no passage in the store matches the question", missing=q.terms)
+        chosen = self.select(q, hits, population)
+        if not chosen:
+            return Choice(True, reason="no passage in the store matches the question", missing=q.terms)
+        # the drugs, trials and genes the question names (not a common word written as an acronym: "US")
+        named = {
+            t
+            for t in q.named
+            if t in q.terms and not self._ubiquitous(t) and (t.startswith("c_") or not is_common(q.word(t)))
+        }
+        if named and (q.wants_dose or q.units):
+            # a figure asked about a named drug, trial or gene: units of passages that never name it are
+            # neighbours (another drug's card), not evidence
+            chosen = [u for u in chosen if u.passage_tokens & named] or chosen
+        top = max(chosen, key=lambda u: u.coverage)  # the unit that covers most of the question
+        covered = set().union(*(u.tokens for u in chosen))
+        missing = [q.word(t) for t in q.terms if t not in covered and not t.startswith("c_")]
+        if top.coverage < self.settings.abstain_threshold:
+            what = ", ".join(missing) or "the question's terms"
+            return Choice(True, reason=f"no passage covers {what}", missing=missing)
+        absent = self._absent_named(q, covered, chosen, hits)
+        if absent:  # the answer may not stand in for a named thing with a neighbour
+            names = [self._name(q, t) for t in absent]
+            return Choice(True, reason=f"no passage found mentions {_listed(names)}", missing=names)
+        refused = self._figure_refusal(q, chosen, missing, named)
+        if refused is not None:
+            return refused
 
         pool = self._units(q, hits, len(hits))
         pairs = self._disagreements(q, chosen, pool)

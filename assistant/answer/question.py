@@ -144,6 +144,37 @@ _INJECTION = re.compile(
 )
 _DOSE_INTENT = re.compile(r"\b(dose|doses|dosing|dosage|how much|mg|mg/m²|mg/m2)\b", re.I)
 _DEFINITION = re.compile(r"^\s*(what|who)\s+(is|are|was)\b|\bdefin(e|ed|ition)\b|\bmeaning of\b", re.I)
+# "How many years …", "how long …": the figure asked for is counted in a unit, which the evidence
+# must give with a number ("3 years", "two-year", "6-12 months").
+_HOW_MANY = re.compile(r"\bhow (?:many|much)((?:\s+[a-z]+){1,4})", re.I)
+_HOW_LONG = re.compile(r"\bhow long\b|\bfor how many\b|\bduration\b", re.I)
+DURATION_UNITS = ("year", "month", "week", "day", "hour", "minute", "cycle")
+_COUNTED = frozenset([*DURATION_UNITS, "dose", "course", "patient", "case", "mg", "unit", "infusion", "time"])
+_NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|a few"
+
+
+def asked_units(question: str) -> tuple[str, ...]:
+    """The units a question counts its figure in ("how many years" -> year; "how long" -> the
+    units of time), singular; empty when it asks for no counted figure."""
+    units = [w.lower().rstrip("s") for m in _HOW_MANY.finditer(question) for w in m.group(1).split()]
+    found = tuple(dict.fromkeys(u for u in units if u in _COUNTED))[:1]  # "how many new cases": case
+    if _HOW_LONG.search(question):
+        found = tuple(dict.fromkeys([*found, *DURATION_UNITS]))
+    return found
+
+
+def counted_re(units: tuple[str, ...]) -> re.Pattern[str]:
+    """A number with one of `units` after it: "3 years", "2-3 years", "two-year", "6 to 12 months",
+    "6,500 new cases", "93 adult B-ALL patients" (up to three words between)."""
+    alts = "|".join(re.escape(u) for u in units)
+    number = rf"(?:\d+(?:[.,]\d+)?|{_NUMBER_WORDS})"
+    return re.compile(
+        rf"\b{number}(?:\s*(?:-|–|to|or)\s*{number})?\s*-?\s*(?:[\w+/-]+\s+){{0,3}}(?:{alts})s?\b"
+        r"(?![\s-]+(?:old|of age))",  # "55 years old" is an age, not a duration
+        re.I,
+    )
+
+
 _NUMBER_INTENT = re.compile(
     r"\b(what percent(age)?|percentage|proportion|how many|how often|how common|what share|fraction|rate|rates|"
     r"incidence|survival|how likely)\b",
@@ -179,6 +210,7 @@ class QuestionAnalysis:
     wants_definition: bool
     injection: bool
     wants_list: bool = False  # a list or an explanation: the answer may run longer (`_LONG_ANSWER`)
+    units: tuple[str, ...] = ()  # the units a counted figure is asked in ("how many years": year)
     diseases: list[str] = field(default_factory=list)  # disease ids named (ally.subjects)
     corrections: dict[str, str] = field(default_factory=dict)
     unseen_specific: set[str] = field(default_factory=set)  # specific words the corpus never uses
@@ -352,6 +384,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: set[str]) -> Question
         wants_definition=bool(_DEFINITION.search(corrected)),
         injection=bool(_INJECTION.search(question)),
         wants_list=bool(_LONG_ANSWER.search(corrected)) or asks_for_management(corrected),
+        units=asked_units(corrected),
         diseases=diseases_in(corrected),
         corrections=corrections,
         unseen_specific=unseen_specific,

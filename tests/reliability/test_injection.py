@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ally.schema import Answer
+from ally.schema import Answer, Citation
 from ally.settings import Settings
 from ingest.pipeline import ingest_paths
 
@@ -130,7 +130,7 @@ def test_slack_output_escapes_it(hostile: tuple[Any, Any, str]) -> None:
             "answer": HOSTILE_TEXT,
             "abstained": False,
             "citations": [
-                {"n": 1, "doc_id": doc_id, "title": "<!channel> <script>", "chunk_id": chunk, "text": passage.text}
+                Citation(n=1, doc_id=doc_id, title="<!channel> <script>", chunk_id=chunk, text=passage.text)
             ],
         }
     )

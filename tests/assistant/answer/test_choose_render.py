@@ -53,6 +53,53 @@ class TestChoose:
         assert chooser(settings, vocab, idf).choose(q, []).abstained
 
 
+class TestAskedFigures:
+    """A dose or a counted figure asked about a named thing comes from a passage that names it."""
+
+    @staticmethod
+    def choose(settings: Settings, vocab: Vocabulary, question: str, *texts: str) -> Choice:
+        passages = [chunk(f"p{i}", t) for i, t in enumerate(texts)]
+        others = [chunk(f"o{i}", f"Passage {i} is about supportive care topic {i}.") for i in range(8)]
+        corpus = [*passages, CARD, TREE, PROSE, HOSTILE, *others]  # no term in most passages
+        df: dict[str, int] = {}
+        for p in corpus:
+            for token in set(vocab.tokens(p.text)):
+                df[token] = df.get(token, 0) + 1
+        idf = IdfTable(df, len(corpus))
+        return Chooser(settings, vocab, idf).choose(analyse(question, vocab, idf.known), hits(*passages))
+
+    def test_another_drug_s_duration_is_not_the_answer(self, settings: Settings, vocab: Vocabulary) -> None:
+        choice = self.choose(
+            settings,
+            vocab,
+            "How long is nelarabine infused?",
+            "Clofarabine infusion: each infusion is given over 2 hours, daily for 5 days.",
+            "Nelarabine is used for T-cell disease.",
+        )
+        assert choice.abstained, [u.text for u in choice.units]
+
+    def test_the_named_drug_s_duration_answers(self, settings: Settings, vocab: Vocabulary) -> None:
+        choice = self.choose(
+            settings,
+            vocab,
+            "How long is nelarabine infused?",
+            "Clofarabine is given as a 5-day infusion every 28 days.",
+            "Nelarabine is infused intravenously over 2 hours on days 1, 3 and 5.",
+        )
+        assert not choice.abstained
+        assert all("Nelarabine" in u.text for u in choice.units)
+
+    def test_a_count_of_something_else_is_no_count(self, settings: Settings, vocab: Vocabulary) -> None:
+        choice = self.choose(
+            settings,
+            vocab,
+            "How many years does maintenance last?",
+            "Therapy is divided into induction, consolidation and maintenance.",
+            "The registry marked its one-year anniversary with over 100 patients enrolled.",
+        )
+        assert choice.abstained and "years" in choice.reason and "maintenance" in choice.reason
+
+
 class TestDisagreement:
     """Two figures are a disagreement only when they measure the same thing in the same population."""
 

@@ -7,8 +7,10 @@ import pytest
 from ally.vocab import Vocabulary, default_vocabulary
 from assistant.answer.question import (
     analyse,
+    asked_units,
     asks_for_management,
     correct_typos,
+    counted_re,
     defined_in_question,
     is_specific,
     known_variant,
@@ -147,3 +149,35 @@ class TestTypos:
 
 def test_numbers_are_read_as_written() -> None:
     assert numbers_in("1,500 mg/m² on days 1, 3, 5; ≥65 years; 25%") == ["1,500", "1", "3", "5", "≥65", "25%"]
+
+
+class TestCountedFigures:
+    """ "How many years …", "how long …": the unit the figure is counted in, and what gives it."""
+
+    @pytest.mark.parametrize(
+        ("question", "units"),
+        [
+            ("How many years of maintenance?", ("year",)),
+            ("how many new ALL cases are diagnosed each year?", ("case",)),
+            ("How long is blinatumomab infused?", ("year", "month", "week", "day", "hour", "minute", "cycle")),
+            ("How many chromosomes define hyperdiploidy?", ()),
+            ("What is the long-term survival?", ()),
+        ],
+    )
+    def test_asked_units(self, question: str, units: tuple[str, ...]) -> None:
+        assert asked_units(question) == units
+
+    @pytest.mark.parametrize(
+        ("text", "units", "found"),
+        [
+            ("Maintenance continues for 2 years.", ("year",), True),
+            ("Maintenance lasts 2-3 years in total.", ("year",), True),
+            ("a two-year course", ("year",), True),
+            ("Approximately 6,500 new cases are diagnosed annually", ("case",), True),
+            ("in 93 adult B-ALL patients", ("patient",), True),
+            ("especially in patients under 55 years old", ("year",), False),
+            ("The drug is infused continuously.", ("day", "hour"), False),
+        ],
+    )
+    def test_counted_re(self, text: str, units: tuple[str, ...], found: bool) -> None:
+        assert bool(counted_re(units).search(text)) is found

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-import yaml
+from ally import yaml_data
 
 SUBJECTS_VERSION = 1  # bump when the data or the rule below change: stores re-derive document subjects
 TITLE_WEIGHT = 3  # a disease named in the title counts as this many mentions
@@ -41,7 +41,7 @@ def _pattern(terms: Iterable[str], abbreviations: Iterable[str]) -> re.Pattern[s
 @lru_cache(maxsize=1)
 def diseases() -> tuple[Disease, ...]:
     """The diseases of the data file, in its order."""
-    raw = yaml.safe_load(resources.files("ally").joinpath("data/subjects.yaml").read_text(encoding="utf-8"))
+    raw = yaml_data.safe_load(resources.files("ally").joinpath("data/subjects.yaml").read_text(encoding="utf-8"))
     return tuple(
         Disease(d["id"], d["label"], _pattern(d.get("terms", []), d.get("abbreviations", []))) for d in raw["diseases"]
     )

@@ -18,7 +18,8 @@ from importlib import resources
 from pathlib import Path
 
 import snowballstemmer
-import yaml
+
+from ally import yaml_data
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 STOPWORDS = frozenset(
@@ -170,6 +171,9 @@ class Vocabulary:
     # Memo of `matches` by text: passages are matched on every answer (see benchmarks/).
     _memo: dict[str, tuple[Match, ...]] = field(default_factory=dict, repr=False, compare=False)
     _needles: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # The bytes this vocabulary was read from: what an index built with it records (`vocab_hash`),
+    # so that an index is never labelled with a vocabulary file changed while it was being built.
+    source: bytes = field(default=b"", repr=False, compare=False)
 
     def __post_init__(self) -> None:
         pairs = [(c.id, t) for c in self.concepts.values() for t in c.terms]
@@ -180,10 +184,10 @@ class Vocabulary:
     @classmethod
     def from_yaml(cls, path: Path | None = None) -> Vocabulary:
         if path is None:
-            text = resources.files("ally").joinpath("data/vocabulary.yaml").read_text(encoding="utf-8")
+            data = resources.files("ally").joinpath("data/vocabulary.yaml").read_bytes()
         else:
-            text = path.read_text(encoding="utf-8")
-        raw = yaml.safe_load(text)
+            data = path.read_bytes()
+        raw = yaml_data.safe_load(data.decode("utf-8"))
         concepts: dict[str, Concept] = {}
         for entry in raw["concepts"]:
             concept = Concept(
@@ -201,7 +205,7 @@ class Vocabulary:
                 if b not in concepts:
                     raise ValueError(f"vocabulary: {concept.id!r} names unknown broader concept {b!r}")
         populations = {name: re.compile(rx, re.IGNORECASE) for name, rx in (raw.get("populations") or {}).items()}
-        return cls(concepts, populations)
+        return cls(concepts, populations, source=data)
 
     # --- matching -----------------------------------------------------------------------------
     def matches(self, text: str) -> list[Match]:

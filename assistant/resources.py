@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from ally import yaml_data
 from ally.vocab import Vocabulary, default_vocabulary
 from assistant.pathway.loader import DATA_FILES, PathwayDataError, build_book
 from assistant.pathway.models import PathwayBook
@@ -31,7 +32,7 @@ def _read_text(folder: Path | None, name: str) -> str:
 
 def _parse(name: str, text: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return yaml_data.safe_load(text)
     except yaml.YAMLError as exc:
         raise PathwayDataError(f"pathway data {name}: not valid YAML: {exc}") from exc
 

@@ -169,9 +169,10 @@ def legacy_copy(store: Path) -> Path:
     return scratch
 
 
-def measure_old(tree: Path, store: Path, folder: Path) -> list[dict[str, Any]]:
-    """`measure` run by the code in `tree` (a subprocess with `tree` first on the path)."""
-    scratch = legacy_copy(store)
+def measure_old(tree: Path, store: Path, folder: Path, *, legacy: bool = True) -> list[dict[str, Any]]:
+    """`measure` run by the code in `tree` (a subprocess with `tree` first on the path), on a copy of
+    `store` in the format-1 layout (`legacy`, the code before segments) or as it is."""
+    scratch = legacy_copy(store) if legacy else _scratch_copy(store, "update-store-baseline")
     snippet = (
         "import sys, json; sys.path.insert(0, sys.argv[1]); import runpy;"
         "m = runpy.run_path(sys.argv[2]);"
@@ -196,6 +197,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--chunks", type=int, default=None)
     parser.add_argument("--old-tree", type=Path, help="the code before segments (git archive of that commit)")
+    parser.add_argument(
+        "--baseline-tree", type=Path, help="other code that reads this store format (git archive of a commit)"
+    )
     args = parser.parse_args()
     from benchmarks.latency_bench import build_store
 
@@ -208,6 +212,8 @@ def main() -> None:
     result: dict[str, Any] = {"segments": rows}
     if args.old_tree:
         result["before_segments"] = measure_old(args.old_tree.resolve(), store, folder)
+    if args.baseline_tree:
+        result["baseline"] = measure_old(args.baseline_tree.resolve(), store, folder, legacy=False)
     path = save_result(
         "update-quick" if args.quick else "update",
         {

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ally import yaml_data
 from ally.errors import InputError
 
 
@@ -40,7 +41,7 @@ def load_thresholds(path: Path) -> Thresholds:
     if not path.is_file():
         raise InputError(f"thresholds file {path} not found", field="thresholds")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml_data.safe_load(path.read_text(encoding="utf-8")) or {}
         thresholds = Thresholds.model_validate(raw)
     except (yaml.YAMLError, ValidationError) as exc:
         raise InputError(f"thresholds file {path}: {exc}", field="thresholds") from exc

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ally import yaml_data
 from ally.errors import IngestError
 from ingest.clean import Harvest, drop_title_lines, strip_chrome
 from ingest.documents import Block, DocMeta, LoadedDocument, LoadResult
@@ -51,7 +52,7 @@ def load_sources(folder: Path) -> dict[str, SourceEntry]:
     if not path.is_file():
         return {}
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        raw = yaml_data.safe_load(path.read_text(encoding="utf-8")) or []
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise IngestError(f"{path}: not valid YAML ({exc}); fix it or remove it") from exc
     if not isinstance(raw, list):

@@ -32,6 +32,7 @@ from ingest.embed import Encoder, encoder_for, model_path, token_counter
 from ingest.loaders import SOURCES_FILE, SUPPORTED_SUFFIXES, SourceEntry, load_source, load_sources
 from ingest.progress import Progress, SilentProgress
 from ingest.store.manifest import DocumentEntry
+from ingest.store.stats import FileStats, stat_key
 from ingest.store.writer import open_writer
 
 
@@ -44,12 +45,15 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Failure]]:
         if not path.exists():
             failures.append(Failure(path=str(path), reason="no such file or folder"))
         elif path.is_dir():
+            folders: dict[Path, Path] = {}  # resolved once per folder, not once per file
             for f in sorted(path.rglob("*")):
                 rel_parts = f.relative_to(path).parts
                 if not f.is_file() or any(p.startswith(".") for p in rel_parts) or f.name == SOURCES_FILE:
                     continue
                 if f.suffix.lower() in SUPPORTED_SUFFIXES:
-                    files.append(f.resolve())
+                    if f.parent not in folders:
+                        folders[f.parent] = f.parent.resolve()
+                    files.append(f.resolve() if f.is_symlink() else folders[f.parent] / f.name)
                 else:  # nothing in a folder is left out without a word (hidden files aside)
                     failures.append(Failure(path=str(f), reason=_unsupported(f)))
         elif path.is_file():
@@ -114,7 +118,10 @@ def ingest_paths(
     prune: bool = False,
     progress: Progress | None = None,
     encoder: Encoder | None = None,
+    rehash: bool = False,
 ) -> IngestReport:
+    """Ingest `paths` into the store; `rehash` reads and hashes every file, trusting no recorded
+    file stat (`ingest.store.stats`)."""
     started = time.perf_counter()
     progress = progress or SilentProgress()
     report = IngestReport()
@@ -126,8 +133,9 @@ def ingest_paths(
 
     with open_writer(settings) as writer:
         embedder = BackgroundEmbedder(writer, lambda: encoder or encoder_for(settings, bulk=True))
+        stats = FileStats.open(settings.store, DERIVED_VERSION, ignore=rehash)
         reader = CorpusReader(
-            settings, chunker, embedder, report, dict(writer.manifest.documents), writer.previous_chunks()
+            settings, chunker, embedder, report, dict(writer.manifest.documents), writer.previous_chunks(), stats
         )
         try:
             reader.read_all(files, progress)
@@ -144,6 +152,9 @@ def ingest_paths(
             if writer.upgrade_note:
                 report.warnings.append(writer.upgrade_note)
             writer.commit(reader.documents, reader.chunks)  # reads the chunks of changed documents only
+        # after the commit: a stat recorded for a file whose new documents were not committed would
+        # only cost a re-read (the hash is still checked), but there is no reason to risk even that
+        stats.save({entry.meta.path for entry in writer.manifest.documents.values()})
         report.chunks = len({cid for entry in reader.documents.values() for cid in entry.chunk_ids})
     progress.close()
     report.failed = len(report.failures)
@@ -162,6 +173,7 @@ class CorpusReader:
     report: IngestReport
     documents: dict[str, DocumentEntry]
     chunks: MutableMapping[str, Chunk]  # the committed chunks (read on demand) with this run's changes
+    stats: FileStats  # recorded file stats: an unchanged file is skipped before it is read
     sources: dict[Path, dict[str, SourceEntry]] = field(default_factory=dict)  # sources.yaml by folder
     by_path: dict[str, list[str]] = field(init=False)  # committed doc ids by source file
 
@@ -178,9 +190,15 @@ class CorpusReader:
 
     def read(self, path: Path) -> None:
         """One file: skipped when unchanged, else its documents replace those it held before."""
-        source = self._source(path)
         previous_ids = self.by_path.get(str(path), [])
+        key, sources = stat_key(path), stat_key(path.parent / SOURCES_FILE)  # before the file is read
+        known = self.stats.known_hash(path, key, sources) if previous_ids else None
+        if known and all(self.documents[d].meta.file_hash == known for d in previous_ids):
+            self.report.skipped += 1  # unchanged by its stat: not read, not hashed
+            return
+        source = self._source(path)
         fhash = _file_hash(path, source)
+        self.stats.record(path, key, sources, fhash)
         if previous_ids and fhash and all(self.documents[d].meta.file_hash == fhash for d in previous_ids):
             self.report.skipped += 1
             return
@@ -199,12 +217,24 @@ class CorpusReader:
     def _source(self, path: Path) -> SourceEntry | None:
         folder = path.parent
         if folder not in self.sources:
-            try:
-                self.sources[folder] = load_sources(folder)
-            except IngestError as exc:
-                self.report.failures.append(Failure(path=str(folder / SOURCES_FILE), reason=str(exc)))
-                self.sources[folder] = {}
+            self.sources[folder] = self._folder_sources(folder)
         return self.sources[folder].get(path.name)
+
+    def _folder_sources(self, folder: Path) -> dict[str, SourceEntry]:
+        """The folder's sources.yaml entries: parsed when it changed since the last run, else as
+        parsed then (`FileStats.known_sources`)."""
+        sources_file = folder / SOURCES_FILE
+        key = stat_key(sources_file)
+        known = self.stats.known_sources(sources_file, key)
+        if known is not None:
+            return {name: SourceEntry.model_validate(entry) for name, entry in known.items()}
+        try:
+            parsed = load_sources(folder)
+        except IngestError as exc:
+            self.report.failures.append(Failure(path=str(sources_file), reason=str(exc)))
+            return {}
+        self.stats.record_sources(sources_file, key, {n: e.model_dump(mode="json") for n, e in parsed.items()})
+        return parsed
 
     def _load(self, path: Path, source: SourceEntry | None) -> list[LoadedDocument] | None:
         """The documents in `path`, or None (and a failure reported) when it cannot be loaded; each part

@@ -340,9 +340,7 @@ class Chooser:
             return None
         asked = set(self.vocab.tokens(" ".join(q.units))) | set(self.vocab.tokens("many much long"))
         subject = informative or {t for t in q.terms if t not in asked and not self._ubiquitous(t)}
-        about = [
-            u for u in chosen if (not subject or u.tokens & subject) and (not named or u.passage_tokens & named)
-        ]
+        about = [u for u in chosen if (not subject or u.tokens & subject) and (not named or u.passage_tokens & named)]
         if any(counted_re(q.units).search(u.text) for u in about):
             return None
         what = f"the number of {q.units[0]}s" if len(q.units) == 1 else "how long"

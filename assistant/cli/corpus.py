@@ -18,6 +18,14 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.", show_default=False)],
     store: StoreOption = None,
     prune: Annotated[bool, typer.Option("--prune", help="Drop documents whose files are gone.")] = False,
+    rehash: Annotated[
+        bool,
+        typer.Option(
+            "--rehash",
+            help="Read and hash every file, trusting no recorded file stat (for files changed with their "
+            "timestamps restored, e.g. by a copy that keeps them).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Load files or folders into the store. Safe to re-run: unchanged files cost nothing."""
@@ -26,7 +34,9 @@ def ingest(
 
     def body() -> None:
         settings = settings_for(store)
-        report = ingest_paths(paths, settings, prune=prune, progress=make_progress(enabled=not as_json))
+        report = ingest_paths(
+            paths, settings, prune=prune, rehash=rehash, progress=make_progress(enabled=not as_json)
+        )
         if as_json:
             emit_json(report.model_dump())
         else:

@@ -32,13 +32,11 @@ LEGACY_FORMAT = 1  # gen-<n>/chunks.jsonl + a bm25s index: read, upgraded by the
 
 
 def vocab_hash() -> str:
-    """Hash of the vocabulary file and tokenizer version the BM25 index is built with."""
-    from importlib import resources
+    """Hash of the vocabulary and tokenizer version the BM25 index is built with: of the vocabulary
+    this process loaded and tokenises with, not of the file as it is now on disk."""
+    from ally.vocab import TOKENIZER_VERSION, default_vocabulary
 
-    from ally.vocab import TOKENIZER_VERSION
-
-    data = resources.files("ally").joinpath("data/vocabulary.yaml").read_bytes()
-    return hashlib.sha256(data + str(TOKENIZER_VERSION).encode()).hexdigest()[:12]
+    return hashlib.sha256(default_vocabulary().source + str(TOKENIZER_VERSION).encode()).hexdigest()[:12]
 
 
 def rebuild_hint(store: Path) -> str:

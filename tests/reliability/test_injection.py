@@ -129,9 +129,7 @@ def test_slack_output_escapes_it(hostile: tuple[Any, Any, str]) -> None:
         update={
             "answer": HOSTILE_TEXT,
             "abstained": False,
-            "citations": [
-                Citation(n=1, doc_id=doc_id, title="<!channel> <script>", chunk_id=chunk, text=passage.text)
-            ],
+            "citations": [Citation(n=1, doc_id=doc_id, title="<!channel> <script>", chunk_id=chunk, text=passage.text)],
         }
     )
     rendered = 0

@@ -143,3 +143,20 @@ class TestDamage:
         write(tmp_path, PRE_CHANGE)
         with pytest.raises(StoreMismatchError, match=r"re-ingest into a new folder \(ally ingest corpus --store"):
             Manifest.read(tmp_path).check(Settings(store=tmp_path, chunk_max_tokens=128))
+
+
+def test_vocab_hash_is_of_the_vocabulary_in_use_not_the_file_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An index built while the vocabulary file changed on disk records the vocabulary it was
+    tokenised with, so the next reader sees it stale and `ally ingest` rebuilds it."""
+    import ally.vocab
+    from ally.vocab import Vocabulary
+    from ingest.store import vocab_hash
+
+    in_use = vocab_hash()
+    edited = tmp_path / "vocabulary.yaml"
+    edited.write_bytes(ally.vocab.default_vocabulary().source + b"\n# edited after the process loaded it\n")
+    assert vocab_hash() == in_use  # the file a process loaded is what counts
+    monkeypatch.setattr(ally.vocab, "default_vocabulary", lambda: Vocabulary.from_yaml(edited))
+    assert vocab_hash() != in_use

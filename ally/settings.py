@@ -240,6 +240,33 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.store / 'ally.sqlite3').resolve()}"
 
+    def store_id(self) -> str:
+        """A hash of the store folder's resolved path (names the store without showing its path)."""
+        return hashlib.sha256(str(Path(self.store).resolve()).encode()).hexdigest()[:16]
+
+    def answer_settings(self) -> str:
+        """The settings that change which answer a corpus gives (`ANSWER_SETTINGS`), as canonical
+        JSON: part of every answer's corpus version, and what `ally ask` compares with a running
+        server's before it forwards a question to it."""
+        return json.dumps({k: getattr(self, k) for k in ANSWER_SETTINGS}, sort_keys=True)
+
+
+# The settings that change which answer a corpus gives.
+ANSWER_SETTINGS = (
+    "dense_k",
+    "bm25_k",
+    "rrf_k",
+    "dense_weight",
+    "bm25_weight",
+    "top_k",
+    "abstain_threshold",
+    "max_answer_sentences",
+    "answer_chars_short",
+    "answer_chars_long",
+    "unit_similarity_weight",
+    "unit_similarity_candidates",
+)
+
 
 def _check_environment(env: dict[str, str]) -> None:
     known = {name.upper() for name in Settings.model_fields}

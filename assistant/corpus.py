@@ -33,7 +33,6 @@ one query while it is opened, and stops that system when it closes. With a Chrom
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import threading
@@ -60,26 +59,12 @@ from ingest.store.reader import StoreReader
 
 log = logging.getLogger("ally.corpus")
 
-# The settings that change which answer a corpus gives: part of the answers' corpus version.
-ANSWER_SETTINGS = (
-    "dense_k",
-    "bm25_k",
-    "rrf_k",
-    "dense_weight",
-    "bm25_weight",
-    "top_k",
-    "abstain_threshold",
-    "max_answer_sentences",
-    "unit_similarity_weight",
-    "unit_similarity_candidates",
-)
 RETRY_S = 10.0  # a generation that failed to open is tried again after this long, or when the manifest changes
 
 
 def answer_corpus_version(store_version: str, settings: Settings) -> str:
     """The corpus version answers carry: the store's corpus version and the answer settings."""
-    retrieval = json.dumps({k: getattr(settings, k) for k in ANSWER_SETTINGS}, sort_keys=True)
-    return hashlib.sha256(f"{store_version}|{retrieval}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{store_version}|{settings.answer_settings()}".encode()).hexdigest()[:16]
 
 
 # --- vectors on a Chroma system of the view's own --------------------------------------------------

@@ -56,6 +56,10 @@ class Readiness(BaseModel):
     update_error: str | None = Field(
         default=None, description="Why a newer committed generation is not answering (None when none failed)."
     )
+    store_id: str | None = Field(
+        default=None,
+        description="A hash of the store's folder: how `ally ask` knows a server it forwards to serves its store.",
+    )
     views_open: int | None = Field(
         default=None, description="Generations in memory: 1, or 2 while answers on the old one finish."
     )

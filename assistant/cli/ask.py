@@ -112,6 +112,14 @@ def ask(
     ] = None,
     store: StoreOption = None,
     as_json: JsonOption = False,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local",
+            help="Answer in this process even when an `ally serve` of the same store is running "
+            "(by default a single question goes to it: the same answer, without loading the store).",
+        ),
+    ] = False,
 ) -> None:
     """Answer a question from the sources, with numbered citations (or say plainly what is missing)."""
 
@@ -120,17 +128,27 @@ def ask(
             raise InputError("give either a QUESTION or --batch FILE", field="question")
         settings = settings_for(store)
         from ally.schema import parse_patient
-        from assistant.service import Assistant
 
         if batch is not None:
+            from assistant.service import Assistant
+
             items = read_batch(batch, settings.max_batch_lines, settings.max_question_chars)
             with Assistant.open(settings) as assistant:
                 _answer_batch(assistant, items, as_json)
             return
         assert question is not None
         record = parse_patient(load_json_option(patient, "--patient")) if patient else None
-        with Assistant.open(settings) as assistant:
-            answer = assistant.ask(question, patient=record, conversation_id=conversation)
+        answer = None
+        if not local:
+            from assistant.cli.forward import forwarded
+
+            sent = record.model_dump(exclude_none=True) if record is not None else None
+            answer = forwarded(settings, question, sent, conversation)
+        if answer is None:
+            from assistant.service import Assistant
+
+            with Assistant.open(settings) as assistant:
+                answer = assistant.ask(question, patient=record, conversation_id=conversation)
         if as_json:
             emit_json(answer.model_dump())
         else:

@@ -34,9 +34,7 @@ def ingest(
 
     def body() -> None:
         settings = settings_for(store)
-        report = ingest_paths(
-            paths, settings, prune=prune, rehash=rehash, progress=make_progress(enabled=not as_json)
-        )
+        report = ingest_paths(paths, settings, prune=prune, rehash=rehash, progress=make_progress(enabled=not as_json))
         if as_json:
             emit_json(report.model_dump())
         else:

@@ -27,6 +27,7 @@ import typer
 
 from ally.errors import SettingsError
 from assistant.cli.common import StoreOption, run_guarded, settings_for
+from assistant.cli.forward import announced
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -117,7 +118,8 @@ def serve(
         level = getattr(logging, log_level.upper(), logging.INFO)
         logging.basicConfig(level=level, format=LOG_FORMAT)
         typer.echo(f"ALLy: serving the API and web page at http://{shown}:{port} (API description: /docs)", err=True)
-        uvicorn.run(app, host=host, port=port, access_log=False, log_level=log_level.lower())
+        with announced(app.state.settings, host, port):  # `ally ask` forwards single questions here
+            uvicorn.run(app, host=host, port=port, access_log=False, log_level=log_level.lower())
         return
     settings = run_guarded(check_store)
     os.environ["ALLY_STORE"] = str(settings.store.resolve())  # what the workers' settings read
@@ -127,6 +129,13 @@ def serve(
         f"ALLy: serving the API and web page at http://{shown}:{port} with {workers} workers (API description: /docs)",
         err=True,
     )
+    with announced(settings, host, port):
+        _run_workers(workers, host, port, log_level)
+
+
+def _run_workers(workers: int, host: str, port: int, log_level: str) -> None:
+    import uvicorn
+
     uvicorn.run(
         WORKER_APP,
         factory=True,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from ..deps import RunnerDep
+from ..deps import RunnerDep, SettingsDep
 from ..models import Health, Readiness
 
 router = APIRouter(tags=["health"])
@@ -23,7 +23,7 @@ async def healthz() -> Health:
     responses={503: {"model": Readiness}},
     summary="200 once the store is open and the model is loaded, 503 before",
 )
-async def readyz(runner: RunnerDep) -> JSONResponse:
+async def readyz(runner: RunnerDep, settings: SettingsDep) -> JSONResponse:
     failure = runner.warm_error()
     ready = runner.assistant.ready
     if ready:
@@ -44,6 +44,7 @@ async def readyz(runner: RunnerDep) -> JSONResponse:
             "generation": corpus.generation,
             "update_error": corpus.update_error,
             "views_open": corpus.views_open,
+            "store_id": settings.store_id(),
         }
     )
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

@@ -1,7 +1,8 @@
 """Cold-start benchmark: wall time of one answer from a fresh process, ALLy vs LangChain.
 
 ALLy: `ally ask "…" --store STORE` as a user types it (with the ONNX encoder no torch or
-sentence-transformers import happens; `ALLY_ENCODER=torch` is measured beside it). LangChain: a
+sentence-transformers import happens; `ALLY_ENCODER=torch` is measured beside it; both with `--local`),
+and `ally ask` while an `ally serve` of the same store runs (the question is forwarded to it). LangChain: a
 fresh `python -c` that imports langchain, builds HuggingFaceEmbeddings and answers top-1 from the
 persisted langchain-chroma collection of the same chunks. Median over --repeats.
 
@@ -14,9 +15,14 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +50,44 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def _runs(runs: list[tuple[float, float]]) -> dict[str, Any]:
+    return {
+        "median_s": round(median([w for w, _ in runs]), 3),
+        "median_cpu_s": round(median([c for _, c in runs]), 3),
+        "runs": [round(w, 3) for w, _ in runs],
+    }
+
+
+@contextmanager
+def serving(ally_bin: str, store: Path, env: dict[str, str]) -> Iterator[None]:
+    """A real `ally serve` of `store` on a free loopback port until the block ends."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [ally_bin, "serve", "--store", str(store), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("ally serve did not become ready")
+            time.sleep(0.5)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="ALLy vs LangChain cold answer wall time")
     parser.add_argument("--quick", action="store_true")
@@ -56,20 +100,21 @@ def main() -> None:
     lc = build_langchain(store, "onnx")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALLY_")}
     ally_bin = str(Path(sys.executable).with_name("ally"))
+    local = [ally_bin, "ask", QUESTION, "--store", str(store), "--local"]
     systems = {
-        "ally-onnx": ([ally_bin, "ask", QUESTION, "--store", str(store)], {**env, "ALLY_ENCODER": "onnx"}),
-        "ally-torch": ([ally_bin, "ask", QUESTION, "--store", str(store)], {**env, "ALLY_ENCODER": "torch"}),
+        "ally-onnx": (local, {**env, "ALLY_ENCODER": "onnx"}),
+        "ally-torch": (local, {**env, "ALLY_ENCODER": "torch"}),
         "langchain": ([sys.executable, "-c", LANGCHAIN_SNIPPET, str(lc), QUESTION], env),
     }
     result: dict[str, dict[str, Any]] = {}
     for name, (cmd, e) in systems.items():
-        runs = [timed(cmd, e) for _ in range(repeats)]
-        result[name] = {
-            "median_s": round(median([w for w, _ in runs]), 3),
-            "median_cpu_s": round(median([c for _, c in runs]), 3),
-            "runs": [round(w, 3) for w, _ in runs],
-        }
-    for name in ("ally-onnx", "ally-torch"):
+        result[name] = _runs([timed(cmd, e) for _ in range(repeats)])
+    # `ally ask` while an `ally serve` of the same store runs: the question is forwarded to it
+    with serving(ally_bin, store, {**env, "ALLY_ENCODER": "onnx"}):
+        forwarded = [ally_bin, "ask", QUESTION, "--store", str(store)]
+        timed(forwarded, {**env, "ALLY_ENCODER": "onnx"})  # unmeasured: the server's first answer warms it
+        result["ally-forwarded"] = _runs([timed(forwarded, {**env, "ALLY_ENCODER": "onnx"}) for _ in range(repeats)])
+    for name in ("ally-onnx", "ally-torch", "ally-forwarded"):
         result[name]["ratio_vs_langchain"] = round(result[name]["median_s"] / result["langchain"]["median_s"], 2)
     path = save_result(
         "cold-quick" if args.quick else "cold",

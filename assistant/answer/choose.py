@@ -343,8 +343,9 @@ class Chooser:
         about = [u for u in chosen if (not subject or u.tokens & subject) and (not named or u.passage_tokens & named)]
         if any(counted_re(q.units).search(u.text) for u in about):
             return None
-        what = f"the number of {q.units[0]}s" if len(q.units) == 1 else "how long"
-        topic = ", ".join(self._name(q, t) for t in q.terms if t in subject) or "this"
+        what = f"the number of {q.units[0]}s" if len(q.units) == 1 else "the duration"
+        topic = ", ".join(self._name(q, t) for t in sorted(q.terms, key=lambda t: t not in named) if t in subject)
+        topic = topic or "this"
         return Choice(True, reason=f"no passage gives {what} for {topic}", missing=[f"{what} ({topic})"])
 
     # --- composition -----------------------------------------------------------------------
@@ -370,9 +371,7 @@ class Chooser:
         top = max(chosen, key=lambda u: u.coverage)  # the unit that covers most of the question
         covered = set().union(*(u.tokens for u in chosen))
         missing = [q.word(t) for t in q.terms if t not in covered and not t.startswith("c_")]
-        if top.coverage < self.settings.abstain_threshold:
-            what = ", ".join(missing) or "the question's terms"
-            return Choice(True, reason=f"no passage covers {what}", missing=missing)
+        # the most specific reason first: a named thing not found, then a figure not given, then coverage
         absent = self._absent_named(q, covered, chosen, hits)
         if absent:  # the answer may not stand in for a named thing with a neighbour
             names = [self._name(q, t) for t in absent]
@@ -380,6 +379,9 @@ class Chooser:
         refused = self._figure_refusal(q, chosen, missing, named)
         if refused is not None:
             return refused
+        if top.coverage < self.settings.abstain_threshold:
+            what = ", ".join(missing) or "the question's terms"
+            return Choice(True, reason=f"no passage covers {what}", missing=missing)
 
         pool = self._units(q, hits, len(hits))
         pairs = self._disagreements(q, chosen, pool)

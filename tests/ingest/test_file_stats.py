@@ -39,7 +39,7 @@ def corpus(tmp_path: Path) -> Path:
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """The files the pipeline reads and hashes; files count as settled at once (no 2 s wait)."""
-    monkeypatch.setattr(stats_module, "SETTLE_NS", -10**12)  # any stat is old enough
+    monkeypatch.setattr(stats_module, "SETTLE_NS", -(10**12))  # any stat is old enough
     seen: list[Path] = []
     real = pipeline._file_hash
 

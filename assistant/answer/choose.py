@@ -21,6 +21,7 @@ from dataclasses import astuple, dataclass, field
 from wordfreq import zipf_frequency
 
 from ally.settings import Settings
+from ally.text import split_sentences
 from ally.vocab import STOPWORDS, Vocabulary, stem, words
 from assistant.answer.evidence import IdfTable, Unit, UnitCache, score_units
 from assistant.answer.meaning import UnitSimilarity
@@ -202,7 +203,13 @@ class Chooser:
     def select(self, q: QuestionAnalysis, hits: list[Hit], population: Population | None = None) -> list[Unit]:
         units = self._units(q, hits, 10)
         if population is not None:  # a passage about another subtype (Ph status, lineage) is never the answer
-            units = [u for u in units if not other_subtype(population, u.display)]
+            # (a sentence quoted with the one it leans on counts as about another subtype when either is)
+            units = [
+                u
+                for u in units
+                if not other_subtype(population, u.display)
+                and not (u.kind == "sentence" and any(other_subtype(population, t) for t in split_sentences(u.text)))
+            ]
         self._add_meaning(q, units)
         # Ties go to the unit that says more (a sentence with the one it leans on).
         units.sort(key=lambda u: (-round(u.score, 6), u.hit_rank, -len(u.tokens), u.index))
@@ -214,6 +221,12 @@ class Chooser:
         for u in units:
             if u.score < floor or len(chosen) >= self.settings.max_answer_sentences:
                 break
+            wider = next((i for i, c in enumerate(chosen) if c.text in u.text and c.text != u.text), None)
+            if wider is not None and not any(u.text in c.text for c in chosen):
+                # u quotes a chosen sentence with the one that leans on it ("… CD5 CAR-T. The therapy
+                # achieved 100% CR …"): it says more, so it takes that sentence's place
+                chosen[wider] = u
+                continue
             if any(u.text in c.text or c.text in u.text or _jaccard(u.tokens, c.tokens) >= 0.85 for c in chosen):
                 continue
             chosen.append(u)

@@ -232,6 +232,13 @@ def main() -> None:
     parser.add_argument("--encoder-threads", type=int, default=None, help="ALLY_ENCODER_THREADS of the server")
     parser.add_argument("--workers", default="1", help="comma-separated worker counts, one run each (e.g. 1,2)")
     parser.add_argument("--postgres", action="store_true", help="a throw-away PostgreSQL for ALLY_DATABASE_URL")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a server setting, e.g. --set unit_similarity_weight=0 (ALLY_* of the shell are not passed on)",
+    )
     parser.add_argument("--database-url", default=None, help="ALLY_DATABASE_URL of the server")
     parser.add_argument("--python-clients", action="store_true", help="use httpx threads even if wrk is there")
     args = parser.parse_args()
@@ -250,6 +257,9 @@ def main() -> None:
         env["ALLY_ANSWER_THREADS"] = str(args.threads)
     if args.encoder_threads is not None:
         env["ALLY_ENCODER_THREADS"] = str(args.encoder_threads)
+    for item in args.set:
+        name, _, value = item.partition("=")
+        env[f"ALLY_{name.strip().upper()}"] = value.strip()
     with postgres_cluster() if args.postgres else _given(args.database_url) as database_url:
         if database_url:
             env["ALLY_DATABASE_URL"] = database_url
@@ -267,6 +277,7 @@ def main() -> None:
                 "database": database,
                 "answer_threads": args.threads or Settings().answer_threads,
                 "encoder_threads": args.encoder_threads,
+                "settings": args.set,
                 "warmup_s": args.warmup_s,
                 "load_1min_before": round(load_before, 2),
                 "load_1min_after": round(os.getloadavg()[0], 2),

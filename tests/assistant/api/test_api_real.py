@@ -52,8 +52,9 @@ def test_ask_cites_passages_that_resolve(real_client: TestClient) -> None:
     answer = Answer.model_validate(body)
     assert body["id"] == 1 and not answer.abstained and answer.citations
     assert len(answer.retrieved) >= 5
+    shown = "\n".join([answer.answer, *answer.more])  # the answer and, behind it, the rest it cites
     for citation in answer.citations:
-        assert f"[{citation.n}]" in answer.answer
+        assert f"[{citation.n}]" in shown
         passage = real_client.get(f"/v1/passages/{citation.chunk_id}").json()
         assert passage["text"] == citation.text and passage["doc_id"] == citation.doc_id
         assert passage["document"]["title"]

@@ -74,6 +74,7 @@ def test_readyz_turns_ready_after_the_startup_warm(make_settings: Any) -> None:
             "generation": 1,
             "update_error": None,
             "views_open": 1,
+            "store_id": fake.settings.store_id(),  # how `ally ask` knows this server serves its store
         }
     assert ("warm", {}) in fake.calls
     assert ("watch", {}) in fake.calls, "the app starts the core's store watcher at startup"

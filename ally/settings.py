@@ -129,7 +129,7 @@ class Settings(BaseSettings):
         default=400,
         gt=0,
         description="Length budget in characters of an answer to a one-fact question (a figure, a dose, yes or "
-        "no, a definition): sentences after the first are kept while they fit; the rest stays in the citations.",
+        "no, a definition): sentences after the first are kept while they fit; the rest goes to the answer's `more`.",
     )
     answer_chars_long: int = Field(
         default=1000,

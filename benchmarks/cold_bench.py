@@ -15,18 +15,16 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import REPO, command_line, median, save_result
+from benchmarks.http_bench import free_port, wait_ready
 from benchmarks.latency_bench import build_langchain, build_store
 
 QUESTION = "What is the dose of blinatumomab in Ph+ ALL?"
@@ -61,9 +59,7 @@ def _runs(runs: list[tuple[float, float]]) -> dict[str, Any]:
 @contextmanager
 def serving(ally_bin: str, store: Path, env: dict[str, str]) -> Iterator[None]:
     """A real `ally serve` of `store` on a free loopback port until the block ends."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen(
         [ally_bin, "serve", "--store", str(store), "--port", str(port)],
         env=env,
@@ -71,17 +67,7 @@ def serving(ally_bin: str, store: Path, env: dict[str, str]) -> Iterator[None]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("ally serve did not become ready")
-            time.sleep(0.5)
+        wait_ready(f"http://127.0.0.1:{port}", proc)
         yield
     finally:
         proc.terminate()

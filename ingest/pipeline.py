@@ -32,7 +32,7 @@ from ingest.embed import Encoder, encoder_for, model_path, token_counter
 from ingest.loaders import SOURCES_FILE, SUPPORTED_SUFFIXES, SourceEntry, load_source, load_sources
 from ingest.progress import Progress, SilentProgress
 from ingest.store.manifest import DocumentEntry
-from ingest.store.stats import FileStats, stat_key
+from ingest.store.stats import FileStats, Key, stat_key
 from ingest.store.writer import open_writer
 
 
@@ -175,6 +175,7 @@ class CorpusReader:
     chunks: MutableMapping[str, Chunk]  # the committed chunks (read on demand) with this run's changes
     stats: FileStats  # recorded file stats: an unchanged file is skipped before it is read
     sources: dict[Path, dict[str, SourceEntry]] = field(default_factory=dict)  # sources.yaml by folder
+    sources_stats: dict[Path, Key | None] = field(default_factory=dict)  # its stat, taken once per run
     by_path: dict[str, list[str]] = field(init=False)  # committed doc ids by source file
 
     def __post_init__(self) -> None:
@@ -191,7 +192,7 @@ class CorpusReader:
     def read(self, path: Path) -> None:
         """One file: skipped when unchanged, else its documents replace those it held before."""
         previous_ids = self.by_path.get(str(path), [])
-        key, sources = stat_key(path), stat_key(path.parent / SOURCES_FILE)  # before the file is read
+        key, sources = stat_key(path), self._sources_stat(path.parent)  # before the file is read
         known = self.stats.known_hash(path, key, sources) if previous_ids else None
         if known and all(self.documents[d].meta.file_hash == known for d in previous_ids):
             self.report.skipped += 1  # unchanged by its stat: not read, not hashed
@@ -220,11 +221,16 @@ class CorpusReader:
             self.sources[folder] = self._folder_sources(folder)
         return self.sources[folder].get(path.name)
 
+    def _sources_stat(self, folder: Path) -> Key | None:
+        if folder not in self.sources_stats:
+            self.sources_stats[folder] = stat_key(folder / SOURCES_FILE)
+        return self.sources_stats[folder]
+
     def _folder_sources(self, folder: Path) -> dict[str, SourceEntry]:
         """The folder's sources.yaml entries: parsed when it changed since the last run, else as
         parsed then (`FileStats.known_sources`)."""
         sources_file = folder / SOURCES_FILE
-        key = stat_key(sources_file)
+        key = self._sources_stat(folder)
         known = self.stats.known_sources(sources_file, key)
         if known is not None:
             return {name: SourceEntry.model_validate(entry) for name, entry in known.items()}

@@ -207,8 +207,10 @@ class Chooser:
             units = [
                 u
                 for u in units
-                if not other_subtype(population, u.display)
-                and not (u.kind == "sentence" and any(other_subtype(population, t) for t in split_sentences(u.text)))
+                if not any(
+                    other_subtype(population, t)
+                    for t in (split_sentences(u.text) if u.kind == "sentence" else [u.display])
+                )
             ]
         self._add_meaning(q, units)
         # Ties go to the unit that says more (a sentence with the one it leans on).
@@ -292,8 +294,9 @@ class Chooser:
         informative = self.informative(q)
         pairs: list[Disagreement] = []
         with_pct = [u for u in pool if _PERCENT_RE.search(u.text) and u.coverage >= 0.5 * (chosen[0].coverage or 1)]
+        windows = {id(b): self._windows(b, informative) for b in with_pct}  # each unit's once, not per pair
         for a in chosen:
-            a_windows = self._windows(a, informative)
+            a_windows = windows.get(id(a)) or self._windows(a, informative)
             if not a_windows:
                 continue
             for b in with_pct:
@@ -302,7 +305,7 @@ class Chooser:
                 shared = (a.tokens & b.tokens & q_terms) - {"c_all", "all"}
                 if len(shared) < 2 or _jaccard(a.tokens, b.tokens) < 0.3 or _populations_differ(a, b):
                     continue
-                b_windows = self._windows(b, informative)
+                b_windows = windows[id(b)]
                 found = next(
                     (
                         Disagreement(a, b, wa.figure, wb.figure, _measure(wa.before, wb.before))

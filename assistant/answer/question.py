@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from wordfreq import zipf_frequency
 
@@ -163,6 +164,7 @@ def asked_units(question: str) -> tuple[str, ...]:
     return found
 
 
+@lru_cache(maxsize=64)
 def counted_re(units: tuple[str, ...]) -> re.Pattern[str]:
     """A number with one of `units` after it: "3 years", "2-3 years", "two-year", "6 to 12 months",
     "6,500 new cases", "93 adult B-ALL patients" (up to three words between)."""

@@ -52,7 +52,6 @@ class FileStats:
     path: Path
     derived: str
     entries: dict[str, tuple[Key, Key | None, str]] = field(default_factory=dict)
-    seen: set[str] = field(default_factory=set)
     # folder -> (its sources.yaml's stat, the entries as parsed): a large sources.yaml is parsed
     # again only when it changed, not whenever one file beside it did
     sources: dict[str, tuple[Key, dict[str, Any]]] = field(default_factory=dict)
@@ -80,13 +79,11 @@ class FileStats:
         entry = self.entries.get(str(path))
         if key is None or entry is None or entry[0] != key or entry[1] != sources:
             return None
-        self.seen.add(str(path))
         return entry[2]
 
     def record(self, path: Path, key: Key | None, sources: Key | None, digest: str | None) -> None:
         """Remember the hash of `path` at `key`, once the file has been still long enough."""
         name = str(path)
-        self.seen.add(name)
         if digest and key is not None and _settled(key) and (sources is None or _settled(sources)):
             self.entries[name] = (key, sources, digest)
         else:

@@ -397,12 +397,9 @@
   }
 
   // The answer as plain text with its numbered references, as the server renders it for every
-  // transport (`plain_text`); only an answer object without it is put together here.
+  // transport (`plain_text`, computed in the schema): not put together a second time here.
   function answerPlainText(answer) {
-    if (typeof answer.plain_text === "string") return answer.plain_text;
-    const lines = (answer.citations || []).map((c) => "[" + c.n + "] " + (c.label || c.title || c.doc_id));
-    const text = String(answer.answer || "").trim();
-    return lines.length ? text + "\n\n" + lines.join("\n") : text;
+    return String(answer.plain_text ?? answer.answer ?? "");
   }
 
   // Copy with the asynchronous clipboard where the page is a secure context, else with a hidden

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from ally.chunks import Chunk
 from ally.settings import Settings
 from ally.vocab import Vocabulary
 from assistant.answer.choose import Choice, Chooser, Disagreement
@@ -23,6 +26,15 @@ from .conftest import CARD, HOSTILE, PROSE, TREE, chunk, hits
 
 def chooser(settings: Settings, vocab: Vocabulary, idf: IdfTable) -> Chooser:
     return Chooser(settings, vocab, idf)
+
+
+def corpus_idf(vocab: Vocabulary, passages: list[Chunk]) -> IdfTable:
+    """The idf table of a corpus of exactly `passages`."""
+    df: dict[str, int] = {}
+    for p in passages:
+        for token in set(vocab.tokens(p.text)):
+            df[token] = df.get(token, 0) + 1
+    return IdfTable(df, len(passages))
 
 
 class TestChoose:
@@ -82,12 +94,7 @@ class TestAskedFigures:
     def choose(settings: Settings, vocab: Vocabulary, question: str, *texts: str) -> Choice:
         passages = [chunk(f"p{i}", t) for i, t in enumerate(texts)]
         others = [chunk(f"o{i}", f"Passage {i} is about supportive care topic {i}.") for i in range(8)]
-        corpus = [*passages, CARD, TREE, PROSE, HOSTILE, *others]  # no term in most passages
-        df: dict[str, int] = {}
-        for p in corpus:
-            for token in set(vocab.tokens(p.text)):
-                df[token] = df.get(token, 0) + 1
-        idf = IdfTable(df, len(corpus))
+        idf = corpus_idf(vocab, [*passages, CARD, TREE, PROSE, HOSTILE, *others])  # no term in most passages
         return Chooser(settings, vocab, idf).choose(analyse(question, vocab, idf.known), hits(*passages))
 
     def test_another_drug_s_duration_is_not_the_answer(self, settings: Settings, vocab: Vocabulary) -> None:
@@ -122,65 +129,54 @@ class TestAskedFigures:
         assert choice.abstained and "years" in choice.reason and "maintenance" in choice.reason
 
 
+SAME_MEASURE = (
+    "What is the complete remission rate with nelarabine in adults?",
+    "In adults, the complete remission rate with nelarabine was 31%.",
+    "In adults, the complete remission rate with nelarabine was 36%.",
+)
+
+
 class TestDisagreement:
     """Two figures are a disagreement only when they measure the same thing in the same population."""
 
     @staticmethod
-    def pairs(
-        settings: Settings, vocab: Vocabulary, idf: IdfTable, question: str, a: str, b: str
-    ) -> list[Disagreement]:
-        passages = [chunk("a", a), chunk("b", b), CARD, TREE, PROSE, HOSTILE]  # the corpus holds a and b
-        df: dict[str, int] = {}
-        for p in passages:
-            for token in set(vocab.tokens(p.text)):
-                df[token] = df.get(token, 0) + 1
-        idf = IdfTable(df, len(passages))
+    def pairs(settings: Settings, vocab: Vocabulary, question: str, a: str, b: str) -> list[Disagreement]:
+        passages = [chunk("a", a), chunk("b", b)]
+        idf = corpus_idf(vocab, [*passages, CARD, TREE, PROSE, HOSTILE])  # the corpus holds a and b
         q = analyse(question, vocab, idf.known)
         c = chooser(settings, vocab, idf)
         ua, ub = c._units(q, hits(passages[0]), 1), c._units(q, hits(passages[1]), 1)
         return c._disagreements(q, ua, ua + ub)
 
-    def test_same_measure_same_population(self, settings: Settings, vocab: Vocabulary, idf: IdfTable) -> None:
-        (pair,) = self.pairs(
-            settings,
-            vocab,
-            idf,
-            "What is the complete remission rate with nelarabine in adults?",
-            "In adults, the complete remission rate with nelarabine was 31%.",
-            "In adults, the complete remission rate with nelarabine was 36%.",
-        )
+    def test_same_measure_same_population(self, settings: Settings, vocab: Vocabulary) -> None:
+        (pair,) = self.pairs(settings, vocab, *SAME_MEASURE)
         assert (pair.figure_a, pair.figure_b) == ("31%", "36%")
         assert "remission" in pair.measure and "nelarabine" in pair.measure
 
-    def test_figures_of_different_named_things(self, settings: Settings, vocab: Vocabulary, idf: IdfTable) -> None:
-        assert not self.pairs(
-            settings,
-            vocab,
-            idf,
-            "How often do mutations occur in relapsed patients?",
-            "In relapsed patients, KRAS mutations occur in 20% of cases.",
-            "In relapsed patients, RAS mutations occur in 35% of cases.",
-        )
+    @pytest.mark.parametrize(
+        ("question", "a", "b"),
+        [
+            pytest.param(
+                "How often do mutations occur in relapsed patients?",
+                "In relapsed patients, KRAS mutations occur in 20% of cases.",
+                "In relapsed patients, RAS mutations occur in 35% of cases.",
+                id="different-named-things",
+            ),
+            pytest.param(
+                "What is the complete remission rate with nelarabine?",
+                "In children, the complete remission rate with nelarabine was 55%.",
+                "In adults, the complete remission rate with nelarabine was 31%.",
+                id="different-populations",
+            ),
+        ],
+    )
+    def test_figures_of_different_quantities(
+        self, settings: Settings, vocab: Vocabulary, question: str, a: str, b: str
+    ) -> None:
+        assert not self.pairs(settings, vocab, question, a, b)
 
-    def test_figures_of_different_populations(self, settings: Settings, vocab: Vocabulary, idf: IdfTable) -> None:
-        assert not self.pairs(
-            settings,
-            vocab,
-            idf,
-            "What is the complete remission rate with nelarabine?",
-            "In children, the complete remission rate with nelarabine was 55%.",
-            "In adults, the complete remission rate with nelarabine was 31%.",
-        )
-
-    def test_rendered_with_each_figure_cited(self, settings: Settings, vocab: Vocabulary, idf: IdfTable) -> None:
-        pairs = self.pairs(
-            settings,
-            vocab,
-            idf,
-            "What is the complete remission rate with nelarabine in adults?",
-            "In adults, the complete remission rate with nelarabine was 31%.",
-            "In adults, the complete remission rate with nelarabine was 36%.",
-        )
+    def test_rendered_with_each_figure_cited(self, settings: Settings, vocab: Vocabulary) -> None:
+        pairs = self.pairs(settings, vocab, *SAME_MEASURE)
         comp = compose(Choice(False, units=[pairs[0].a], pairs=pairs), None)
         last = comp.sentences[-1]
         assert last.parts == [("31%", "a"), ("36%", "b")] and last.text.startswith("The cited sources give different")

@@ -56,6 +56,7 @@ from assistant.core import CorpusStatus
 from ingest.embed import Encoder
 from ingest.store.manifest import MANIFEST, Manifest
 from ingest.store.reader import StoreReader
+from ingest.store.units import UnitVectors
 
 log = logging.getLogger("ally.corpus")
 
@@ -127,7 +128,9 @@ class CorpusView:
             reader.vocab,
             self.idf,
             Scope.of(reader.documents(), reader.vocab.tokens),
-            UnitSimilarity(encoder) if encoder is not None and self.retriever.uses_dense else None,
+            UnitSimilarity(encoder, stored=lambda: UnitVectors.open(settings))
+            if encoder is not None and self.retriever.uses_dense
+            else None,
         )
         self.corpus_version = answer_corpus_version(reader.corpus_version, settings)
         self._refs = 1  # the live corpus's own reference; each answer adds one while it runs

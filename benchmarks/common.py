@@ -141,6 +141,12 @@ class CachedEncoder:
             np.stack([self.cache[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, self.dim), np.float32)
         )
 
+    def encode_late(self, texts: list[str], spans: list[Any]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Late chunking (unit vectors from the chunk's own forward pass) runs the model every time."""
+        self.computed += len(texts)
+        out: tuple[np.ndarray, list[np.ndarray]] = self.inner.encode_late(texts, spans)
+        return out
+
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         keys = list(self.cache)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ally.chunks import Chunk
-from ingest.embed import Encoder
+from ingest.embed import Encoder, embed_with_units
 from ingest.progress import Progress
 from ingest.store.writer import StoreWriter
 
@@ -41,7 +41,10 @@ class BackgroundEmbedder:
         self._next_batch = min(FIRST_BATCH, self._batch)
         self._buffer: list[Chunk] = []
         self._todo: queue.Queue[list[Chunk] | None] = queue.Queue(maxsize=8)
-        self._written: queue.Queue[tuple[list[Chunk], int, np.ndarray | None] | None] = queue.Queue(maxsize=2)
+        self._written: queue.Queue[tuple[list[Chunk], int, tuple[np.ndarray, list[np.ndarray]] | None] | None] = (
+            queue.Queue(maxsize=2)
+        )
+        self.submitted_ids: set[str] = set()  # every chunk handed to `submit`
         self._done: queue.Queue[tuple[int, int]] = queue.Queue()  # (chunks handled, of them embedded)
         self._collection_lock = threading.Lock()
         self._started_empty: bool | None = None  # did the collection hold no vector when this run began?
@@ -83,7 +86,7 @@ class BackgroundEmbedder:
                 vectors = None
                 if needed:
                     encoder = encoder or self._encoder_factory()
-                    vectors = encoder.encode([c.embed_text for c in needed])
+                    vectors = embed_with_units(encoder, needed, self._writer.settings.unit_vectors)
                 self._written.put((needed, len(batch), vectors))
             except BaseException as exc:  # reported to the pipeline's thread by finish()
                 self._error = exc
@@ -100,7 +103,7 @@ class BackgroundEmbedder:
                 continue
             try:
                 with self._collection_lock:
-                    self._writer.add_vectors(needed, vectors)
+                    self._writer.add_vectors(needed, *vectors)
                 self._done.put((handled, len(needed)))
             except BaseException as exc:
                 self._error = exc
@@ -109,6 +112,7 @@ class BackgroundEmbedder:
     def submit(self, chunks: list[Chunk]) -> None:
         """Chunks whose vectors may be missing; embedding starts once a batch is full."""
         self._buffer.extend(chunks)
+        self.submitted_ids.update(c.chunk_id for c in chunks)
         while len(self._buffer) >= self._next_batch:
             self._hand_over(self._buffer[: self._next_batch])
             self._buffer = self._buffer[self._next_batch :]

@@ -17,9 +17,11 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from ally.chunks import Chunk
 from ally.errors import SettingsError
 from ally.runtime import enforce_offline
 from ally.settings import Settings
+from ally.units import embed_spans, unit_parts
 
 
 class Encoder(Protocol):
@@ -29,6 +31,52 @@ class Encoder(Protocol):
     dim: int
 
     def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+class LateEncoder(Encoder, Protocol):
+    """An encoder that also pools token states over character spans of each text (late chunking)."""
+
+    def encode_late(
+        self, texts: list[str], spans: list[list[tuple[tuple[int, int], ...]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]: ...
+
+
+UnitMode = Literal["late", "mixed", "separate"]
+
+
+def embed_with_units(
+    encoder: Encoder, chunks: list[Chunk], mode: UnitMode = "late"
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Each chunk's vector and one vector per evidence unit of it (`ally.units`, in its order).
+
+    "late": one forward pass per chunk, each unit's token states mean-pooled (no extra model call;
+    the unit is read in its passage's context); units the pass did not reach (past the token limit)
+    are encoded on their own. "separate": each unit encoded on its own, as it is quoted. An encoder
+    without `encode_late` (the torch one) always encodes units on their own."""
+    parts = [unit_parts(c) for c in chunks]
+    late = getattr(encoder, "encode_late", None)
+    if mode in ("late", "mixed") and late is not None:
+        vectors, units = late(
+            [c.embed_text for c in chunks], [embed_spans(c, p) for c, p in zip(chunks, parts, strict=True)]
+        )
+        missing = [
+            (i, j)
+            for i, u in enumerate(units)
+            for j in range(len(u))
+            if not u[j].any() or (mode == "mixed" and parts[i][j].context)
+        ]
+        if missing:
+            fresh = encoder.encode([parts[i][j].display for i, j in missing])
+            for (i, j), v in zip(missing, fresh, strict=True):
+                units[i][j] = v
+        return vectors, units
+    texts = [c.embed_text for c in chunks]
+    flat = encoder.encode(texts + [p.display for ps in parts for p in ps])  # one call: batched together
+    units, at = [], len(chunks)
+    for ps in parts:
+        units.append(flat[at : at + len(ps)])
+        at += len(ps)
+    return flat[: len(chunks)], units
 
 
 def default_model_path() -> Path:

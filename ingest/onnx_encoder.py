@@ -30,7 +30,7 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -342,7 +342,8 @@ class OnnxEncoder:
     def loaded(self) -> bool:
         return self._session is not None
 
-    def _run(self, encodings: list[Any]) -> np.ndarray:
+    def _hidden(self, encodings: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """The model's last hidden states for a batch (padded) and the attention mask."""
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(encodings), width), dtype=np.int64)
         mask = np.zeros_like(ids)
@@ -352,11 +353,45 @@ class OnnxEncoder:
         hidden = self._session.run(
             None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         )[0]
-        m = mask[:, :, None].astype(np.float32)
-        pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        unit: np.ndarray = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
-        return unit
+        return hidden, mask
+
+    def _run(self, encodings: list[Any]) -> np.ndarray:
+        hidden, mask = self._hidden(encodings)
+        return _normalised(_mean_pool(hidden, mask[:, :, None].astype(np.float32)))
+
+    def _run_late(
+        self, encodings: list[Any], spans: list[list[tuple[tuple[int, int], ...]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        hidden, mask = self._hidden(encodings)
+        texts = _normalised(_mean_pool(hidden, mask[:, :, None].astype(np.float32)))
+        units: list[np.ndarray] = []
+        for row, (e, text_spans) in enumerate(zip(encodings, spans, strict=True)):
+            units.append(_normalised(_span_pool(hidden[row], e.offsets, e.special_tokens_mask, text_spans)))
+        return texts, units
+
+    def encode_late(
+        self, texts: list[str], spans: list[list[tuple[tuple[int, int], ...]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Late chunking: each text's vector (as `encode` gives it) and, from the same forward pass, a
+        vector per character span of it: the mean of the token states the span covers, L2-normalised.
+        A span the model never saw (past its token limit) gets a zero row."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32), []
+        self.load()
+        encodings = self._tok.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        units: list[np.ndarray] = [np.zeros((0, self.dim), dtype=np.float32)] * len(texts)
+        batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+
+        def run(idx: list[int]) -> None:
+            vectors, pooled = self._run_late([encodings[i] for i in idx], [spans[i] for i in idx])
+            out[idx] = vectors
+            for i, u in zip(idx, pooled, strict=True):
+                units[i] = u
+
+        self._map(run, batches)
+        return out, units
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -371,6 +406,10 @@ class OnnxEncoder:
         def run(idx: list[int]) -> None:
             out[idx] = self._run([encodings[i] for i in idx])
 
+        self._map(run, batches)
+        return out
+
+    def _map(self, run: Callable[[list[int]], None], batches: list[list[int]]) -> None:
         if self.workers > 1 and len(batches) > 1:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="ally-encode")
@@ -378,7 +417,40 @@ class OnnxEncoder:
         else:
             for idx in batches:
                 run(idx)
-        return out
+
+
+def _mean_pool(hidden: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    pooled: np.ndarray = (hidden * weights).sum(axis=-2) / np.clip(weights.sum(axis=-2), 1e-9, None)
+    return pooled
+
+
+def _normalised(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    out: np.ndarray = (vectors / np.clip(norms, 1e-12, None)).astype(np.float32)
+    return out
+
+
+def _span_pool(
+    hidden: np.ndarray,
+    offsets: list[tuple[int, int]],
+    special: list[int],
+    spans: list[tuple[tuple[int, int], ...]],
+) -> np.ndarray:
+    """One row per unit: the mean of the (non-special) token states whose characters overlap any of
+    its spans (zero when the model saw none of them)."""
+    n = min(len(offsets), hidden.shape[0])
+    starts = np.fromiter((o[0] for o in offsets[:n]), dtype=np.int64, count=n)
+    ends = np.fromiter((o[1] for o in offsets[:n]), dtype=np.int64, count=n)
+    real = np.asarray(special[:n], dtype=bool) == 0
+    out = np.zeros((len(spans), hidden.shape[1]), dtype=np.float32)
+    for j, ranges in enumerate(spans):
+        covered = np.zeros(n, dtype=bool)
+        for start, end in ranges:
+            covered |= (starts < end) & (ends > start)
+        covered &= real
+        if covered.any():
+            out[j] = hidden[:n][covered].mean(axis=0)
+    return out
 
 
 def usable_cores() -> int:

@@ -33,7 +33,7 @@ from ingest.loaders import SOURCES_FILE, SUPPORTED_SUFFIXES, SourceEntry, load_s
 from ingest.progress import Progress, SilentProgress
 from ingest.store.manifest import DocumentEntry
 from ingest.store.stats import FileStats, Key, stat_key
-from ingest.store.writer import open_writer
+from ingest.store.writer import StoreWriter, open_writer
 
 
 def discover(paths: list[Path]) -> tuple[list[Path], list[Failure]]:
@@ -141,6 +141,7 @@ def ingest_paths(
             reader.read_all(files, progress)
             if prune:
                 reader.prune()
+            backfilled = _backfill_units(writer, reader, embedder, report)
             report.embedded = embedder.finish(progress)
         except BaseException:
             embedder.abandon()
@@ -152,6 +153,8 @@ def ingest_paths(
             if writer.upgrade_note:
                 report.warnings.append(writer.upgrade_note)
             writer.commit(reader.documents, reader.chunks)  # reads the chunks of changed documents only
+        elif backfilled:  # unit vectors only: the folders of other unit settings go now, not at the next commit
+            writer.units.collect(writer.manifest.chunk_ids())
         # after the commit: a stat recorded for a file whose new documents were not committed would
         # only cost a re-read (the hash is still checked), but there is no reason to risk even that
         stats.save({entry.meta.path for entry in writer.manifest.documents.values()})
@@ -160,6 +163,24 @@ def ingest_paths(
     report.failed = len(report.failures)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _backfill_units(
+    writer: StoreWriter, reader: CorpusReader, embedder: BackgroundEmbedder, report: IngestReport
+) -> bool:
+    """Committed chunks without unit vectors (a store built before them, or another `unit_vectors`
+    mode) are embedded once, with the rest of this run; whether there were any."""
+    if not writer.manifest.generation:
+        return False
+    live = [c for e in reader.documents.values() for c in e.chunk_ids if c not in embedder.submitted_ids]
+    missing = writer.units.missing(live)
+    if missing:
+        report.warnings.append(
+            f"unit vectors computed for {len(missing)} chunk(s) already in the store (built before unit "
+            "vectors, or with another unit_vectors setting); this happens once"
+        )
+        embedder.submit([reader.chunks[cid] for cid in missing])
+    return bool(missing)
 
 
 @dataclass

@@ -196,7 +196,8 @@ class Chooser:
         if self.meaning is None or not units:
             return
         top = sorted(units, key=lambda u: -u.score)[: self.settings.unit_similarity_candidates]
-        for u, sim in zip(top, self.meaning.similarities(q.corrected, [u.display for u in top]), strict=True):
+        keyed = [(u.chunk.chunk_id, u.position, u.display) for u in top]
+        for u, sim in zip(top, self.meaning.similarities(q.corrected, keyed), strict=True):
             u.similarity = sim
             u.score += self.settings.unit_similarity_weight * sim
 

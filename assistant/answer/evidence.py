@@ -17,9 +17,9 @@ from dataclasses import dataclass, field, replace
 
 from cachetools import LRUCache
 
-from ally.chunks import BULLETS, PATH_SEP, RECORD, Chunk
+from ally.chunks import PATH_SEP, Chunk
 from ally.subjects import diseases_in
-from ally.text import LEANS_BACK, split_sentences
+from ally.units import display_text, unit_parts
 from ally.untrusted import is_untrusted
 from ally.vocab import Vocabulary
 from assistant.answer.question import QUESTION_WORDS, QuestionAnalysis, numbers_in
@@ -49,55 +49,24 @@ class Unit:
     passage_tokens: frozenset[str] = frozenset()  # of the whole passage, its section and its title
     similarity: float | None = None  # cosine with the question (assistant.answer.meaning), when computed
 
+    position: int = 0  # the unit's place among its passage's units (its row among the stored unit vectors)
+
     @property
     def display(self) -> str:
-        if not self.context:
-            return self.text
-        if self.kind == "field":
-            return f"{self.context[0]} — {self.text}"
-        return f"{PATH_SEP.join(self.context)}: {self.text}"
+        return display_text(self.text, self.context, self.kind)
 
     @property
     def group_key(self) -> tuple[str, str]:
         return (self.chunk.chunk_id, PATH_SEP.join(self.context))
 
 
-def _path(chunk: Chunk) -> list[str]:
-    return [p for p in chunk.section.split(PATH_SEP) if p] if chunk.section else []
-
-
 def units_of(chunk: Chunk, hit_rank: int) -> list[Unit]:
-    """Split one passage into evidence units with their context."""
-    units: list[Unit] = []
-    path = _path(chunk)
-    if RECORD in chunk.flags:
-        lines = chunk.text.split("\n")
-        name = lines[0].strip()
-        for i, line in enumerate(lines[1:], start=1):
-            if line.strip():
-                units.append(Unit(chunk, hit_rank, i, line.strip(), [name], "field"))
-        return units
-    if BULLETS in chunk.flags:
-        parents: list[tuple[int, str]] = []
-        for i, line in enumerate(chunk.text.split("\n")):
-            m = re.match(r"^(\s*)- (.*)$", line)
-            if not m:
-                continue
-            depth = len(m.group(1)) // 2
-            text = m.group(2).strip()
-            while parents and parents[-1][0] >= depth:
-                parents.pop()
-            context = path + [p.rstrip(":").strip() for _, p in parents]
-            units.append(Unit(chunk, hit_rank, i, text, context, "bullet"))
-            parents.append((depth, text))
-        return units
-    sentences = split_sentences(chunk.text)
-    for i, sentence in enumerate(sentences):
-        text = sentence
-        if i > 0 and LEANS_BACK.match(sentence):
-            text = f"{sentences[i - 1]} {sentence}"
-        units.append(Unit(chunk, hit_rank, i, text, [], "sentence"))
-    return units
+    """Split one passage into evidence units with their context (`ally.units`: the segmentation the
+    stored unit vectors follow)."""
+    return [
+        Unit(chunk, hit_rank, p.index, p.text, list(p.context), p.kind, position=i)
+        for i, p in enumerate(unit_parts(chunk))
+    ]
 
 
 class IdfTable:

@@ -3,11 +3,11 @@
 The lexical score (idf-weighted share of the question's terms a unit covers) cannot tell "why is
 asparaginase part of therapy" from a drug card's "Cycle Length: as part of multi-agent
 chemotherapy"; the sentence about depleting asparagine is closer in meaning. The best-scoring
-candidate units of a question are encoded on their own (each unit with its context, as it is
-quoted) by the same model that embeds the passages, and their cosine with the question is fused
-with the lexical score (`Settings.unit_similarity_weight`). Vectors are cached by unit text
-(bounded LRU), so a unit is encoded once per server however often it is a candidate; only the
-question is encoded for every answer.
+candidate units of a question get their cosine with the question fused with the lexical score
+(`Settings.unit_similarity_weight`). Their vectors were computed by ingest and stored with the
+chunks (`ingest.store.units`, in `ally.units` order), so an answer runs the model on the question
+only. A unit without a stored vector (a store built before unit vectors, not yet re-ingested) is
+encoded as it is quoted, cached by text (bounded LRU).
 
 Measured and not used: an absolute similarity floor for abstention. On the eval set the best
 unit of answerable questions ranges down to 0.19 while unanswerable ones reach 0.68, so no floor
@@ -17,6 +17,8 @@ separates them; abstention stays with coverage and the named-thing checks.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import numpy as np
 from cachetools import LRUCache
@@ -26,13 +28,35 @@ from ingest.embed import Encoder
 UNIT_VECTOR_CACHE = 50_000  # unit texts whose vectors are kept (least recently used dropped first)
 
 
+class StoredUnits(Protocol):
+    def get(self, chunk_id: str) -> np.ndarray | None: ...
+
+
 class UnitSimilarity:
-    def __init__(self, encoder: Encoder, max_units: int = UNIT_VECTOR_CACHE) -> None:
+    def __init__(
+        self,
+        encoder: Encoder,
+        max_units: int = UNIT_VECTOR_CACHE,
+        stored: Callable[[], StoredUnits | None] | None = None,
+    ) -> None:
         self.encoder = encoder
         self._vectors: LRUCache[str, np.ndarray] = LRUCache(maxsize=max(1, max_units))
         self._lock = threading.Lock()
+        self._stored_factory = stored
+        self._stored: StoredUnits | None = None
+        self._stored_lock = threading.Lock()
+        self.encoded_units = 0  # units encoded at answer time (none stored for them)
 
-    def _unit_vectors(self, texts: list[str]) -> np.ndarray:
+    def stored(self) -> StoredUnits | None:
+        """The store's unit vectors, opened on first use."""
+        if self._stored is None and self._stored_factory is not None:
+            with self._stored_lock:
+                if self._stored is None:
+                    self._stored = self._stored_factory()
+                    self._stored_factory = None
+        return self._stored
+
+    def _encoded(self, texts: list[str]) -> np.ndarray:
         known: dict[str, np.ndarray] = {}
         with self._lock:
             for t in texts:
@@ -43,14 +67,29 @@ class UnitSimilarity:
         if missing:
             fresh = np.asarray(self.encoder.encode(missing), dtype=np.float32)
             with self._lock:
+                self.encoded_units += len(missing)
                 for text, vector in zip(missing, fresh, strict=True):
                     self._vectors[text] = vector
                     known[text] = vector
         return np.stack([known[t] for t in texts])
 
-    def similarities(self, question: str, texts: list[str]) -> list[float]:
-        """Cosine of the question with each text (the encoder's vectors are L2-normalised)."""
-        if not texts:
+    def vectors(self, units: Sequence[tuple[str, int, str]]) -> np.ndarray:
+        """A vector per unit given as (chunk id, position among its chunk's units, quoted text)."""
+        stored = self.stored()
+        rows: list[np.ndarray | None] = []
+        for chunk_id, position, _ in units:
+            found = stored.get(chunk_id) if stored is not None else None
+            rows.append(found[position] if found is not None and position < len(found) else None)
+        todo = [i for i, r in enumerate(rows) if r is None]
+        if todo:
+            fresh = self._encoded([units[i][2] for i in todo])
+            for i, v in zip(todo, fresh, strict=True):
+                rows[i] = v
+        return np.stack([r for r in rows if r is not None])
+
+    def similarities(self, question: str, units: Sequence[tuple[str, int, str]]) -> list[float]:
+        """Cosine of the question with each unit (the encoder's vectors are L2-normalised)."""
+        if not units:
             return []
         q = np.asarray(self.encoder.encode([question]), dtype=np.float32)[0]
-        return [float(x) for x in self._unit_vectors(texts) @ q]
+        return [float(x) for x in self.vectors(units) @ q]

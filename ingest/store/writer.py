@@ -2,7 +2,7 @@
 
 A commit costs what changed. Vectors are added first (content-addressed chunk ids, so unchanged
 chunks are never embedded twice; each batch's ids are journaled in `vectors.pending` before it is
-written). Then the commit writes one new segment holding the documents added or changed (their
+written), each chunk's unit vectors with it (`ingest.store.units`). Then the commit writes one new segment holding the documents added or changed (their
 chunk records and term counts; the segments of unchanged documents are not touched, and merges
 small segments now and then, see `ingest.store.merge`), atomically replaces the manifest naming
 the new segment list, and garbage-collects: the vectors of the chunks this commit dropped and
@@ -36,6 +36,7 @@ from ingest.store.merge import Part, plan
 from ingest.store.records import ChunkOverlay, ChunkTable
 from ingest.store.segment import Segment
 from ingest.store.state import StoreState
+from ingest.store.units import UnitVectorWriter
 
 JOURNAL = "vectors.pending"  # ids of vectors written since the last commit's garbage collection
 
@@ -68,6 +69,7 @@ class StoreWriter:
         else:
             self.manifest = Manifest.new(settings)
         self._collection: Any = None
+        self.units = UnitVectorWriter(settings)
         self._state: StoreState | None = None
         self._base: Mapping[str, Chunk] | None = None
 
@@ -128,13 +130,16 @@ class StoreWriter:
 
     # --- vectors -----------------------------------------------------------------------------
     def existing_vectors(self, ids: list[str]) -> set[str]:
+        """The chunks of `ids` whose vector and unit vectors are both stored."""
+        have_units = set(ids) - set(self.units.missing(ids))
         found: set[str] = set()
         for start in range(0, len(ids), 5000):
             got = self.collection.get(ids=ids[start : start + 5000], include=[])
             found.update(got["ids"])
-        return found
+        return found & have_units
 
-    def add_vectors(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    def add_vectors(self, chunks: list[Chunk], vectors: np.ndarray, units: list[np.ndarray] | None = None) -> None:
+        """The chunks' vectors and (when given) their unit vectors, journaled first."""
         if not chunks:
             return
         self._journal([c.chunk_id for c in chunks])  # before the vectors: none is ever untracked
@@ -146,6 +151,8 @@ class StoreWriter:
                 documents=[c.text for c in part],
                 metadatas=[{"doc_id": c.doc_id, "section": c.section, "position": c.position} for c in part],
             )
+        if units is not None:
+            self.units.write([c.chunk_id for c in chunks], units)
 
     def _journal(self, ids: Iterable[str]) -> None:
         text = "".join(f"{cid}\n" for cid in ids)
@@ -213,6 +220,7 @@ class StoreWriter:
         """Drop segment folders the manifest does not name and the vectors no committed document
         references among those journaled (or, with `everything`, among all the collection holds)."""
         generation.remove_unnamed(self.store, self.manifest.segments or [])
+        self.units.collect(self.manifest.chunk_ids())
         candidates = self._journaled()
         if everything and self.manifest.generation:
             candidates.update(self.collection.get(include=[])["ids"])

@@ -12,6 +12,7 @@ import pytest
 
 from ally.errors import StoreLockedError, StoreMismatchError, StoreNotFoundError
 from ally.settings import Settings
+from ally.units import unit_parts
 from ingest.pipeline import ingest_paths
 from ingest.store import open_reader, open_writer
 
@@ -52,10 +53,14 @@ class TestIdempotence:
         enc = HashEncoder()
         first = ingest_paths([corpus], settings(tmp_path), encoder=enc)
         assert (first.added, first.failed, first.embedded) == (5, 0, first.chunks)
+        with open_reader(settings(tmp_path)) as reader:  # each chunk's text and each of its units, once
+            chunks = [reader.chunk(r.chunk_id) for r in reader.chunks()]
+        assert enc.encoded == first.chunks + sum(len(unit_parts(c)) for c in chunks)
+        encoded = enc.encoded
         second = ingest_paths([corpus], settings(tmp_path), encoder=enc)
         assert (second.added, second.updated, second.skipped, second.embedded) == (0, 0, 5, 0)
         assert second.chunks == first.chunks
-        assert enc.encoded == first.chunks
+        assert enc.encoded == encoded
 
     def test_a_new_vocabulary_rebuilds_bm25_once_without_embedding(self, tmp_path: Path, corpus: Path) -> None:
         import json

@@ -114,3 +114,48 @@ class TestExport:
             [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=600, check=True
         )
         assert out.stderr.strip() == "INFO:after:logging still works", out.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_late_chunking_pools_the_same_forward_pass(ingested_store: Path) -> None:
+    """`encode_late` gives each text the vector `encode` gives it, and each unit the normalised mean
+    of the token states its spans cover; a span past the token limit gets a zero row."""
+    from ally.units import embed_spans, unit_parts
+
+    with open_reader(Settings(store=ingested_store)) as reader:
+        chunks = [reader.chunk(record.chunk_id) for record in reader.chunks()][:40]
+    enc = encoder_for(Settings())
+    texts = [c.embed_text for c in chunks]
+    vectors, units = enc.encode_late(texts, [embed_spans(c, unit_parts(c)) for c in chunks])  # type: ignore[attr-defined]
+    assert float((1 - (vectors * enc.encode(texts)).sum(axis=1)).max()) < 1e-5
+    for c, u in zip(chunks, units, strict=True):
+        assert u.shape == (len(unit_parts(c)), 384)
+        assert np.allclose(np.linalg.norm(u, axis=1), 1.0, atol=1e-4)
+    whole = "word " * 600
+    _, (far,) = enc.encode_late([whole], [[((0, 5),), ((2900, 2905),)]])  # type: ignore[attr-defined]
+    assert far[0].any() and not far[1].any()
+
+
+@pytest.mark.slow
+def test_answers_use_the_stored_unit_vectors(ingested_store: Path) -> None:
+    """The mixed mode stores bullets and fields as encoded on their own, and an answer encodes
+    only its question."""
+    from ally.units import unit_parts
+    from assistant.service import Assistant
+    from ingest.store.units import UnitVectors
+
+    settings = Settings(store=ingested_store)
+    stored = UnitVectors.open(settings)
+    enc = encoder_for(settings)
+    with open_reader(settings) as reader:
+        chunks = [reader.chunk(record.chunk_id) for record in reader.chunks()]
+    bullets = [(c, i, p) for c in chunks for i, p in enumerate(unit_parts(c)) if p.context][:20]
+    assert bullets
+    want = enc.encode([p.display for _, _, p in bullets])
+    got = np.stack([stored.get(c.chunk_id)[i] for c, i, _ in bullets])  # type: ignore[index]
+    assert float((1 - (want * got).sum(axis=1)).max()) < 1e-3  # float16 on disk
+    assistant = Assistant.open(settings)
+    answer = assistant.ask("What toxicity should I watch for with inotuzumab?")
+    assert not answer.abstained
+    meaning = assistant.corpus.current.chooser.meaning
+    assert meaning is not None and meaning.encoded_units == 0

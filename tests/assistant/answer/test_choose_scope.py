@@ -134,17 +134,39 @@ class FakeEncoder:
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
 
 
+def _units(*texts: str) -> list[tuple[str, int, str]]:
+    return [(f"c{i}", 0, t) for i, t in enumerate(texts)]
+
+
 class TestMeaning:
     def test_closer_text_scores_higher_and_units_are_encoded_once(self) -> None:
         enc = FakeEncoder()
         sim = UnitSimilarity(enc)
-        first = sim.similarities("aaaa bbbb", ["aaab", "zzzz"])
+        first = sim.similarities("aaaa bbbb", _units("aaab", "zzzz"))
         assert first[0] > first[1]
-        sim.similarities("zzzz", ["aaab", "zzzz"])
+        sim.similarities("zzzz", _units("aaab", "zzzz"))
         unit_calls = [c for c in enc.calls if c not in (["aaaa bbbb"], ["zzzz"])]
         assert unit_calls == [["aaab", "zzzz"]]  # the second question reuses the cached unit vectors
+        assert sim.encoded_units == 2
 
     def test_the_cache_is_bounded(self) -> None:
         sim = UnitSimilarity(FakeEncoder(), max_units=2)
-        sim.similarities("a", ["a", "b", "c"])
+        sim.similarities("a", _units("a", "b", "c"))
         assert len(sim._vectors) == 2
+
+    def test_stored_unit_vectors_are_used_and_only_the_question_is_encoded(self) -> None:
+        enc = FakeEncoder()
+        stored = {"c0": enc.encode(["zzzz", "aaab"])}  # c0's second unit is "aaab"
+        enc.calls.clear()
+        sim = UnitSimilarity(enc, stored=lambda: stored)
+        got = sim.similarities("aaaa bbbb", [("c0", 1, "quoted text, not used"), ("c0", 0, "ignored")])
+        assert got[0] > got[1]
+        assert enc.calls == [["aaaa bbbb"]] and sim.encoded_units == 0
+
+    def test_a_unit_past_what_is_stored_is_encoded(self) -> None:
+        enc = FakeEncoder()
+        stored = {"c0": enc.encode(["aaab"])}
+        sim = UnitSimilarity(enc, stored=lambda: stored)
+        enc.calls.clear()
+        sim.similarities("aaaa", [("c0", 3, "zzzz"), ("c9", 0, "aaab")])
+        assert sorted(enc.calls) == [["aaaa"], ["zzzz", "aaab"]] and sim.encoded_units == 2

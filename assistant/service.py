@@ -273,10 +273,12 @@ class Assistant:
 
         analysis = analyse(resolved, self.vocab, view.idf.known)
         view.open_vectors()
-        hits = view.retriever.retrieve(analysis.corrected, k=max(self.settings.top_k, 12))
+        dense, asked = view.retriever.query_vectors(analysis.corrected) if view.retriever.uses_dense else (None, None)
+        hits = view.retriever.retrieve(analysis.corrected, k=max(self.settings.top_k, 12), vector=dense)
         population = population_of_question(resolved, record)
         budget = self.settings.answer_chars_long if analysis.wants_list else self.settings.answer_chars_short
-        comp = compose(view.chooser.choose(analysis, hits, population), population, analysis.corrected, budget)
+        choice = view.chooser.choose(analysis, hits, population, asked)
+        comp = compose(choice, population, analysis.corrected, budget)
         if self.settings.llm_provider != "none" and not comp.abstained:
             from assistant.answer.llm import rewrite_with_llm
 

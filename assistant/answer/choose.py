@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import astuple, dataclass, field
 
+import numpy as np
 from wordfreq import zipf_frequency
 
 from ally.settings import Settings
@@ -191,17 +192,23 @@ class Chooser:
         return score_units(gathered, q, self.vocab, self.idf)
 
     # --- selection -------------------------------------------------------------------------
-    def _add_meaning(self, q: QuestionAnalysis, units: list[Unit]) -> None:
+    def _add_meaning(self, q: QuestionAnalysis, units: list[Unit], vector: np.ndarray | None = None) -> None:
         """Fuse the best candidates' similarity with the question into their scores."""
         if self.meaning is None or not units:
             return
         top = sorted(units, key=lambda u: -u.score)[: self.settings.unit_similarity_candidates]
         keyed = [(u.chunk.chunk_id, u.position, u.display) for u in top]
-        for u, sim in zip(top, self.meaning.similarities(q.corrected, keyed), strict=True):
+        for u, sim in zip(top, self.meaning.similarities(q.corrected, keyed, vector), strict=True):
             u.similarity = sim
             u.score += self.settings.unit_similarity_weight * sim
 
-    def select(self, q: QuestionAnalysis, hits: list[Hit], population: Population | None = None) -> list[Unit]:
+    def select(
+        self,
+        q: QuestionAnalysis,
+        hits: list[Hit],
+        population: Population | None = None,
+        question_vector: np.ndarray | None = None,
+    ) -> list[Unit]:
         units = self._units(q, hits, 10)
         if population is not None:  # a passage about another subtype (Ph status, lineage) is never the answer
             # (a sentence quoted with the one it leans on counts as about another subtype when either is)
@@ -213,7 +220,7 @@ class Chooser:
                     for t in (split_sentences(u.text) if u.kind == "sentence" else [u.display])
                 )
             ]
-        self._add_meaning(q, units)
+        self._add_meaning(q, units, question_vector)
         # Ties go to the unit that says more (a sentence with the one it leans on).
         units.sort(key=lambda u: (-round(u.score, 6), u.hit_rank, -len(u.tokens), u.index))
         if not units:
@@ -366,13 +373,21 @@ class Chooser:
         return Choice(True, reason=f"no passage gives {what} for {topic}", missing=[f"{what} ({topic})"])
 
     # --- composition -----------------------------------------------------------------------
-    def choose(self, q: QuestionAnalysis, hits: list[Hit], population: Population | None = None) -> Choice:
+    def choose(
+        self,
+        q: QuestionAnalysis,
+        hits: list[Hit],
+        population: Population | None = None,
+        question_vector: np.ndarray | None = None,
+    ) -> Choice:
+        """What answers `q` from `hits`; `question_vector`: the encoder's vector of `q.corrected`
+        when the caller has it (else unit similarity encodes the question)."""
         refusal = self._refusal(q)
         if refusal:
             return Choice(True, reason=refusal[0], missing=refusal[1])
         if not hits:
             return Choice(True, reason="no passage in the store matches the question", missing=q.terms)
-        chosen = self.select(q, hits, population)
+        chosen = self.select(q, hits, population, question_vector)
         if not chosen:
             return Choice(True, reason="no passage in the store matches the question", missing=q.terms)
         # the drugs, trials and genes the question names (not a common word written as an acronym: "US")

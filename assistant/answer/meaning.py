@@ -87,9 +87,12 @@ class UnitSimilarity:
                 rows[i] = v
         return np.stack([r for r in rows if r is not None])
 
-    def similarities(self, question: str, units: Sequence[tuple[str, int, str]]) -> list[float]:
-        """Cosine of the question with each unit (the encoder's vectors are L2-normalised)."""
+    def similarities(
+        self, question: str, units: Sequence[tuple[str, int, str]], vector: np.ndarray | None = None
+    ) -> list[float]:
+        """Cosine of the question with each unit (the encoder's vectors are L2-normalised); `vector`:
+        the question's vector when the caller has it."""
         if not units:
             return []
-        q = np.asarray(self.encoder.encode([question]), dtype=np.float32)[0]
+        q = np.asarray(vector if vector is not None else self.encoder.encode([question])[0], dtype=np.float32)
         return [float(x) for x in self.vectors(units) @ q]

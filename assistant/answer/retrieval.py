@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ally.chunks import Chunk
 from ally.settings import Settings
 from ally.vocab import Vocabulary
@@ -61,21 +63,30 @@ class HybridRetriever:
     def uses_dense(self) -> bool:
         return self.settings.dense_weight > 0 and self.encoder is not None
 
-    def dense(self, query: str, k: int) -> list[tuple[str, float]]:
+    def query_vectors(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """The query's vector for dense search (its vocabulary expansion) and for unit similarity
+        (the question as asked), from one encoder call; the same vector when they are one text."""
         assert self.encoder is not None
-        vector = self.encoder.encode([expand_query(query, self.vocab)])[0]
+        expanded = expand_query(query, self.vocab)
+        vectors = self.encoder.encode([expanded] if expanded == query else [expanded, query])
+        return vectors[0], vectors[-1]
+
+    def dense(self, query: str, k: int, vector: np.ndarray | None = None) -> list[tuple[str, float]]:
+        if vector is None:
+            vector = self.query_vectors(query)[0]
         return self.reader.dense_search(vector, k)
 
     def bm25(self, query: str, k: int) -> list[tuple[str, float]]:
         return self.reader.bm25.search(query, k)
 
-    def retrieve(self, query: str, k: int | None = None) -> list[Hit]:
+    def retrieve(self, query: str, k: int | None = None, vector: np.ndarray | None = None) -> list[Hit]:
+        """The fused top `k`; `vector`: the query's dense vector when the caller already has it."""
         k = k or self.settings.top_k
         rankings: list[tuple[float, list[str]]] = []
         dense_scores: dict[str, float] = {}
         bm25_scores: dict[str, float] = {}
         if self.uses_dense:
-            dense_hits = self.dense(query, self.settings.dense_k)
+            dense_hits = self.dense(query, self.settings.dense_k, vector)
             dense_scores = dict(dense_hits)
             rankings.append((self.settings.dense_weight, [cid for cid, _ in dense_hits]))
         if self.settings.bm25_weight > 0:

@@ -95,10 +95,10 @@ def test_in_flight_answer_finishes_on_the_old_generation(live: tuple[Settings, P
         entered, go_on = threading.Event(), threading.Event()
         real_retrieve = old_view.retriever.retrieve
 
-        def held(query: str, k: int | None = None):  # type: ignore[no-untyped-def]
+        def held(query: str, k: int | None = None, vector=None):  # type: ignore[no-untyped-def]
             entered.set()
             assert go_on.wait(60)
-            return real_retrieve(query, k)
+            return real_retrieve(query, k, vector)
 
         old_view.retriever.retrieve = held  # type: ignore[method-assign]
         in_flight: dict[str, object] = {}

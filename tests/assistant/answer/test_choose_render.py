@@ -60,8 +60,10 @@ class TestChoose:
         )
 
         class IntroCloser:  # the meaning step ranks the lone first sentence above the pair
-            def similarities(self, question: str, texts: list[str]) -> list[float]:
-                return [0.1 if "achieved" in t else 0.9 for t in texts]
+            def similarities(
+                self, question: str, units: list[tuple[str, int, str]], vector: object = None
+            ) -> list[float]:
+                return [0.1 if "achieved" in text else 0.9 for _, _, text in units]
 
         q = analyse("What did the donor-derived nelarabine study show?", vocab, idf.known)
         with_meaning = settings.model_copy(update={"unit_similarity_weight": 0.6})

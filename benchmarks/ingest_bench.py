@@ -59,11 +59,24 @@ class RecordingEncoder:
         self.name = inner.name
         self.dim = inner.dim
         self.calls: list[list[str]] = []
+        self.late_calls: list[tuple[list[str], list[Any]]] = []  # late chunking: texts and unit spans
 
     def encode(self, texts: list[str]) -> np.ndarray:
         self.calls.append(list(texts))
         vectors: np.ndarray = self.inner.encode(texts)
         return vectors
+
+    def encode_late(self, texts: list[str], spans: list[Any]) -> tuple[np.ndarray, list[np.ndarray]]:
+        self.late_calls.append((list(texts), list(spans)))
+        out: tuple[np.ndarray, list[np.ndarray]] = self.inner.encode_late(texts, spans)
+        return out
+
+    def limit(self) -> None:
+        """The same encoder work again, all at once (one call per kind)."""
+        self.inner.encode([t for call in self.calls for t in call])
+        if self.late_calls:
+            texts = [t for call, _ in self.late_calls for t in call]
+            self.inner.encode_late(texts, [sp for _, spans in self.late_calls for sp in spans])
 
 
 class CpuTimer(Timer):
@@ -110,12 +123,14 @@ def ally_run(inputs: list[Path], encoder: str, replay: bool = False) -> dict[str
         with CpuTimer() as first:
             r1 = ingest_paths(inputs, settings, encoder=recorder)
         calls = list(recorder.calls)
+        first_work = RecordingEncoder(enc)
+        first_work.calls, first_work.late_calls = list(recorder.calls), list(recorder.late_calls)
         rss = peak_rss_mb()
         store_mb = _size_mb(settings.store)
         with Timer() as again:
             r2 = ingest_paths(inputs, settings, encoder=recorder)
         with CpuTimer() as limit:  # the same session, the same texts, nothing else running
-            enc.encode([t for call in calls for t in call])
+            first_work.limit()
         replay_s = None
         if replay:
             with Timer() as replayed:

@@ -158,11 +158,11 @@ class TestConcurrentAssistant:
         real_retrieve = assistant.retriever.retrieve
         first_started, release = threading.Event(), threading.Event()
 
-        def held_first(query: str, k: int | None = None):  # type: ignore[no-untyped-def]
+        def held_first(query: str, k: int | None = None, vector=None):  # type: ignore[no-untyped-def]
             if "blinatumomab" in query and not first_started.is_set():
                 first_started.set()
                 release.wait(10)  # the first turn is held until the test lets it go
-            return real_retrieve(query, k)
+            return real_retrieve(query, k, vector)
 
         monkeypatch.setattr(assistant.retriever, "retrieve", held_first)
         first = threading.Thread(

@@ -1,6 +1,6 @@
 """Evidence units of a passage: its sentences, bullets and drug-card fields, with where each lies in
 the passage's text. One segmentation for both sides: ingest pools each unit's token states into the
-unit's vector (late chunking, `ingest.embed.unit_vectors`), the answer path scores the same units
+unit's vector (late chunking, `ingest.embed.embed_with_units`), the answer path scores the same units
 (`assistant.answer.evidence`), so the i-th stored vector of a chunk is the i-th unit the answer path
 sees. Changing this segmentation changes `UNITS_VERSION`, and a store built with another version
 rebuilds its unit vectors on the next `ally ingest`.

@@ -33,14 +33,6 @@ class Encoder(Protocol):
     def encode(self, texts: list[str]) -> np.ndarray: ...
 
 
-class LateEncoder(Encoder, Protocol):
-    """An encoder that also pools token states over character spans of each text (late chunking)."""
-
-    def encode_late(
-        self, texts: list[str], spans: list[list[tuple[tuple[int, int], ...]]]
-    ) -> tuple[np.ndarray, list[np.ndarray]]: ...
-
-
 UnitMode = Literal["late", "mixed", "separate"]
 
 
@@ -51,8 +43,10 @@ def embed_with_units(
 
     "late": one forward pass per chunk, each unit's token states mean-pooled (no extra model call;
     the unit is read in its passage's context); units the pass did not reach (past the token limit)
-    are encoded on their own. "separate": each unit encoded on its own, as it is quoted. An encoder
-    without `encode_late` (the torch one) always encodes units on their own."""
+    are encoded on their own. "mixed": late for sentences, bullets and fields (quoted with their
+    path or drug name) encoded as quoted. "separate": each unit encoded on its own, as it is quoted,
+    in the same call as the chunks. An encoder without `encode_late` (the torch one) always encodes
+    units on their own."""
     parts = [unit_parts(c) for c in chunks]
     late = getattr(encoder, "encode_late", None)
     if mode in ("late", "mixed") and late is not None:

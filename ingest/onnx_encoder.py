@@ -40,6 +40,7 @@ import numpy as np
 
 from ally.errors import SettingsError
 from ally.runtime import enforce_offline
+from ally.units import Spans
 
 log = logging.getLogger("ally.ingest")
 
@@ -359,9 +360,7 @@ class OnnxEncoder:
         hidden, mask = self._hidden(encodings)
         return _normalised(_mean_pool(hidden, mask[:, :, None].astype(np.float32)))
 
-    def _run_late(
-        self, encodings: list[Any], spans: list[list[tuple[tuple[int, int], ...]]]
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
+    def _run_late(self, encodings: list[Any], spans: list[list[Spans]]) -> tuple[np.ndarray, list[np.ndarray]]:
         hidden, mask = self._hidden(encodings)
         texts = _normalised(_mean_pool(hidden, mask[:, :, None].astype(np.float32)))
         units: list[np.ndarray] = []
@@ -369,20 +368,15 @@ class OnnxEncoder:
             units.append(_normalised(_span_pool(hidden[row], e.offsets, e.special_tokens_mask, text_spans)))
         return texts, units
 
-    def encode_late(
-        self, texts: list[str], spans: list[list[tuple[tuple[int, int], ...]]]
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
+    def encode_late(self, texts: list[str], spans: list[list[Spans]]) -> tuple[np.ndarray, list[np.ndarray]]:
         """Late chunking: each text's vector (as `encode` gives it) and, from the same forward pass, a
         vector per character span of it: the mean of the token states the span covers, L2-normalised.
         A span the model never saw (past its token limit) gets a zero row."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32), []
-        self.load()
-        encodings = self._tok.encode_batch(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        encodings, batches = self._tokenised(texts)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         units: list[np.ndarray] = [np.zeros((0, self.dim), dtype=np.float32)] * len(texts)
-        batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
 
         def run(idx: list[int]) -> None:
             vectors, pooled = self._run_late([encodings[i] for i in idx], [spans[i] for i in idx])
@@ -393,15 +387,18 @@ class OnnxEncoder:
         self._map(run, batches)
         return out, units
 
+    def _tokenised(self, texts: list[str]) -> tuple[list[Any], list[list[int]]]:
+        """The texts' encodings and their batches: length-sorted (less padding), as input indices."""
+        self.load()
+        encodings = self._tok.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        return encodings, [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        self.load()
-        encodings = self._tok.encode_batch(texts)
-        # Length-sorted batches waste less padding; results go back in input order.
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        encodings, batches = self._tokenised(texts)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
 
         def run(idx: list[int]) -> None:
             out[idx] = self._run([encodings[i] for i in idx])
@@ -434,7 +431,7 @@ def _span_pool(
     hidden: np.ndarray,
     offsets: list[tuple[int, int]],
     special: list[int],
-    spans: list[tuple[tuple[int, int], ...]],
+    spans: list[Spans],
 ) -> np.ndarray:
     """One row per unit: the mean of the (non-special) token states whose characters overlap any of
     its spans (zero when the model saw none of them)."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,14 +75,14 @@ class UnitVectors:
     def open(cls, settings: Settings) -> UnitVectors:
         """The vectors as they are on disk now (an empty set when none were written)."""
         found = cls(units_dir(settings), settings.store)
-        for attempt in range(2):
+        try:
+            found._load()
+        except FileNotFoundError:  # a compaction removed a batch between listing and reading it: list again
+            found.batches, found.where = [], {}
             try:
                 found._load()
-                return found
-            except FileNotFoundError:  # a compaction removed a batch between listing and reading it
-                if attempt:
-                    raise _damaged(found.folder, "a batch's vectors are missing", found.store) from None
-                found.batches, found.where = [], {}
+            except FileNotFoundError:
+                raise _damaged(found.folder, "a batch's vectors are missing", found.store) from None
         return found
 
     def _load(self) -> None:
@@ -175,7 +176,7 @@ class UnitVectorWriter:
         if parent.is_dir():
             for other in parent.iterdir():
                 if other.is_dir() and other.name != self.folder.name:
-                    _remove_tree(other)
+                    shutil.rmtree(other, ignore_errors=True)
         if not self.folder.is_dir():
             return 0
         known = self.known()
@@ -183,7 +184,7 @@ class UnitVectorWriter:
         for path in self.folder.iterdir():
             if path.name.lstrip(".").split(".")[0] not in finished:
                 path.unlink(missing_ok=True)  # a batch a killed run never finished
-        live = {cid for cid, (b, i) in known.where.items() if cid in keep and known.batches[b].ids[i] == cid}
+        live = keep & known.where.keys()
         total = sum(len(b.ids) for b in known.batches)
         dead = total - len(live)
         if not dead and len(known.batches) <= COMPACT_BATCHES:
@@ -191,11 +192,9 @@ class UnitVectorWriter:
         if len(known.batches) <= COMPACT_BATCHES and dead <= COMPACT_DEAD_SHARE * total:
             return 0
         ids = sorted(live)
-        vectors = [known.batches[known.where[cid][0]].vectors for cid in ids]  # keep the maps open
-        rows = [np.asarray(v) for v in (known.get(cid) for cid in ids) if v is not None]
-        del vectors
+        rows = [known.get(cid) for cid in ids]
         old = list(known.batches)
-        self.write(ids, rows)  # complete before the old ones go
+        self.write(ids, [r for r in rows if r is not None])  # complete before the old ones go (every id is known)
         for b in old:
             (self.folder / f"{b.name}.json").unlink(missing_ok=True)
             (self.folder / f"{b.name}.npy").unlink(missing_ok=True)
@@ -209,9 +208,3 @@ def _batch_number(name: str) -> int:
         return int(name)
     except ValueError:
         return 0
-
-
-def _remove_tree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)

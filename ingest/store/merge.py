@@ -1,6 +1,8 @@
-"""When a commit merges segments: tiers by size, as log-structured indexes do (Lucene's tiered merges).
+"""When a commit merges segments (and unit-vector batches): tiers by size, as log-structured indexes
+do (Lucene's tiered merges).
 
-Each commit adds at most one small segment; segments whose live rows fall in the same power of ten
+`tiered` is the one policy, over any items that know their live and total rows; `plan` applies it to
+segments, `ingest.store.units` to unit-vector batches. Each commit adds at most one small segment; segments whose live rows fall in the same power of ten
 form a tier, and a tier that reaches `MERGE_FACTOR` segments is merged into one (which may fill
 the next tier). A segment more than half of whose rows are dead (their documents changed or were
 removed since) is rewritten without them. So a store holds a few segments per tier, each chunk is
@@ -12,13 +14,41 @@ last segment that holds it (`ingest.store.state`), and a merge holds only live v
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import count
+from typing import TypeVar
 
 from ingest.store.segment import Segment, merge
 
 MERGE_FACTOR = 10
+
+T = TypeVar("T")
+
+
+def tier(live_rows: int) -> int:
+    """The tier of an item with this many live rows: the power of ten they fall in."""
+    return int(math.log10(max(live_rows, 1)))
+
+
+def tiered(
+    items: list[T], live: Callable[[T], int], total: Callable[[T], int], merge_group: Callable[[list[T]], T]
+) -> list[T]:
+    """The items after one commit's merges, oldest first: those more than half dead rewritten alone,
+    and every tier holding `MERGE_FACTOR` items merged into one (which may fill the next tier).
+    `merge_group` writes one item holding the live rows of a group. (Callers drop the items nothing
+    live needs before.)"""
+    stale = [i for i in items if 2 * live(i) < total(i)]
+    items = [i for i in items if not any(i is s for s in stale)] + [merge_group([i]) for i in stale]
+    while True:
+        tiers: dict[int, list[T]] = {}
+        for i in items:
+            tiers.setdefault(tier(live(i)), []).append(i)
+        full = [t for t, members in tiers.items() if len(members) >= MERGE_FACTOR]
+        if not full:
+            return items
+        group = tiers[min(full)]
+        items = [i for i in items if not any(i is g for g in group)] + [merge_group(group)]
 
 
 @dataclass(eq=False)
@@ -37,30 +67,19 @@ class Part:
         starts = self.segment.doc_starts
         return sum(int(starts[k + 1]) - int(starts[k]) for k in self.docs)
 
-    @property
-    def tier(self) -> int:
-        return int(math.log10(max(self.live_rows, 1)))
-
 
 def _merged(names: Iterator[str], group: list[Part]) -> Part:
     return Part(merge(next(names), [(p.segment, p.docs) for p in group]), None)
-
-
-def _full_tier(parts: list[Part]) -> list[Part] | None:
-    tiers: dict[int, list[Part]] = {}
-    for p in parts:
-        tiers.setdefault(p.tier, []).append(p)
-    full = [t for t, members in tiers.items() if len(members) >= MERGE_FACTOR]
-    return tiers[min(full)] if full else None
 
 
 def plan(parts: list[Part], generation: int) -> list[Segment]:
     """The segments of the next state, oldest first: `parts` without those holding no live document, with
     mostly-dead segments rewritten and full tiers merged (new segments are named g<generation>-<i>)."""
     names = (f"g{generation}-{i}" for i in count(1))
-    parts = [p for p in parts if p.docs]  # a segment no live document needs is dropped
-    stale = [p for p in parts if 2 * p.live_rows < p.segment.n_rows]
-    parts = [p for p in parts if p not in stale] + [_merged(names, [p]) for p in stale]
-    while (group := _full_tier(parts)) is not None:
-        parts = [p for p in parts if p not in group] + [_merged(names, group)]
-    return [p.segment for p in parts]
+    merged = tiered(
+        [p for p in parts if p.docs],  # a segment no live document needs is dropped
+        live=lambda p: p.live_rows,
+        total=lambda p: p.segment.n_rows,
+        merge_group=lambda group: _merged(names, group),
+    )
+    return [p.segment for p in merged]

@@ -13,8 +13,11 @@ unit mode and `UNITS_VERSION`: another model or segmentation starts an empty fol
     <n>.json   its chunk ids and the first row of each (then the row count): written last, by an
                atomic rename, so a batch without its index was never finished and is ignored
 
-Compaction rewrites the live rows of many or mostly-dead batches into one (the new batch is complete
-before the old ones are removed; a reader that opened the old files keeps them until it closes).
+Batches are merged by the segments' tiered policy (`ingest.store.merge.tiered`): a batch more than
+half dead is rewritten alone, and ten batches of the same size tier become one, so each row is
+copied O(log n) times and a commit rewrites only what its tier holds, not the store. The new batch is
+complete before the old ones are removed; a reader that opened the old files keeps them until it
+closes.
 """
 
 from __future__ import annotations
@@ -32,10 +35,9 @@ from ally.errors import StoreError
 from ally.settings import Settings
 from ally.units import UNITS_VERSION
 from ingest.store.files import fsync_dir
+from ingest.store.merge import tiered
 
 UNIT_VECTORS = "unit-vectors"
-COMPACT_BATCHES = 32  # more batch files than this are compacted into one
-COMPACT_DEAD_SHARE = 0.3  # as are batches whose dead rows pass this share
 
 
 def units_key(settings: Settings) -> str:
@@ -116,12 +118,15 @@ class UnitVectors:
 
     def get(self, chunk_id: str) -> np.ndarray | None:
         """The chunk's unit vectors (float32, one row per unit), or None when none are stored."""
-        at = self.where.get(chunk_id)
-        if at is None:
+        if chunk_id not in self.where:
             return None
-        batch = self.batches[at[0]]
-        start, end = int(batch.starts[at[1]]), int(batch.starts[at[1] + 1])
-        return np.asarray(batch.vectors[start:end], dtype=np.float32)
+        return np.asarray(self.rows(chunk_id), dtype=np.float32)
+
+    def rows(self, chunk_id: str) -> np.ndarray:
+        """The stored rows of a chunk this set holds, as on disk (a float16 view of the mapped file)."""
+        b, i = self.where[chunk_id]
+        batch = self.batches[b]
+        return batch.vectors[int(batch.starts[i]) : int(batch.starts[i + 1])]
 
 
 class UnitVectorWriter:
@@ -170,8 +175,8 @@ class UnitVectorWriter:
         return [cid for cid in ids if cid not in known]
 
     def collect(self, keep: set[str]) -> int:
-        """Drop the vectors of chunks no committed document holds: compact when batches are many or
-        mostly dead; remove unfinished batches and folders of other keys. The rows dropped."""
+        """Drop the vectors of chunks no committed document holds (batches merged by tiers, a mostly-dead
+        batch rewritten); remove unfinished batches and folders of other keys. The dead rows dropped."""
         parent = self.folder.parent
         if parent.is_dir():
             for other in parent.iterdir():
@@ -184,23 +189,47 @@ class UnitVectorWriter:
         for path in self.folder.iterdir():
             if path.name.lstrip(".").split(".")[0] not in finished:
                 path.unlink(missing_ok=True)  # a batch a killed run never finished
-        live = keep & known.where.keys()
-        total = sum(len(b.ids) for b in known.batches)
-        dead = total - len(live)
-        if not dead and len(known.batches) <= COMPACT_BATCHES:
+        # a chunk's live row is the one `where` names (a compaction killed before it removed the old
+        # batches leaves a second copy); rows of chunks no committed document holds are dead
+        groups = [
+            _Live(
+                b.name, [cid for i, cid in enumerate(b.ids) if cid in keep and known.where[cid] == (n, i)], len(b.ids)
+            )
+            for n, b in enumerate(known.batches)
+        ]
+
+        def merge_group(group: list[_Live]) -> _Live:
+            ids = [cid for g in group for cid in g.ids]
+            self.write(ids, [known.rows(cid) for cid in ids])
+            return _Live(known.batches[-1].name, ids, len(ids))
+
+        kept = {g.name for g in tiered([g for g in groups if g.ids], len_live, total_rows, merge_group)}
+        gone = [g for g in groups if g.name not in kept]
+        if not gone:
             return 0
-        if len(known.batches) <= COMPACT_BATCHES and dead <= COMPACT_DEAD_SHARE * total:
-            return 0
-        ids = sorted(live)
-        rows = [known.get(cid) for cid in ids]
-        old = list(known.batches)
-        self.write(ids, [r for r in rows if r is not None])  # complete before the old ones go (every id is known)
-        for b in old:
-            (self.folder / f"{b.name}.json").unlink(missing_ok=True)
-            (self.folder / f"{b.name}.npy").unlink(missing_ok=True)
+        for g in gone:  # the batches that replace them are complete (a reader keeps the files it opened)
+            (self.folder / f"{g.name}.json").unlink(missing_ok=True)
+            (self.folder / f"{g.name}.npy").unlink(missing_ok=True)
         fsync_dir(self.folder)
         self._known = None
-        return dead
+        return sum(g.total - len(g.ids) for g in gone)
+
+
+@dataclass
+class _Live:
+    """A batch as the merge policy sees it: its live chunk ids and all the rows it holds."""
+
+    name: str
+    ids: list[str]
+    total: int
+
+
+def len_live(batch: _Live) -> int:
+    return len(batch.ids)
+
+
+def total_rows(batch: _Live) -> int:
+    return batch.total
 
 
 def _batch_number(name: str) -> int:

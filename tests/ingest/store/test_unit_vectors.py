@@ -4,19 +4,20 @@ damaged file named with its repair."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import ingest.store.units as units_module
 from ally.errors import StoreError
 from ally.settings import Settings
 from ally.units import unit_parts
 from ingest.pipeline import ingest_paths
 from ingest.store import open_reader
-from ingest.store.units import UnitVectors, units_dir
+from ingest.store.merge import MERGE_FACTOR
+from ingest.store.units import UnitVectors, UnitVectorWriter, units_dir
 from tests.reliability.fakes import HashEncoder
 
 CORPUS = Path(__file__).resolve().parents[3] / "corpus"
@@ -89,18 +90,15 @@ class TestUnitVectors:
         assert report.embedded == report.chunks
         assert [p.name for p in units_dir(late).parent.iterdir()] == [units_dir(late).name]
 
-    def test_removed_documents_lose_their_unit_vectors(
-        self, tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    def test_removed_documents_lose_their_unit_vectors(self, tmp_path: Path, corpus: Path) -> None:
         enc = HashEncoder()
         ingest_paths([corpus], settings(tmp_path), encoder=enc)
-        monkeypatch.setattr(units_module, "COMPACT_DEAD_SHARE", 0.0)  # compact on any dead row
-        victim = sorted(corpus.iterdir())[0]
-        victim.unlink()
+        docs = sorted(corpus.iterdir(), key=lambda p: p.stat().st_size)
+        for victim in docs[1:]:  # all but the smallest: the dead rows are most of every batch
+            victim.unlink()
         report = ingest_paths([corpus], settings(tmp_path), encoder=enc, prune=True)
-        assert report.removed == 1
+        assert report.removed == len(docs) - 1
         assert_complete(settings(tmp_path), enc, only_live=True)
-        assert len(list(units_dir(settings(tmp_path)).glob("*.json"))) == 1  # compacted into one batch
 
     def test_a_changed_document_gets_vectors_for_its_new_chunks_only(self, tmp_path: Path, corpus: Path) -> None:
         enc = HashEncoder()
@@ -139,3 +137,104 @@ class TestUnitVectors:
         with pytest.raises(StoreError) as err:
             UnitVectors.open(settings(tmp_path))
         assert str(folder) in str(err.value) and "ally ingest" in str(err.value)
+
+
+def ids_of(commit: int, n: int = 10) -> list[str]:
+    return [f"c{commit:04d}-{i}" for i in range(n)]
+
+
+def vectors_of(ids: list[str], dim: int) -> list[np.ndarray]:
+    """Each chunk's rows, derived from its id (1-3 units) so a copy can be checked."""
+    out = []
+    for cid in ids:
+        seed = int(hashlib.sha256(cid.encode()).hexdigest()[:8], 16)
+        rows = np.random.default_rng(seed).standard_normal((1 + seed % 3, dim)).astype(np.float32)
+        out.append(rows / np.linalg.norm(rows, axis=1, keepdims=True))
+    return out
+
+
+class CountingWriter(UnitVectorWriter):
+    """Counts the chunk rows each write copies."""
+
+    def __init__(self, s: Settings) -> None:
+        super().__init__(s)
+        self.written = 0
+
+    def write(self, ids: list[str], vectors: list[np.ndarray]) -> None:
+        self.written += len(ids)
+        super().write(ids, vectors)
+
+
+class TestTieredCompaction:
+    """Batches are merged by the segments' tiers: a commit rewrites its tier, not the store."""
+
+    def test_batches_stay_few_and_each_row_is_copied_log_times(self, tmp_path: Path) -> None:
+        s = settings(tmp_path)
+        writer = CountingWriter(s)
+        live: list[str] = []
+        for commit in range(200):
+            ids = ids_of(commit)
+            writer.write(ids, vectors_of(ids, s.embedding_dim))
+            live += ids
+            writer.collect(set(live))
+            assert len(writer.known().batches) <= MERGE_FACTOR * 4  # a few per tier, tiers of 10..1000
+        n = len(live)
+        assert writer.written <= n * (1 + 2)  # written once, then copied at most once per tier above
+        stored = UnitVectors.open(s)
+        assert set(stored.where) == set(live)
+        for cid, want in zip(live, vectors_of(live, s.embedding_dim), strict=True):
+            got = stored.get(cid)
+            assert got is not None and float(np.abs(got - want).max()) < 2e-3
+
+    def test_a_small_change_does_not_rewrite_the_store(self, tmp_path: Path) -> None:
+        s = settings(tmp_path)
+        writer = CountingWriter(s)
+        big = [f"big-{i}" for i in range(3000)]
+        writer.write(big, vectors_of(big, s.embedding_dim))
+        live = set(big)
+        for commit in range(30):  # one chunk replaced per commit
+            live.discard(big[commit])
+            ids = ids_of(commit, 1)
+            writer.write(ids, vectors_of(ids, s.embedding_dim))
+            live |= set(ids)
+            before = writer.written
+            writer.collect(live)
+            assert writer.written - before < 100  # at most a tier of small batches, never the 3000 rows
+        stored = set(UnitVectors.open(s).where)
+        assert live <= stored and stored - live <= set(big)  # the big batch's few dead rows wait
+
+    def test_a_batch_mostly_dead_is_rewritten_alone(self, tmp_path: Path) -> None:
+        s = settings(tmp_path)
+        writer = CountingWriter(s)
+        first, second = ids_of(1, 100), ids_of(2, 100)
+        writer.write(first, vectors_of(first, s.embedding_dim))
+        writer.write(second, vectors_of(second, s.embedding_dim))
+        before = writer.written
+        dropped = writer.collect(set(first[:40]) | set(second))
+        assert dropped == 60 and writer.written - before == 40
+        assert set(UnitVectors.open(s).where) == set(first[:40]) | set(second)
+
+    def test_a_compaction_killed_before_removing_the_old_batches_reads_right_and_heals(self, tmp_path: Path) -> None:
+        s = settings(tmp_path)
+        folder = units_dir(s)
+        writer = UnitVectorWriter(s)
+        live: list[str] = []
+        for commit in range(MERGE_FACTOR - 1):
+            ids = ids_of(commit)
+            writer.write(ids, vectors_of(ids, s.embedding_dim))
+            live += ids
+        saved = {p.name: p.read_bytes() for p in folder.iterdir()}
+        ids = ids_of(99)
+        writer.write(ids, vectors_of(ids, s.embedding_dim))
+        live += ids
+        writer.collect(set(live))  # the tier of ten is merged into one batch
+        assert len(list(folder.glob("*.json"))) == 1
+        for name, data in saved.items():  # as if killed after the merged batch, before the removals
+            (folder / name).write_bytes(data)
+        stored = UnitVectors.open(s)
+        assert set(stored.where) == set(live)
+        for cid, want in zip(live, vectors_of(live, s.embedding_dim), strict=True):
+            got = stored.get(cid)
+            assert got is not None and float(np.abs(got - want).max()) < 2e-3
+        assert UnitVectorWriter(s).collect(set(live)) == len(live) - len(ids_of(99))  # the stale copies go
+        assert len(list(folder.glob("*.json"))) == 1 and set(UnitVectors.open(s).where) == set(live)

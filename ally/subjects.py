@@ -17,10 +17,13 @@ from importlib import resources
 
 from ally import yaml_data
 
-SUBJECTS_VERSION = 1  # bump when the data or the rule below change: stores re-derive document subjects
+SUBJECTS_VERSION = 2  # bump when the data or the rule below change: stores re-derive document subjects
 TITLE_WEIGHT = 3  # a disease named in the title counts as this many mentions
 MIN_MENTIONS = 2  # a disease mentioned fewer times than this is a passing mention, not a subject
 MIN_SHARE = 0.25  # ... or one mentioned less than this share of the document's leading disease
+# A text this short (an excerpt, a snippet, a one-paragraph abstract) has no room for repeated
+# mentions: the disease it names most is its subject even when named once.
+SHORT_TEXT = 1000
 
 
 @dataclass(frozen=True)
@@ -69,17 +72,21 @@ def diseases_in(text: str) -> list[str]:
 
 def document_subjects(title: str, texts: Iterable[str]) -> list[str]:
     """The diseases a document is about: named in its title, or named repeatedly in its text (at
-    least MIN_MENTIONS times and MIN_SHARE of its most named disease). Passing mentions ("unlike
-    AML, ...") do not make a subject."""
-    counts = mentions("\n".join(texts))
+    least MIN_MENTIONS times and MIN_SHARE of its most named disease), or, in a text shorter than
+    SHORT_TEXT characters, named most. Passing mentions ("unlike AML, ...") do not make a subject."""
+    body = "\n".join(texts)
+    counts = mentions(body)
     for d, n in mentions(title).items():
         counts[d] += TITLE_WEIGHT * n
     if not counts:
         return []
     top = max(counts.values())
     in_title = set(mentions(title))
+    least = 1 if len(body) < SHORT_TEXT else MIN_MENTIONS
     return [
         d.id
         for d in diseases()
-        if d.id in in_title or (counts.get(d.id, 0) >= MIN_MENTIONS and counts[d.id] >= MIN_SHARE * top)
+        if d.id in in_title
+        or (counts.get(d.id, 0) >= MIN_MENTIONS and counts[d.id] >= MIN_SHARE * top)
+        or (counts.get(d.id, 0) >= least and counts[d.id] == top)
     ]

@@ -39,5 +39,11 @@ class TestDocumentSubjects:
         body = ["ALL is the most common childhood cancer."] * 6 + ["Unlike AML, it ..."]
         assert document_subjects("Acute lymphoblastic leukemia", body) == ["all"]
 
+    def test_a_short_text_is_about_the_disease_it_names(self) -> None:
+        excerpt = ["Three biological treatment options are approved for pediatric psoriasis: etanercept and two more."]
+        assert document_subjects("", excerpt) == ["psoriasis"]
+        long = excerpt + ["The registry followed the treated children for several years."] * 20
+        assert document_subjects("", long) == []  # named once in a long text: a passing mention
+
     def test_no_disease_named(self) -> None:
         assert document_subjects("Residency selection criteria", ["Performance was measured."]) == []

@@ -170,6 +170,23 @@ class Settings(BaseSettings):
         "best passage) below which ALLy abstains. Calibrated on the eval set: 0.15-0.25 give no false "
         "abstention and full abstention recall, 0.35 one false abstention, 0.45 five.",
     )
+    support_similarity: float = Field(
+        default=0.65,
+        ge=0,
+        le=1,
+        description="A best unit covering less than abstain_threshold of the question still supports an answer when "
+        "its cosine with the question reaches this and its passage covers support_passage_coverage (a long, "
+        "title-like question whose terms are spread over one abstract's sentences). Calibrated on the dev sets: "
+        "the refused answerable questions it admits had 0.70-0.81; no question that must be refused reaches it "
+        "by this path (the highest, 0.42, is refused).",
+    )
+    support_passage_coverage: float = Field(
+        default=0.4,
+        ge=0,
+        le=1,
+        description="Share of the question's terms (idf-weighted) the best unit's passage must cover for "
+        "support_similarity to stand in for a unit's own coverage.",
+    )
     max_question_chars: int = Field(default=2000, gt=0, description="Longest question accepted.")
     max_conversation_turns: int = Field(default=50, gt=0, description="Most turns kept per conversation.")
     max_batch_lines: int = Field(default=10_000, gt=0, description="Most lines in one --batch file.")
@@ -273,6 +290,8 @@ ANSWER_SETTINGS = (
     "bm25_weight",
     "top_k",
     "abstain_threshold",
+    "support_similarity",
+    "support_passage_coverage",
     "max_answer_sentences",
     "answer_chars_short",
     "answer_chars_long",

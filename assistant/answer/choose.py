@@ -24,10 +24,17 @@ from wordfreq import zipf_frequency
 from ally.settings import Settings
 from ally.text import split_sentences
 from ally.vocab import STOPWORDS, Vocabulary, stem, words
-from assistant.answer.evidence import IdfTable, Unit, UnitCache, score_units
+from assistant.answer.evidence import IdfTable, Unit, UnitCache, coverage, score_units
 from assistant.answer.meaning import UnitSimilarity
 from assistant.answer.population import Population, other_subtype, population_of
-from assistant.answer.question import DOSE_RE, UBIQUITOUS_SHARE, QuestionAnalysis, counted_re, is_common
+from assistant.answer.question import (
+    DOSE_RE,
+    UBIQUITOUS_SHARE,
+    QuestionAnalysis,
+    counted_re,
+    is_common,
+    is_variant,
+)
 from assistant.answer.retrieval import Hit
 from assistant.answer.scope import Scope, label
 
@@ -157,14 +164,16 @@ class Chooser:
         """The specific things the question names that neither the chosen units nor (as far as
         retrieved) their documents and sources mention."""
         absent = [t for t in q.named if t not in covered and t in q.terms and not self._ubiquitous(t)]
-        if absent:  # named in the chosen units' documents (as far as retrieved) or their sources
-            docs = {u.chunk.doc_id for u in chosen}
-            around = set().union(*(self.scope.of_source(d) for d in docs))
-            for hit in hits:
-                if hit.chunk.doc_id in docs:
-                    around |= self.cache.passage_tokens(hit.chunk)
-            absent = [t for t in absent if t not in around]
-        return absent
+        if not absent:
+            return []
+        # named in the chosen units' documents (as far as retrieved) or their sources
+        docs = {u.chunk.doc_id for u in chosen}
+        seen = covered.union(*(self.scope.of_source(d) for d in docs))
+        for hit in hits:
+            if hit.chunk.doc_id in docs:
+                seen |= self.cache.passage_tokens(hit.chunk)
+        # or written there with another ending ("South Africa" for "South African")
+        return [t for t in absent if t not in seen and not any(is_variant(t, w) for w in seen if w[:3] == t[:3])]
 
     def informative(self, q: QuestionAnalysis) -> set[str]:
         """The question terms that can tell one passage from another: not common English words
@@ -372,6 +381,15 @@ class Chooser:
         topic = topic or "this"
         return Choice(True, reason=f"no passage gives {what} for {topic}", missing=[f"{what} ({topic})"])
 
+    def _meant(self, q: QuestionAnalysis, chosen: list[Unit]) -> bool:
+        """Whether a chosen unit supports the answer by meaning where no unit covers enough of the
+        question's words: it means what the question asks (`support_similarity`) and its passage holds
+        the question's terms (`support_passage_coverage`)."""
+        best = max(chosen, key=lambda u: u.similarity or 0.0)
+        return (best.similarity or 0.0) >= self.settings.support_similarity and coverage(
+            best.passage_tokens, q, self.idf
+        ) >= self.settings.support_passage_coverage
+
     # --- composition -----------------------------------------------------------------------
     def choose(
         self,
@@ -411,7 +429,7 @@ class Chooser:
         refused = self._figure_refusal(q, chosen, missing, named)
         if refused is not None:
             return refused
-        if top.coverage < self.settings.abstain_threshold:
+        if top.coverage < self.settings.abstain_threshold and not self._meant(q, chosen):
             what = ", ".join(missing) or "the question's terms"
             return Choice(True, reason=f"no passage covers {what}", missing=missing)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 
 from cachetools import LRUCache
@@ -92,20 +93,31 @@ class IdfTable:
         return set(self.df)
 
 
+def term_weights(question: QuestionAnalysis, idf: IdfTable) -> dict[str, float]:
+    """Each question term's weight in coverage: its idf; an uncommon word the corpus never uses
+    ("vaccination", "labs") weighs half (the sources may say it in other words, but evidence that
+    lacks it covers less of the question)."""
+    q_terms = [t for t in question.terms if t not in QUESTION_WORDS]
+    return {t: idf(t) * (UNSEEN_UNCOMMON_WEIGHT if t in question.unseen_uncommon else 1.0) for t in q_terms}
+
+
+def coverage(tokens: AbstractSet[str], question: QuestionAnalysis, idf: IdfTable) -> float:
+    """The idf-weighted share of the question's terms among `tokens`."""
+    weight = term_weights(question, idf)
+    return sum(w for t, w in weight.items() if t in tokens) / (sum(weight.values()) or 1.0)
+
+
 def score_units(units: list[Unit], question: QuestionAnalysis, vocab: Vocabulary, idf: IdfTable) -> list[Unit]:
     """Score each unit: idf-weighted share of the question's terms it covers, plus a small rank prior.
 
     A drug-card field must itself match the question (beyond the drug's name), unless the question
     asks about nothing but the drug: "dose of nelarabine" selects the dosing field, not the manufacturer.
     """
-    q_terms = [t for t in question.terms if t not in QUESTION_WORDS]
-    # An uncommon word the corpus never uses ("vaccination", "labs") weighs half: the sources may say
-    # it in other words, but evidence that lacks it covers less of the question.
-    weight = {t: idf(t) * (UNSEEN_UNCOMMON_WEIGHT if t in question.unseen_uncommon else 1.0) for t in q_terms}
+    weight = term_weights(question, idf)
+    q_terms = list(weight)
     q_weight = sum(weight.values()) or 1.0
     for u in units:
-        covered = sum(weight[t] for t in q_terms if t in u.tokens)
-        u.coverage = covered / q_weight
+        u.coverage = sum(w for t, w in weight.items() if t in u.tokens) / q_weight
         if u.kind == "field":
             beyond_name = [t for t in q_terms if t not in u.context_tokens]
             if beyond_name and not any(t in u.own_tokens for t in beyond_name):

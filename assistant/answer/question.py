@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
 from wordfreq import zipf_frequency
 
 from ally.subjects import diseases_in
@@ -269,7 +271,8 @@ def content_tokens(text: str, vocab: Vocabulary) -> list[str]:
 
 
 def correct_typos(text: str, known: set[str], vocab: Vocabulary) -> tuple[str, dict[str, str]]:
-    """Replace words the corpus does not know by a close known word (length ≥ 5, similarity ≥ 0.84)."""
+    """Replace words the corpus does not know by a close known word (length ≥ 5, similarity ≥ 0.84; or,
+    for a word rare in English, one edit from a known stem)."""
     corrections: dict[str, str] = {}
     candidates = [w for w in known if len(w) >= 5 and w.isalpha()]
 
@@ -281,6 +284,11 @@ def correct_typos(text: str, known: set[str], vocab: Vocabulary) -> tuple[str, d
         if vocab.concepts_in(word):
             return word
         close = difflib.get_close_matches(low, candidates, n=1, cutoff=0.84)
+        if not close and is_rare(low) and len(stem(low)) >= 5:
+            # a word English does not use, one letter from a stem the corpus does ("apprived" for
+            # "approved"; a common word the corpus lacks, "later", is no typo of "latex")
+            one = process.extractOne(stem(low), candidates, scorer=DamerauLevenshtein.distance, score_cutoff=1)
+            close = [one[0]] if one else []
         # A typo keeps its first two letters ("blinatumomb"); "fraction" is not "reaction".
         if close and close[0][:2] == low[:2]:
             corrections[word] = close[0]
@@ -306,6 +314,23 @@ def defined_in_question(question: str, known_terms: set[str]) -> set[str]:
     return defined
 
 
+def is_variant(a: str, b: str) -> bool:
+    """Whether two word stems are one word with another ending: one extends the other by at most two
+    letters ("africa", "african"; "interfraction", "interfractional"), or, both long, they differ
+    only in their last letters ("oligometastas", "oligometastat"). Words with digits never are
+    ("UKALL14" is not "UKALL2003")."""
+    if a == b:
+        return True
+    if not (a.isalpha() and b.isalpha()):
+        return False
+    short, long = sorted((a, b), key=len)
+    if len(long) - len(short) > 3:
+        return False
+    if len(short) >= 5 and long.startswith(short) and len(long) - len(short) <= 2:
+        return True
+    return len(short) >= 8 and long.startswith(short[:-2])
+
+
 def known_variant(raw: str, known_terms: set[str]) -> str | None:
     """The corpus's form of a word it holds in another form: a possessive ("Wilm's" for "Wilms"), or
     another ending of the same long stem ("oligometastases" for "oligometastatic")."""
@@ -316,14 +341,17 @@ def known_variant(raw: str, known_terms: set[str]) -> str | None:
     root = stem(bare)
     if len(root) < 8:
         return None
-    candidates = [t for t in known_terms if len(t) >= 8 and root.startswith(t[: len(root) - 2])]
-    close = [t for t in candidates if abs(len(t) - len(root)) <= 3]
-    return min(close, key=lambda t: abs(len(t) - len(root))) if close else None
+    close = [t for t in known_terms if len(t) >= 8 and t[:6] == root[:6] and is_variant(root, t)]
+    return min(close, key=lambda t: (abs(len(t) - len(root)), t)) if close else None
 
 
 def as_written(word: str, question: str) -> str:
-    """The word as the question writes it ("AUGMENT", not "augment"), for messages that name it."""
-    m = re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", question, re.I)
+    """The word as the question writes it ("AUGMENT", not "augment"), for messages that name it; a
+    part of a hyphenated name as the whole name ("PD-L1", not "L1")."""
+    w = re.escape(word)
+    m = re.search(rf"(?<![\w-]){w}(?![\w-])", question, re.I) or re.search(
+        rf"(?<![\w-])(?:\w+-)*{w}(?:-\w+)*(?![\w-])", question, re.I
+    )
     return m.group(0) if m else word
 
 
@@ -370,7 +398,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: set[str]) -> Question
     # Two or more such words in a row name a thing ("cranial irradiation", "replacement milks"): as a
     # name the corpus lacks, refused by name, not merely weighed.
     for phrase in [r for r in [*runs, run] if len(r) >= 2]:
-        name = " ".join(as_written(raw, corrected) for _, raw in phrase)
+        name = " ".join(dict.fromkeys(as_written(raw, corrected) for _, raw in phrase))
         for token, _ in phrase:
             unseen_uncommon.discard(token)
             unseen_specific.add(token)

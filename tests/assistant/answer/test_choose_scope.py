@@ -94,6 +94,51 @@ class TestNamedThingsAndFigures:
         assert choice.abstained and "figure" in choice.reason
 
 
+    def test_a_name_written_with_another_ending_is_mentioned(self, settings: Settings, vocab: Vocabulary) -> None:
+        milks = Chunk("milks", "za-doc", "", "Replacement milks were costly for mothers in South Africa.", "", 0, "Doc", [])
+        other = Chunk("other", "x-doc", "", "African volunteers were enrolled.", "", 0, "Doc", [])
+        idf = idf_of(vocab, milks, other, PROSE)
+        q = analyse("Are replacement milks affordable for mothers in the South African context?", vocab, idf.known)
+        assert "african" in q.named  # the corpus writes it, though not in the passage that answers
+        choice = Chooser(settings, vocab, idf).choose(q, hits(milks, PROSE))
+        assert not choice.abstained and choice.units[0].chunk.chunk_id == "milks"
+
+
+class TestSupportByMeaning:
+    """A long, title-like question whose words are spread over one abstract's sentences: no unit covers
+    enough of it, but the best one means what it asks and its passage holds its terms."""
+
+    ABSTRACT = Chunk(
+        "litt",
+        "glioma-doc",
+        "",
+        "Laser thermo treatment of rat forebrains was studied. Locoregional disruption was seen. "
+        "Paclitaxel content rose in treated tissue. The barrier opened after treatment. "
+        "Tumours such as glioma may benefit.",
+        "",
+        0,
+        "Doc",
+        [],
+    )
+    QUESTION = "Locoregional opening of the rodent blood-brain barrier for paclitaxel using laser thermo therapy: a new concept of adjuvant glioma therapy?"  # noqa: E501
+
+    def choose(self, vocab: Vocabulary, **overrides: float) -> object:
+        s = Settings(dense_weight=0, unit_similarity_weight=0.6, **overrides)  # type: ignore[arg-type]
+        idf = idf_of(vocab, self.ABSTRACT, PROSE, ALL_POS, ALL_NEG, AML, PHASES)
+        q = analyse(self.QUESTION, vocab, idf.known)
+        chooser = Chooser(s, vocab, idf, meaning=UnitSimilarity(FakeEncoder()))
+        return chooser.choose(q, hits(self.ABSTRACT, PROSE))
+
+    def test_a_unit_meaning_the_question_supports_the_answer(self, vocab: Vocabulary) -> None:
+        choice = self.choose(vocab)
+        assert not choice.abstained and choice.units[0].chunk.chunk_id == "litt"  # type: ignore[attr-defined]
+
+    def test_without_enough_similarity_or_passage_coverage_it_is_refused(self, vocab: Vocabulary) -> None:
+        for overrides in ({"support_similarity": 0.999}, {"support_passage_coverage": 0.99}):
+            choice = self.choose(vocab, **overrides)
+            assert choice.abstained and choice.reason.startswith("no passage covers"), overrides  # type: ignore[attr-defined]
+
+
 class TestSubtypes:
     @pytest.mark.parametrize(
         ("question", "text", "other"),

@@ -7,12 +7,14 @@ import pytest
 from ally.vocab import Vocabulary, default_vocabulary
 from assistant.answer.question import (
     analyse,
+    as_written,
     asked_units,
     asks_for_management,
     correct_typos,
     counted_re,
     defined_in_question,
     is_specific,
+    is_variant,
     known_variant,
     numbers_in,
     title_case,
@@ -113,6 +115,10 @@ class TestTermsAndScope:
         shorthand = analyse("Ph neg pts after induction?", vocab, KNOWN)
         assert not shorthand.unseen_specific  # clinical shorthand is not a name
 
+    def test_a_part_of_a_hyphenated_name_is_named_whole(self) -> None:
+        assert as_written("l1", "Is nivolumab a PD-L1 inhibitor?") == "PD-L1"
+        assert as_written("augment", "the AUGMENT trial") == "AUGMENT"
+
     def test_names_keep_the_question_s_spelling(self, vocab: Vocabulary) -> None:
         q = analyse("What did the AUGMENT trial show?", vocab, KNOWN)
         assert "augment" in q.unseen_specific and q.word("augment") == "AUGMENT"
@@ -134,8 +140,30 @@ class TestTermsAndScope:
     def test_known_variant(self, word: str, known: set[str], expected: str | None) -> None:
         assert known_variant(word, known) == expected
 
+    @pytest.mark.parametrize(
+        ("a", "b", "expected"),
+        [
+            ("african", "africa", True),
+            ("interfractional", "interfraction", True),
+            ("oligometastas", "oligometastat", True),
+            ("ukall14", "ukall2003", False),  # numbered trials are different trials
+            ("ukall", "ukallxii", False),  # three letters more: another name
+            ("venetoclax", "venetian", False),
+            ("ponatinib", "imatinib", False),
+            ("cell", "cells", False),  # too short to tell an ending from a name
+        ],
+    )
+    def test_is_variant(self, a: str, b: str, expected: bool) -> None:
+        assert is_variant(a, b) is expected and is_variant(b, a) is expected
+
 
 class TestTypos:
+    def test_a_rare_word_one_edit_from_a_known_stem_is_corrected(self, vocab: Vocabulary) -> None:
+        _, corrections = correct_typos("Cerliponase alfa is apprived for what?", {"approv", "cerliponas"}, vocab)
+        assert corrections == {"apprived": "approv"}
+        _, none = correct_typos("What came later?", {"latex", "came"}, vocab)
+        assert none == {}  # a common English word is no typo
+
     def test_corrects_to_a_known_word_with_the_same_start(self, vocab: Vocabulary) -> None:
         fixed, corrections = correct_typos("dose of nelarabin", {"nelarabine", "dose"}, vocab)
         assert "nelarabin" not in corrections or corrections["nelarabin"].startswith("ne")

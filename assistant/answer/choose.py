@@ -433,6 +433,8 @@ class Chooser:
             what = ", ".join(missing) or "the question's terms"
             return Choice(True, reason=f"no passage covers {what}", missing=missing)
 
+        if q.wants_dose:  # the dose asked for leads: a card's dosing field before its status or indications
+            chosen.sort(key=lambda u: DOSE_RE.search(u.text) is None)
         pool = self._units(q, hits, len(hits))
         pairs = self._disagreements(q, chosen, pool)
         for pair in pairs:

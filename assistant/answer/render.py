@@ -21,7 +21,7 @@ from typing import Any
 from wordfreq import zipf_frequency
 
 from ally.schema import Answer, Citation, PathwayResult, RetrievedPassage
-from ally.text import split_sentences
+from ally.text import LEANS_BACK, split_sentences
 from ally.vocab import STOPWORDS, stem, words
 from assistant.answer.choose import Choice
 from assistant.answer.evidence import Unit
@@ -297,11 +297,15 @@ def repaired(sentence: str, source: str) -> str | None:
 
 
 def prose_sentences(text: str, source: str) -> list[str]:
-    """A prose unit's sentences, each repaired (`repaired`); pieces that cannot stand are dropped."""
-    out = []
+    """A prose unit's lines: its sentences, each repaired (`repaired`; pieces that cannot stand are
+    dropped), a sentence that leans on the one before ("The study reported 85.4% …") on the same line
+    as it, as the unit quotes them: the finding reads with what it is about."""
+    out: list[str] = []
     for piece in split_sentences(_LABEL_JOINED_RE.sub(". ", text)):
         fixed = repaired(piece, source)
-        if fixed:
+        if fixed and out and LEANS_BACK.match(fixed):
+            out[-1] = f"{out[-1]} {fixed}"
+        elif fixed:
             out.append(fixed)
     return out
 

@@ -153,9 +153,12 @@ class UnitVectorWriter:
         starts = np.zeros(len(ids) + 1, dtype=np.int64)
         starts[1:] = np.cumsum([len(v) for v in vectors])
         dim = self.settings.embedding_dim
-        rows = np.concatenate([np.asarray(v, dtype=np.float16).reshape(-1, dim) for v in vectors])
+        # streamed chunk by chunk after the .npy header: a merge of many batches never holds them in memory
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float16)), "fortran_order": False}
         with open(self.folder / f"{name}.npy", "wb") as fh:
-            np.save(fh, rows)
+            np.lib.format.write_array_header_1_0(fh, {**header, "shape": (int(starts[-1]), dim)})
+            for v in vectors:
+                fh.write(np.ascontiguousarray(np.asarray(v, dtype=np.float16).reshape(-1, dim)).tobytes())
             fh.flush()
             os.fsync(fh.fileno())
         tmp = self.folder / f".{name}.json.tmp"

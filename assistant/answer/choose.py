@@ -142,8 +142,11 @@ class Chooser:
                 "the question asks the assistant to follow instructions; ALLy only answers questions about its sources",
                 [],
             )
-        if q.diseases and not any(self.scope.covers(d) for d in q.diseases):
-            names = [label(d) for d in q.diseases]
+        # every disease the question names must be covered: a comparison ("ALL and lymphoblastic
+        # lymphoma") is not answered from one side of it
+        uncovered = [d for d in q.diseases if not self.scope.covers(d)]
+        if uncovered:
+            names = [label(d) for d in uncovered]
             return (f"the sources do not cover {' or '.join(names)}", names)
         if not q.terms:
             return ("the question names nothing the sources could be searched for", [])

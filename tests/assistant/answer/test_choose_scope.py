@@ -55,6 +55,15 @@ class TestScope:
         choice = Chooser(settings, vocab, idf, scope).choose(q, hits(PROSE, ALL_POS))
         assert choice.abstained and choice.missing == ["acute myeloid leukemia (AML)"]
 
+    def test_a_comparison_with_an_uncovered_disease_is_refused_naming_it(
+        self, settings: Settings, vocab: Vocabulary
+    ) -> None:
+        idf = idf_of(vocab, PROSE, ALL_POS)
+        scope = Scope.of([info("doc", ["all"]), info("all-doc", ["all"])])
+        q = analyse("What is the difference between ALL and AML?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf, scope).choose(q, hits(PROSE, ALL_POS))
+        assert choice.abstained and choice.missing == ["acute myeloid leukemia (AML)"]
+
     def test_a_covered_disease_is_answered_from_its_documents_only(self, settings: Settings, vocab: Vocabulary) -> None:
         idf = idf_of(vocab, AML, ALL_POS, ALL_NEG)
         scope = Scope.of([info("aml-doc", ["aml"]), info("all-doc", ["all"])])
@@ -93,9 +102,10 @@ class TestNamedThingsAndFigures:
         choice = Chooser(settings, vocab, idf).choose(q, hits(PHASES, YEARS))
         assert choice.abstained and "figure" in choice.reason
 
-
     def test_a_name_written_with_another_ending_is_mentioned(self, settings: Settings, vocab: Vocabulary) -> None:
-        milks = Chunk("milks", "za-doc", "", "Replacement milks were costly for mothers in South Africa.", "", 0, "Doc", [])
+        milks = Chunk(
+            "milks", "za-doc", "", "Replacement milks were costly for mothers in South Africa.", "", 0, "Doc", []
+        )
         other = Chunk("other", "x-doc", "", "African volunteers were enrolled.", "", 0, "Doc", [])
         idf = idf_of(vocab, milks, other, PROSE)
         q = analyse("Are replacement milks affordable for mothers in the South African context?", vocab, idf.known)

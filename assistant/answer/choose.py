@@ -26,7 +26,7 @@ from ally.text import split_sentences
 from ally.vocab import STOPWORDS, Vocabulary, stem, words
 from assistant.answer.evidence import IdfTable, Unit, UnitCache, coverage, score_units
 from assistant.answer.meaning import UnitSimilarity
-from assistant.answer.population import Population, other_subtype, population_of
+from assistant.answer.population import Population, mismatch_note, other_subtype, population_of
 from assistant.answer.question import (
     DOSE_RE,
     UBIQUITOUS_SHARE,
@@ -393,6 +393,19 @@ class Chooser:
             best.passage_tokens, q, self.idf
         ) >= self.settings.support_passage_coverage
 
+    def _nothing_chosen(
+        self, q: QuestionAnalysis, hits: list[Hit], population: Population | None, vector: np.ndarray | None
+    ) -> Choice:
+        """The abstention when no unit may answer: where the units found are about another subtype (the
+        other Ph status, the other lineage), it says so."""
+        if population is not None:
+            others = self.select(q, hits, None, vector)
+            note = next((n for u in others if (n := mismatch_note(population, u.display))), None)
+            if note:
+                found = " and ".join(n.removeprefix("this passage concerns ") for n in note.split("; "))
+                return Choice(True, reason=f"the passages found concern {found}, not the population asked about")
+        return Choice(True, reason="no passage in the store matches the question", missing=q.terms)
+
     # --- composition -----------------------------------------------------------------------
     def choose(
         self,
@@ -410,7 +423,7 @@ class Chooser:
             return Choice(True, reason="no passage in the store matches the question", missing=q.terms)
         chosen = self.select(q, hits, population, question_vector)
         if not chosen:
-            return Choice(True, reason="no passage in the store matches the question", missing=q.terms)
+            return self._nothing_chosen(q, hits, population, question_vector)
         # the drugs, trials and genes the question names (not a common word written as an acronym: "US")
         named = {
             t

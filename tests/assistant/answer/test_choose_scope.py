@@ -12,7 +12,7 @@ from ally.vocab import Vocabulary
 from assistant.answer.choose import Chooser
 from assistant.answer.evidence import IdfTable
 from assistant.answer.meaning import UnitSimilarity
-from assistant.answer.population import Population, other_subtype
+from assistant.answer.population import Population, other_subtype, population_of_question
 from assistant.answer.question import analyse
 from assistant.answer.scope import Scope
 
@@ -130,7 +130,10 @@ class TestSupportByMeaning:
         "Doc",
         [],
     )
-    QUESTION = "Locoregional opening of the rodent blood-brain barrier for paclitaxel using laser thermo therapy: a new concept of adjuvant glioma therapy?"  # noqa: E501
+    QUESTION = (
+        "Locoregional opening of the rodent blood-brain barrier for paclitaxel using laser thermo therapy: "
+        "a new concept of adjuvant glioma therapy?"
+    )
 
     def choose(self, vocab: Vocabulary, **overrides: float) -> object:
         s = Settings(dense_weight=0, unit_similarity_weight=0.6, **overrides)  # type: ignore[arg-type]
@@ -162,6 +165,14 @@ class TestSubtypes:
     )
     def test_other_subtype(self, question: Population, text: str, other: bool) -> None:
         assert other_subtype(question, text) is other
+
+    def test_when_only_another_subtype_is_found_the_refusal_says_so(
+        self, settings: Settings, vocab: Vocabulary
+    ) -> None:
+        idf = idf_of(vocab, ALL_POS, ALL_NEG, PROSE, AML, PHASES, YEARS)
+        q = analyse("How is Ph-like ALL treated with ponatinib?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(ALL_POS), population_of_question(q.text, None))
+        assert choice.abstained and "Ph-positive disease" in choice.reason  # Ph-like ALL is Ph-negative
 
     def test_a_passage_about_the_other_ph_status_is_not_the_answer(self, settings: Settings, vocab: Vocabulary) -> None:
         idf = idf_of(vocab, ALL_POS, ALL_NEG)

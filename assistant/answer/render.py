@@ -575,9 +575,13 @@ class _Numbering:
 
 
 def _line(s: Sentence, ns: list[int]) -> str:
+    """One rendered line: every sentence in it carries its citation (a sentence that leans on the one
+    before shares its line, each with the marker)."""
     marks = "".join(f"[{n}]" for n in ns)
     note = f" ({s.note})" if s.note else ""
-    return f"{s.text} {marks}{note}".replace("  ", " ").rstrip()
+    pieces = split_sentences(s.text) if marks else []
+    body = f" {marks} ".join(pieces) if len(pieces) > 1 else s.text
+    return f"{body} {marks}{note}".replace("  ", " ").rstrip()
 
 
 def _text(comp: Composition, lines: list[tuple[Sentence, list[int]]], abstained: bool) -> str:

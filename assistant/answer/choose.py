@@ -163,6 +163,11 @@ class Chooser:
             return self.vocab.label(token)
         return q.word(token)
 
+    def _readable(self, q: QuestionAnalysis, terms: list[str]) -> list[str]:
+        """Question terms as a reader names them: the question's own word, a concept by its label
+        (never an internal id such as "c_tki")."""
+        return list(dict.fromkeys(self._name(q, t) for t in terms))
+
     def _absent_named(self, q: QuestionAnalysis, covered: set[str], chosen: list[Unit], hits: list[Hit]) -> list[str]:
         """The specific things the question names that neither the chosen units nor (as far as
         retrieved) their documents and sources mention."""
@@ -221,7 +226,7 @@ class Chooser:
         population: Population | None = None,
         question_vector: np.ndarray | None = None,
     ) -> list[Unit]:
-        units = self._units(q, hits, 10)
+        units = self._units(q, hits, len(hits))
         if population is not None:  # a passage about another subtype (Ph status, lineage) is never the answer
             # (a sentence quoted with the one it leans on counts as about another subtype when either is)
             units = [
@@ -404,7 +409,7 @@ class Chooser:
             if note:
                 found = " and ".join(n.removeprefix("this passage concerns ") for n in note.split("; "))
                 return Choice(True, reason=f"the passages found concern {found}, not the population asked about")
-        return Choice(True, reason="no passage in the store matches the question", missing=q.terms)
+        return Choice(True, reason="no passage in the store matches the question", missing=self._readable(q, q.terms))
 
     # --- composition -----------------------------------------------------------------------
     def choose(
@@ -420,7 +425,9 @@ class Chooser:
         if refusal:
             return Choice(True, reason=refusal[0], missing=refusal[1])
         if not hits:
-            return Choice(True, reason="no passage in the store matches the question", missing=q.terms)
+            return Choice(
+                True, reason="no passage in the store matches the question", missing=self._readable(q, q.terms)
+            )
         chosen = self.select(q, hits, population, question_vector)
         if not chosen:
             return self._nothing_chosen(q, hits, population, question_vector)
@@ -436,7 +443,7 @@ class Chooser:
             chosen = [u for u in chosen if u.passage_tokens & named] or chosen
         top = max(chosen, key=lambda u: u.coverage)  # the unit that covers most of the question
         covered = set().union(*(u.tokens for u in chosen))
-        missing = [q.word(t) for t in q.terms if t not in covered and not t.startswith("c_")]
+        missing = self._readable(q, [t for t in q.terms if t not in covered])
         # the most specific reason first: a named thing not found, then a figure not given, then coverage
         absent = self._absent_named(q, covered, chosen, hits)
         if absent:  # the answer may not stand in for a named thing with a neighbour

@@ -92,6 +92,28 @@ class TestChoose:
         choice = chooser(settings, vocab, idf).choose(q, hits(PROSE))
         assert choice.abstained and choice.missing and "dose" in choice.missing[0]
 
+    def test_every_retrieved_passage_is_evidence(self, settings: Settings, vocab: Vocabulary) -> None:
+        # the one passage that answers is the last of twelve retrieved (its rank costs it only the prior)
+        filler = [
+            chunk(f"f{i}", f"Ph-like ALL was discussed at meeting number {i} of the working group.") for i in range(11)
+        ]
+        answer = chunk("wu", "Ph-like ALL: consider use of TKIs and early transplantation.", section="Work up")
+        passages = [*filler, answer]
+        q = analyse("How should Ph-like ALL be managed with TKIs?", vocab, corpus_idf(vocab, passages).known)
+        choice = chooser(settings, vocab, corpus_idf(vocab, passages)).choose(q, hits(*passages))
+        assert not choice.abstained
+        assert "wu" in {u.chunk.chunk_id for u in choice.units}
+
+    def test_a_refusal_names_concepts_as_a_reader_does(self, settings: Settings, vocab: Vocabulary) -> None:
+        # no passage holds MRD or relapse: the refusal lists them by their labels, never "c_mrd"
+        passages = [chunk(f"p{i}", f"Ph-like ALL passage {i} on ABL-class fusions.") for i in range(4)]
+        idf = corpus_idf(vocab, passages)
+        q = analyse("Does MRD predict relapse in Ph-like ALL?", vocab, idf.known)
+        choice = chooser(settings, vocab, idf).choose(q, hits(*passages))
+        assert choice.abstained
+        assert "MRD" in choice.missing
+        assert not [m for m in choice.missing if m.startswith("c_")], choice.missing
+
     def test_nothing_retrieved(self, settings: Settings, vocab: Vocabulary, idf: IdfTable) -> None:
         q = analyse("What is the dose of nelarabine?", vocab, idf.known)
         assert chooser(settings, vocab, idf).choose(q, []).abstained

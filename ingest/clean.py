@@ -98,6 +98,29 @@ def _is_short_value(line: str) -> bool:
     return bool(s) and len(s) <= 60 and not s.endswith(".") and len(s.split()) <= 6
 
 
+# Inert XML/HTML element tags left in plain text (a snippet copied out of a PubMed XML export:
+# '<AbstractText Label="CONCLUSIONS">In our study …'): the tag goes, its text stays. A tag is a
+# name right after '<' with only quoted attributes, so "<or =5 sites", "<44 chromosomes" and
+# "a < b" are text. Active markup (<script>, <img …>) is left for ally.untrusted to flag.
+_TAG_RE = re.compile(r"</?([A-Za-z][\w:.-]*)(?:\s+[\w:.-]+\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'))*\s*/?>")
+_ACTIVE_TAGS = frozenset(
+    {"script", "iframe", "object", "embed", "img", "svg", "style", "form", "input", "link", "meta"}
+)
+
+
+def strip_markup(text: str) -> tuple[str, list[str]]:
+    """Plain text without inert element tags; also the tags removed (for the cleaning audit)."""
+    removed: list[str] = []
+
+    def drop(m: re.Match[str]) -> str:
+        if m.group(1).lower() in _ACTIVE_TAGS:
+            return m.group(0)
+        removed.append(m.group(0))
+        return ""
+
+    return _TAG_RE.sub(drop, text), removed
+
+
 def strip_chrome(lines: list[str]) -> tuple[list[str], Harvest]:
     """Remove page chrome from `lines`, returning the kept lines and the harvested metadata."""
     stripper = _ChromeStripper(lines)

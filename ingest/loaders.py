@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ally import yaml_data
 from ally.errors import IngestError
-from ingest.clean import Harvest, drop_title_lines, strip_chrome
+from ingest.clean import Harvest, drop_title_lines, strip_chrome, strip_markup
 from ingest.documents import Block, DocMeta, LoadedDocument, LoadResult
 from ingest.repair import repair_text
 from ingest.structure import LostList, flag_lost_lists, parse_markdown, parse_plain
@@ -103,7 +103,9 @@ def _decode(data: bytes) -> str:
 
 def _blocks_from_plain(text: str, title: str | None) -> tuple[list[Block], Harvest, list[LostList], int]:
     repaired, repairs = repair_text(text)
-    lines, harvest = strip_chrome(repaired.split("\n"))
+    unmarked, tags = strip_markup(repaired)
+    lines, harvest = strip_chrome(unmarked.split("\n"))
+    harvest.fired.extend(("markup", tag) for tag in tags)
     lines = drop_title_lines(lines, title)
     blocks, lost = flag_lost_lists(parse_plain(lines))
     return blocks, harvest, lost, repairs

@@ -8,6 +8,7 @@ import pytest
 
 from ally.chunks import LOST_LIST
 from ingest.chunk import Chunker
+from ingest.clean import strip_markup
 from ingest.embed import default_model_path, token_counter
 from ingest.loaders import load_file, load_sources
 from ingest.repair import has_mojibake, repair_mojibake, repair_text
@@ -46,6 +47,44 @@ class TestRepair:
 
     def test_b_and_t_hyphen_kept(self) -> None:
         assert repair_text("B- and T-cell")[0] == "B- and T-cell"
+
+
+class TestMarkup:
+    @pytest.mark.parametrize(
+        ("raw", "clean"),
+        [
+            (
+                '<AbstractText Label="CONCLUSIONS" NlmCategory="CONCLUSIONS">In our study, x.</AbstractText>',
+                "In our study, x.",
+            ),
+            ("mg/m<sup>2</sup> of <i>E. coli</i> asparaginase", "mg/m2 of E. coli asparaginase"),
+            ("<p class='lead'>Text.</p><br/>", "Text."),
+        ],
+    )
+    def test_inert_tags_go_their_text_stays(self, raw: str, clean: str) -> None:
+        assert strip_markup(raw)[0] == clean
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "patients with<or =5 metastatic sites",  # a less-than sign, not a tag
+            "Hypodiploidy (cells with <44 chromosomes)",
+            "when a < b and c > d",
+            "<b and c>",
+            "<script>alert(1)</script>",  # active markup stays for the untrusted-text check to flag
+            "<img src=x onerror=alert(1)>",
+        ],
+    )
+    def test_text_and_active_markup_are_kept(self, text: str) -> None:
+        assert strip_markup(text) == (text, [])
+
+    def test_a_plain_text_snippet_of_xml_loads_as_its_text(self, tmp_path: Path) -> None:
+        f = tmp_path / "pmid-1.txt"
+        f.write_text(
+            '<AbstractText Label="CONCLUSIONS">Off-label rituximab was mainly used for kidney disease.</AbstractText>\n'
+        )
+        [doc] = load_file(f, None, max_bytes=10_000)
+        assert [b.text for b in doc.blocks] == ["Off-label rituximab was mainly used for kidney disease."]
 
 
 class TestCorpusCleaning:

@@ -443,7 +443,7 @@ class Chooser:
             chosen = [u for u in chosen if u.passage_tokens & named] or chosen
         top = max(chosen, key=lambda u: u.coverage)  # the unit that covers most of the question
         covered = set().union(*(u.tokens for u in chosen))
-        missing = self._readable(q, [t for t in q.terms if t not in covered])
+        missing = self._readable(q, [t for t in q.terms if t not in covered and not self._ubiquitous(t)])
         # the most specific reason first: a named thing not found, then a figure not given, then coverage
         absent = self._absent_named(q, covered, chosen, hits)
         if absent:  # the answer may not stand in for a named thing with a neighbour
@@ -453,8 +453,12 @@ class Chooser:
         if refused is not None:
             return refused
         if top.coverage < self.settings.abstain_threshold and not self._meant(q, chosen):
-            what = ", ".join(missing) or "the question's terms"
-            return Choice(True, reason=f"no passage covers {what}", missing=missing)
+            if missing:
+                return Choice(True, reason=f"no passage covers {', '.join(missing)}", missing=missing)
+            # each term is in some chosen passage, but no passage holds enough of them together
+            asked = self._readable(q, [t for t in q.terms if not self._ubiquitous(t)]) or self._readable(q, q.terms)
+            together = asked[0] if len(asked) == 1 else f"{', '.join(asked[:-1])} and {asked[-1]}"
+            return Choice(True, reason=f"no passage covers {together} together", missing=asked)
 
         if q.wants_dose:  # the dose asked for leads: a card's dosing field before its status or indications
             chosen.sort(key=lambda u: DOSE_RE.search(u.text) is None)

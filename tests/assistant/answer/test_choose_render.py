@@ -114,6 +114,21 @@ class TestChoose:
         assert "MRD" in choice.missing
         assert not [m for m in choice.missing if m.startswith("c_")], choice.missing
 
+    def test_terms_spread_over_sentences_are_refused_as_not_covered_together(
+        self, settings: Settings, vocab: Vocabulary
+    ) -> None:
+        words = ["hyperdiploidy", "hypodiploidy", "leukocytosis", "thrombocytopenia", "splenomegaly"]
+        passages = [
+            chunk("p", " ".join(f"{w.capitalize()} was recorded in cohort number {i}." for i, w in enumerate(words)))
+        ]
+        passages += [chunk(f"o{i}", f"Other passage {i} on schedules.") for i in range(4)]
+        idf = corpus_idf(vocab, passages)
+        q = analyse(f"Are {', '.join(words[:-1])} and {words[-1]} linked?", vocab, idf.known)
+        choice = chooser(settings, vocab, idf).choose(q, hits(*passages))
+        assert choice.abstained
+        assert choice.reason == f"no passage covers {', '.join(words[:-1])} and {words[-1]} together"
+        assert choice.missing == words
+
     def test_nothing_retrieved(self, settings: Settings, vocab: Vocabulary, idf: IdfTable) -> None:
         q = analyse("What is the dose of nelarabine?", vocab, idf.known)
         assert chooser(settings, vocab, idf).choose(q, []).abstained

@@ -257,7 +257,12 @@ def check_citations(answer: Answer, vocab: Vocabulary | None = None) -> Citation
     # a passage is read with its section path and document title, as the store presents it
     by_n = {c.n: " ".join(x for x in (c.title, c.section, c.text) if x) for c in answer.citations}
     out = CitationCheck()
-    for sentence in split_sentences(shown_text(answer)):
+    text = shown_text(answer)
+    # ALLy's note on a cited passage's population ("… [1] (this passage concerns adult patients)") is
+    # an annotation of that citation, given in the answer's citations, not a sentence of its own
+    for note in {c.population_note for c in answer.citations if c.population_note}:
+        text = text.replace(f" ({note})", "")
+    for sentence in split_sentences(text):
         out.sentences += 1
         numbers = markers_in(sentence)
         out.markers += len(numbers)

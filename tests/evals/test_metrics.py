@@ -112,6 +112,21 @@ def test_citation_check_counts_coverage_and_invalid_markers() -> None:
     assert c.uncited == ["Reductions exist."]
 
 
+def test_a_population_note_is_part_of_its_citation_not_an_uncited_sentence() -> None:
+    note = "this passage concerns adult patients"
+    ans = _answer(
+        f"In adults, ALL is rare: under 1% of adult cancers. [1] ({note})",
+        {1: "In adults, ALL is rare: under 1% of adult cancers."},
+        [],
+    )
+    ans.citations[0].population_note = note
+    c = check_citations(ans)
+    assert (c.sentences, c.cited_sentences, c.uncited) == (1, 1, [])
+    # a parenthesis that is no citation's note is still a sentence to cite
+    other = _answer("In adults, ALL is rare: under 1% of adult cancers. [1] (adults only)", {1: "x"}, [])
+    assert check_citations(other).uncited == ["(adults only)"]
+
+
 def test_score_item_and_aggregate() -> None:
     good = _answer("Ponatinib: 45 mg orally once daily [1].", {1: "ponatinib " + PONATINIB}, ["x", PONATINIB])
     s1 = score_item(

@@ -173,8 +173,10 @@ def counted_re(units: tuple[str, ...]) -> re.Pattern[str]:
     alts = "|".join(re.escape(u) for u in units)
     number = rf"(?:\d+(?:[.,]\d+)?|{_NUMBER_WORDS})"
     return re.compile(
-        rf"\b{number}(?:\s*(?:-|–|to|or)\s*{number})?\s*-?\s*(?:[\w+/-]+\s+){{0,3}}(?:{alts})s?\b"
-        r"(?![\s-]+(?:old|of age))",  # "55 years old" is an age, not a duration
+        # "aged 65 years and older", "55 years old" are ages, not durations
+        rf"(?<!\baged )(?<!\bages )(?<!\bage )\b{number}(?:\s*(?:-|–|to|or)\s*{number})?\s*-?\s*"
+        rf"(?:[\w+/-]+\s+){{0,3}}(?:{alts})s?\b"
+        r"(?![\s-]+(?:old|of age|(?:and|or) (?:older|over|above)))",
         re.I,
     )
 

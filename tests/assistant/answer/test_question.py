@@ -204,6 +204,9 @@ class TestCountedFigures:
             ("Approximately 6,500 new cases are diagnosed annually", ("case",), True),
             ("in 93 adult B-ALL patients", ("patient",), True),
             ("especially in patients under 55 years old", ("year",), False),
+            ("for Ph+ patients aged 65 years and older, blinatumomab and maintenance", ("year",), False),
+            ("adults 60 years or older", ("year",), False),
+            ("maintenance continues for 2-3 years", ("year",), True),
             ("The drug is infused continuously.", ("day", "hour"), False),
         ],
     )

@@ -44,6 +44,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ally.assistant")
 
+# Passages retrieved as candidate evidence for an answer (`top_k` of them are reported as `retrieved`):
+# 16, since the passage that answers was ranked 12th-15th for subtype questions (Ph-like ALL) and
+# a lower rank costs a unit only its rank prior.
+EVIDENCE_PASSAGES = 16
+
 
 class Assistant:
     """Cited answers, abstention, conversations and the pathway checker over one store."""
@@ -274,7 +279,7 @@ class Assistant:
         analysis = analyse(resolved, self.vocab, view.idf.known)
         view.open_vectors()
         dense, asked = view.retriever.query_vectors(analysis.corrected) if view.retriever.uses_dense else (None, None)
-        hits = view.retriever.retrieve(analysis.corrected, k=max(self.settings.top_k, 12), vector=dense)
+        hits = view.retriever.retrieve(analysis.corrected, k=max(self.settings.top_k, EVIDENCE_PASSAGES), vector=dense)
         population = population_of_question(resolved, record)
         budget = self.settings.answer_chars_long if analysis.wants_list else self.settings.answer_chars_short
         choice = view.chooser.choose(analysis, hits, population, asked)

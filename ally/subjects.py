@@ -16,6 +16,7 @@ from functools import lru_cache
 from importlib import resources
 
 from ally import yaml_data
+from ally.vocab import FOLD_SPECIAL
 
 SUBJECTS_VERSION = 2  # bump when the data or the rule below change: stores re-derive document subjects
 TITLE_WEIGHT = 3  # a disease named in the title counts as this many mentions
@@ -31,6 +32,13 @@ class Disease:
     id: str
     label: str
     pattern: re.Pattern[str]
+    terms: tuple[str, ...] = ()  # lower-cased: the pattern can match only where one occurs
+    abbreviations: tuple[str, ...] = ()  # as written (case matters)
+
+    def may_occur(self, text: str, lowered: str) -> bool:
+        """False when no term or abbreviation occurs in `text` at all (then the pattern cannot
+        match): a substring test, far cheaper than the pattern."""
+        return any(t in lowered for t in self.terms) or any(a in text for a in self.abbreviations)
 
 
 def _pattern(terms: Iterable[str], abbreviations: Iterable[str]) -> re.Pattern[str]:
@@ -46,7 +54,14 @@ def diseases() -> tuple[Disease, ...]:
     """The diseases of the data file, in its order."""
     raw = yaml_data.safe_load(resources.files("ally").joinpath("data/subjects.yaml").read_text(encoding="utf-8"))
     return tuple(
-        Disease(d["id"], d["label"], _pattern(d.get("terms", []), d.get("abbreviations", []))) for d in raw["diseases"]
+        Disease(
+            d["id"],
+            d["label"],
+            _pattern(d.get("terms", []), d.get("abbreviations", [])),
+            tuple({t.lower() for t in d.get("terms", [])}),
+            tuple(set(d.get("abbreviations", []))),
+        )
+        for d in raw["diseases"]
     )
 
 
@@ -58,7 +73,11 @@ def labels() -> dict[str, str]:
 def mentions(text: str) -> Counter[str]:
     """How often each disease is named in `text` (disease id -> count)."""
     found: Counter[str] = Counter()
+    # (a character that case-folds across letters, "ſ" ~ "s", defeats the substring test: none then)
+    lowered = None if FOLD_SPECIAL.intersection(text) else text.lower()
     for d in diseases():
+        if lowered is not None and not d.may_occur(text, lowered):
+            continue
         n = len(d.pattern.findall(text))
         if n:
             found[d.id] = n

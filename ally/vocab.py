@@ -157,7 +157,7 @@ def _term_pattern(term: str) -> re.Pattern[str]:
 
 
 # Characters that re.IGNORECASE matches to a different lower-case letter (Kelvin sign ~ k, long s ~ s, ...).
-_FOLD_SPECIAL = frozenset(
+FOLD_SPECIAL = frozenset(
     "\u212a\u212b\u2126\u017f\u0131\u0130\u00b5\u03c2\u03d0\u03d1\u03d5\u03d6\u03f0\u03f1\u03f5\u1e9e\ufb05\ufb06"
 )
 MATCH_MEMO_SIZE = 200_000  # texts whose concept matches are kept (cleared when full)
@@ -224,7 +224,7 @@ class Vocabulary:
         # the text holds a character that case-folds across letters, e.g. "ſ" ~ "s": then no prefilter).
         # When lower-casing keeps positions, the regex is tried only where the first word occurs
         # (what finditer would find, scanning left to right without overlaps, but without a scan).
-        probe = None if _FOLD_SPECIAL.intersection(text) else text.lower()
+        probe = None if FOLD_SPECIAL.intersection(text) else text.lower()
         positional = probe is not None and len(probe) == len(text)
         for cid, term, pattern in self._patterns:
             needle = self._needles[term]

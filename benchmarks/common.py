@@ -148,6 +148,8 @@ class CachedEncoder:
         return out
 
     def save(self) -> None:
+        if not self.cache:  # late chunking ran the model itself: nothing to keep
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         keys = list(self.cache)
         tmp = self.path.with_name(self.path.stem + ".tmp.npz")

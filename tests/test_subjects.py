@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from ally.subjects import diseases, diseases_in, document_subjects, labels
+from ally.subjects import diseases, diseases_in, document_subjects, labels, mentions
 
 
 class TestDiseasesIn:
@@ -22,6 +25,20 @@ class TestDiseasesIn:
     )
     def test_named_diseases(self, text: str, expected: list[str]) -> None:
         assert diseases_in(text) == expected
+
+    @hsettings(max_examples=300, deadline=None)
+    @given(
+        st.lists(
+            st.sampled_from(
+                [t for d in diseases() for t in (*d.terms, *d.abbreviations)]
+                + ["ſ", "K", "ALL", "B-", "/", "+", " ", "leukaemia", "Myeloid", "x", "-cell"]
+            ),
+            max_size=8,
+        ).map("".join)
+    )
+    def test_the_substring_prefilter_finds_what_every_pattern_finds(self, text: str) -> None:
+        every = {d.id: n for d in diseases() if (n := len(d.pattern.findall(text)))}
+        assert dict(mentions(text)) == every
 
     def test_every_disease_has_a_label_and_matches_its_own_label(self) -> None:
         for d in diseases():

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 from ally import yaml_data
 from ally.vocab import FOLD_SPECIAL
@@ -41,9 +42,14 @@ class Disease:
         return any(t in lowered for t in self.terms) or any(a in text for a in self.abbreviations)
 
 
-def _pattern(terms: Iterable[str], abbreviations: Iterable[str]) -> re.Pattern[str]:
-    spelled = sorted({t.lower() for t in terms}, key=len, reverse=True)
-    short = sorted(set(abbreviations), key=len, reverse=True)
+def _disease(entry: dict[str, Any]) -> Disease:
+    spelled = tuple(sorted({t.lower() for t in entry.get("terms", [])}, key=len, reverse=True))
+    short = tuple(sorted(set(entry.get("abbreviations", [])), key=len, reverse=True))
+    return Disease(entry["id"], entry["label"], _pattern(spelled, short), spelled, short)
+
+
+def _pattern(spelled: Iterable[str], short: Iterable[str]) -> re.Pattern[str]:
+    """Longest first: lower-cased terms matched in any case, abbreviations as written."""
     parts = [rf"(?i:{re.escape(t)})" for t in spelled] + [re.escape(a) for a in short]
     # Word boundaries that also hold next to "+", "-" and "/" ("Ph+ ALL", "B-ALL", "ALL/LBL").
     return re.compile(rf"(?<![\w-])(?:{'|'.join(parts)})(?![\w]|-\w)")
@@ -53,16 +59,7 @@ def _pattern(terms: Iterable[str], abbreviations: Iterable[str]) -> re.Pattern[s
 def diseases() -> tuple[Disease, ...]:
     """The diseases of the data file, in its order."""
     raw = yaml_data.safe_load(resources.files("ally").joinpath("data/subjects.yaml").read_text(encoding="utf-8"))
-    return tuple(
-        Disease(
-            d["id"],
-            d["label"],
-            _pattern(d.get("terms", []), d.get("abbreviations", [])),
-            tuple({t.lower() for t in d.get("terms", [])}),
-            tuple(set(d.get("abbreviations", []))),
-        )
-        for d in raw["diseases"]
-    )
+    return tuple(_disease(d) for d in raw["diseases"])
 
 
 @lru_cache(maxsize=1)

@@ -111,8 +111,8 @@ class Choice:
     terms: frozenset[str] = frozenset()  # the question's terms (what each rendered sentence covers)
 
 
-def _listed(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+def _listed(names: list[str], conjunction: str = "or") -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
@@ -457,8 +457,7 @@ class Chooser:
                 return Choice(True, reason=f"no passage covers {', '.join(missing)}", missing=missing)
             # each term is in some chosen passage, but no passage holds enough of them together
             asked = self._readable(q, [t for t in q.terms if not self._ubiquitous(t)]) or self._readable(q, q.terms)
-            together = asked[0] if len(asked) == 1 else f"{', '.join(asked[:-1])} and {asked[-1]}"
-            return Choice(True, reason=f"no passage covers {together} together", missing=asked)
+            return Choice(True, reason=f"no passage covers {_listed(asked, 'and')} together", missing=asked)
 
         if q.wants_dose:  # the dose asked for leads: a card's dosing field before its status or indications
             chosen.sort(key=lambda u: DOSE_RE.search(u.text) is None)

@@ -139,7 +139,12 @@ def main() -> None:
         print(json.dumps(rows[-1]))
     path = save_result(
         f"units-{args.chunks}",
-        {"command": command_line("benchmarks.units_bench"), "chunks": args.chunks, "commits": args.commits, "rows": rows},
+        {
+            "command": command_line("benchmarks.units_bench"),
+            "chunks": args.chunks,
+            "commits": args.commits,
+            "rows": rows,
+        },
     )
     print(f"saved {path}")
 

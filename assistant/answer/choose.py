@@ -32,6 +32,7 @@ from assistant.answer.question import (
     UBIQUITOUS_SHARE,
     QuestionAnalysis,
     counted_re,
+    figures_of,
     is_common,
     is_variant,
 )
@@ -226,17 +227,7 @@ class Chooser:
         population: Population | None = None,
         question_vector: np.ndarray | None = None,
     ) -> list[Unit]:
-        units = self._units(q, hits, len(hits))
-        if population is not None:  # a passage about another subtype (Ph status, lineage) is never the answer
-            # (a sentence quoted with the one it leans on counts as about another subtype when either is)
-            units = [
-                u
-                for u in units
-                if not any(
-                    other_subtype(population, t)
-                    for t in (split_sentences(u.text) if u.kind == "sentence" else [u.display])
-                )
-            ]
+        units = self._of_population(self._units(q, hits, len(hits)), population)
         self._add_meaning(q, units, question_vector)
         # Ties go to the unit that says more (a sentence with the one it leans on).
         units.sort(key=lambda u: (-round(u.score, 6), u.hit_rank, -len(u.tokens), u.index))
@@ -258,6 +249,21 @@ class Chooser:
                 continue
             chosen.append(u)
         return self._complete_cards(q, self._complete_branches(chosen, units), units)
+
+    @staticmethod
+    def _of_population(units: list[Unit], population: Population | None) -> list[Unit]:
+        """`units` less those about another subtype (Ph status, lineage) than the one asked about: such
+        a passage is never the answer (a sentence quoted with the one it leans on counts as about
+        another subtype when either is)."""
+        if population is None:
+            return units
+        return [
+            u
+            for u in units
+            if not any(
+                other_subtype(population, t) for t in (split_sentences(u.text) if u.kind == "sentence" else [u.display])
+            )
+        ]
 
     def _complete_cards(self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit]) -> list[Unit]:
         """Add the other fields of a selected drug card that the question asks about ("year and maker")."""
@@ -389,6 +395,26 @@ class Chooser:
         topic = topic or "this"
         return Choice(True, reason=f"no passage gives {what} for {topic}", missing=[f"{what} ({topic})"])
 
+    def _unstated_proposal(
+        self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None
+    ) -> Choice | None:
+        """The refusal when the answer the question proposes ("…, antigen loss?") is stated by no unit
+        found; where a unit not chosen states it, that unit leads the answer (in `chosen`)."""
+        if not q.proposal or any(self._states(q, u) for u in chosen):
+            return None
+        backing = [u for u in self._of_population(pool, population) if self._states(q, u)]
+        if not backing:
+            return Choice(True, reason=f"no passage found mentions {q.proposal}", missing=[q.proposal])
+        chosen.insert(0, max(backing, key=lambda u: u.score))
+        return None
+
+    @staticmethod
+    def _states(q: QuestionAnalysis, u: Unit) -> bool:
+        """Whether a unit states the answer the question proposes: all its words and figures."""
+        if not q.proposal_terms <= u.tokens:
+            return False
+        return not q.proposal_figures or set(q.proposal_figures) <= set(figures_of(u.text))
+
     def _meant(self, q: QuestionAnalysis, chosen: list[Unit]) -> bool:
         """Whether a chosen unit supports the answer by meaning where no unit covers enough of the
         question's words: it means what the question asks (`support_similarity`) and its passage holds
@@ -449,7 +475,10 @@ class Chooser:
         if absent:  # the answer may not stand in for a named thing with a neighbour
             names = [self._name(q, t) for t in absent]
             return Choice(True, reason=f"no passage found mentions {_listed(names)}", missing=names)
-        refused = self._figure_refusal(q, chosen, missing, named)
+        pool = self._units(q, hits, len(hits))
+        refused = self._unstated_proposal(q, chosen, pool, population) or self._figure_refusal(
+            q, chosen, missing, named
+        )
         if refused is not None:
             return refused
         if top.coverage < self.settings.abstain_threshold and not self._meant(q, chosen):
@@ -461,7 +490,6 @@ class Chooser:
 
         if q.wants_dose:  # the dose asked for leads: a card's dosing field before its status or indications
             chosen.sort(key=lambda u: DOSE_RE.search(u.text) is None)
-        pool = self._units(q, hits, len(hits))
         pairs = self._disagreements(q, chosen, pool)
         for pair in pairs:
             if all(pair.b.text != u.text for u in chosen):

@@ -201,6 +201,48 @@ _MANAGEMENT = re.compile(
     r"first[- ]line|frontline|salvage|choices?|should (we|i)|appropriate|consider|on[- ]pathway|eligible)\b",
     re.IGNORECASE,
 )
+# "what MRD level counts as negative, 10^-4?", "why do some relapse after CAR-T, antigen loss?": a
+# question followed by a short phrase after its last comma proposes its own answer, which the
+# evidence must then state. Not a proposal: another clause ("…, and where?", "…, do TKIs help?",
+# "…, what's recommended?"), a choice ("…, ponatinib or dasatinib?"), a title's claim with no
+# question word before it ("Malnutrition, a new inducer of …?").
+_PROPOSAL = re.compile(r"^(?P<ask>.*\S)\s*,\s*(?P<proposal>[^,:;?]+?)\s*\?+\s*$", re.S)
+_WH = re.compile(r"\b(what|which|who|whom|whose|why|how|when|where)\b", re.I)
+_CLAUSE_START = re.compile(
+    r"^(?:and|or|but|so|then|if|e\.?g|i\.?e|what|which|who|whom|whose|why|how|when|where|is|are|was|were|"
+    r"do|does|did|can|could|should|would|will|has|have|had|may|might|must|any|anything|else|etc)\b",
+    re.I,
+)
+PROPOSAL_MAX_WORDS = 5
+# Superscript exponents ("10⁻⁴") and the caret form ("10^-4") written as "10-4", how extracted text
+# often holds them, so that the forms compare equal.
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+_FIGURE_RE = re.compile(r"[<>≥≤]?\d+(?:[.,]\d+)*(?:-\d+)?\s*%?")
+
+
+def normalise_figures(text: str) -> str:
+    """`text` with exponents, minus signs and spaces before a percent sign written one way."""
+    out = text.translate(_SUPERSCRIPTS).replace("^", "").replace("−", "-").replace("–", "-")
+    return re.sub(r"(\d)\s+%", r"\1%", out)
+
+
+def proposed_answer(question: str) -> str:
+    """The answer a question proposes after its last comma ("antigen loss", "10^-4"), or ""."""
+    m = _PROPOSAL.match(question.strip())
+    if not m or not _WH.search(m.group("ask")):
+        return ""
+    proposal = m.group("proposal").strip()
+    n_words = len(proposal.split())
+    if not 1 <= n_words <= PROPOSAL_MAX_WORDS or _CLAUSE_START.match(proposal) or re.search(r"\bor\b", proposal, re.I):
+        return ""
+    return proposal
+
+
+def figures_of(text: str) -> list[str]:
+    """The figures in `text` (numbers with their sign and percent), written one way."""
+    return [f.replace(" ", "") for f in _FIGURE_RE.findall(normalise_figures(text))]
+
+
 DOSE_RE = re.compile(r"\d[\d,.]*\s*(mg|mcg|µg|g|units|IU)(/m²|/kg|/m2)?\b|mg/m²|cells/kg", re.I)
 NUMBER_RE = re.compile(r"(?<![\w.])[<>≥≤]?\d+(?:[.,]\d+)*(?:\s*%)?")
 
@@ -223,6 +265,9 @@ class QuestionAnalysis:
     named: set[str] = field(default_factory=set)  # specific terms the corpus uses (tokens)
     unseen_uncommon: set[str] = field(default_factory=set)  # uncommon words the corpus never uses
     words_of: dict[str, str] = field(default_factory=dict)  # token -> the question's word for it
+    proposal: str = ""  # the answer the question proposes after its last comma (`proposed_answer`)
+    proposal_terms: frozenset[str] = frozenset()  # its content tokens, figures left out
+    proposal_figures: tuple[str, ...] = ()  # its figures (`figures_of`)
 
     @property
     def in_scope_terms(self) -> bool:
@@ -406,6 +451,9 @@ def analyse(question: str, vocab: Vocabulary, known_terms: set[str]) -> Question
             unseen_specific.add(token)
             words_of[token] = name
     terms = [t for t in content_tokens(corrected, vocab) if t.startswith("c_") or t in keep]
+    proposal = proposed_answer(corrected)
+    proposal_figures = tuple(figures_of(proposal))
+    proposal_words = _FIGURE_RE.sub(" ", normalise_figures(proposal))
     return QuestionAnalysis(
         text=question,
         corrected=corrected,
@@ -423,6 +471,9 @@ def analyse(question: str, vocab: Vocabulary, known_terms: set[str]) -> Question
         named=named,
         unseen_uncommon=unseen_uncommon,
         words_of=words_of,
+        proposal=proposal,
+        proposal_terms=frozenset(t for t in content_tokens(proposal_words, vocab) if not t.isdigit()),
+        proposal_figures=proposal_figures,
     )
 
 

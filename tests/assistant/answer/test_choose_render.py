@@ -129,6 +129,34 @@ class TestChoose:
         assert choice.reason == f"no passage covers {', '.join(words[:-1])} and {words[-1]} together"
         assert choice.missing == words
 
+    @pytest.mark.parametrize(
+        ("question", "stated", "abstained"),
+        [
+            # the passages give no cut-off: the one the question proposes is not confirmed by a neighbour
+            ("what MRD level counts as MRD-negative, 10^-4?", "", True),
+            ("what MRD level counts as MRD-negative, 10^-4?", "MRD negativity is defined as below 10⁻⁴ cells.", False),
+            ("why does relapse follow CD19 CAR-T, antigen loss?", "", True),
+            ("why does relapse follow CD19 CAR-T, antigen loss?", "CD19 antigen loss explains relapse.", False),
+        ],
+    )
+    def test_the_answer_a_question_proposes_must_be_stated(
+        self, settings: Settings, vocab: Vocabulary, question: str, stated: str, abstained: bool
+    ) -> None:
+        passages = [
+            chunk("mrd", "MRD negativity after induction predicts survival; MRD is measured by flow cytometry."),
+            chunk("cart", "Relapse after CD19 CAR-T therapy occurs in a third of patients within a year."),
+        ]
+        passages += [chunk("s", stated)] if stated else []
+        passages += [chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)]
+        idf = corpus_idf(vocab, passages)
+        choice = chooser(settings, vocab, idf).choose(analyse(question, vocab, idf.known), hits(*passages[:3]))
+        assert choice.abstained is abstained, (choice.reason, [u.text for u in choice.units])
+        if abstained:
+            [proposal] = choice.missing
+            assert choice.reason == f"no passage found mentions {proposal}" and proposal in question
+        else:
+            assert choice.units[0].chunk.chunk_id == "s"  # the unit that states it leads
+
     def test_nothing_retrieved(self, settings: Settings, vocab: Vocabulary, idf: IdfTable) -> None:
         q = analyse("What is the dose of nelarabine?", vocab, idf.known)
         assert chooser(settings, vocab, idf).choose(q, []).abstained

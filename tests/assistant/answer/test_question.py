@@ -13,10 +13,12 @@ from assistant.answer.question import (
     correct_typos,
     counted_re,
     defined_in_question,
+    figures_of,
     is_specific,
     is_variant,
     known_variant,
     numbers_in,
+    proposed_answer,
     title_case,
 )
 
@@ -212,3 +214,40 @@ class TestCountedFigures:
     )
     def test_counted_re(self, text: str, units: tuple[str, ...], found: bool) -> None:
         assert bool(counted_re(units).search(text)) is found
+
+
+class TestProposedAnswer:
+    """A question that proposes its own answer after its last comma ("…, antigen loss?")."""
+
+    @pytest.mark.parametrize(
+        ("question", "proposal"),
+        [
+            ("what MRD level counts as MRD-negative in ALL, 10^-4?", "10^-4"),
+            ("why do some pts relapse after CD19 CAR-T, antigen loss?", "antigen loss"),
+            ("which TKI is given first, dasatinib??", "dasatinib"),
+            # another clause, a choice, a title's claim, a list of conditions: no proposal
+            ("Which cell does ALL arise from, and where?", ""),
+            ("how do you treat Ph-like ALL, do TKIs help?", ""),
+            ("Ph-neg B-ALL in CR1 but MRD+, what's recommended?", ""),
+            ("what is given first, ponatinib or dasatinib?", ""),
+            ("Malnutrition, a new inducer for arterial calcification in hemodialysis patients?", ""),
+            ("Ph+ B-ALL, CR and MRD neg after induction: options?", ""),
+            ("As of 2019, what type of cancer is associated with ionizing radiation?", ""),
+            ("what limits CAR-T use, besides the cost of making the cells for each patient?", ""),
+        ],
+    )
+    def test_proposed_answer(self, question: str, proposal: str) -> None:
+        assert proposed_answer(question) == proposal
+
+    @pytest.mark.parametrize(
+        ("text", "figures"),
+        [("10^-4", ["10-4"]), ("below 10⁻⁴", ["10-4"]), ("10−4 and 0.01 %", ["10-4", "0.01%"]), ("45 mg", ["45"])],
+    )
+    def test_figures_are_written_one_way(self, text: str, figures: list[str]) -> None:
+        assert figures_of(text) == figures
+
+    def test_the_analysis_keeps_its_words_and_figures_apart(self, vocab: Vocabulary) -> None:
+        q = analyse("what MRD level counts as MRD-negative in ALL, 10^-4?", vocab, KNOWN)
+        assert (q.proposal, q.proposal_figures, q.proposal_terms) == ("10^-4", ("10-4",), frozenset())
+        q = analyse("why do some relapse after CAR-T, antigen loss?", vocab, KNOWN)
+        assert q.proposal_terms == frozenset({"antigen", "loss"}) and q.proposal_figures == ()

@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Any
 
 from ally import yaml_data
-from ally.vocab import FOLD_SPECIAL
+from ally.vocab import FOLD_SPECIAL, leading_run, runs
 
 SUBJECTS_VERSION = 2  # bump when the data or the rule below change: stores re-derive document subjects
 TITLE_WEIGHT = 3  # a disease named in the title counts as this many mentions
@@ -67,12 +67,35 @@ def labels() -> dict[str, str]:
     return {d.id: d.label for d in diseases()}
 
 
+@lru_cache(maxsize=1)
+def _by_run() -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
+    """The diseases' positions by the leading run of each of their terms and abbreviations
+    (`ally.vocab.leading_run`: a text names a disease only where one is a run of its own), and
+    those tried on every text (a term that begins otherwise)."""
+    index: dict[str, set[int]] = {}
+    always: list[int] = []
+    for i, d in enumerate(diseases()):
+        keys = {leading_run(t) for t in (*d.terms, *d.abbreviations)}
+        if "" in keys:
+            always.append(i)
+            continue
+        for key in keys:
+            index.setdefault(key, set()).add(i)
+    return {k: tuple(sorted(v)) for k, v in index.items()}, tuple(always)
+
+
 def mentions(text: str) -> Counter[str]:
     """How often each disease is named in `text` (disease id -> count)."""
     found: Counter[str] = Counter()
     # (a character that case-folds across letters, "ſ" ~ "s", defeats the substring test: none then)
     lowered = None if FOLD_SPECIAL.intersection(text) else text.lower()
-    for d in diseases():
+    every = diseases()
+    if lowered is None:
+        tried: Iterable[Disease] = every
+    else:  # only diseases one of whose terms begins with a run of letters and digits the text holds
+        index, always = _by_run()
+        tried = [every[i] for i in sorted({*always, *(i for r in runs(lowered) & index.keys() for i in index[r])})]
+    for d in tried:
         if lowered is not None and not d.may_occur(text, lowered):
             continue
         n = len(d.pattern.findall(text))

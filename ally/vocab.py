@@ -160,6 +160,28 @@ def _term_pattern(term: str) -> re.Pattern[str]:
 FOLD_SPECIAL = frozenset(
     "\u212a\u212b\u2126\u017f\u0131\u0130\u00b5\u03c2\u03d0\u03d1\u03d5\u03d6\u03f0\u03f1\u03f5\u1e9e\ufb05\ufb06"
 )
+# A maximal run of letters and digits. A term can match only where the run its first word begins
+# with is a whole run of the lower-cased text: terms start where no word character precedes them
+# and that run ends at a non-word character of the term or at its end, where the text must not go
+# on with a word character. So the runs of a text select the few terms worth trying.
+_RUN_RE = re.compile(r"[^\W_]+")
+
+
+def leading_run(term: str) -> str:
+    """The run of letters and digits `term` begins with, lower-cased ("bcr" of "BCR::ABL1"); "" where
+    it begins with another character or the run goes on with "_" (then the term is always tried)."""
+    low = term.lower()
+    m = _RUN_RE.match(low)
+    if m is None or low[m.end() : m.end() + 1] == "_":
+        return ""
+    return m.group(0)
+
+
+def runs(lowered: str) -> set[str]:
+    """The maximal runs of letters and digits of a lower-cased text."""
+    return set(_RUN_RE.findall(lowered))
+
+
 MATCH_MEMO_SIZE = 200_000  # texts whose concept matches are kept (cleared when full)
 
 
@@ -171,6 +193,9 @@ class Vocabulary:
     # Memo of `matches` by text: passages are matched on every answer (see benchmarks/).
     _memo: dict[str, tuple[Match, ...]] = field(default_factory=dict, repr=False, compare=False)
     _needles: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # pattern positions by the leading run of their term's first word; those tried on every text
+    _by_run: dict[str, list[int]] = field(default_factory=dict, repr=False, compare=False)
+    _always: list[int] = field(default_factory=list, repr=False, compare=False)
     # The bytes this vocabulary was read from: what an index built with it records (`vocab_hash`),
     # so that an index is never labelled with a vocabulary file changed while it was being built.
     source: bytes = field(default=b"", repr=False, compare=False)
@@ -180,6 +205,12 @@ class Vocabulary:
         pairs.sort(key=lambda p: len(p[1]), reverse=True)
         self._patterns = [(cid, term, _term_pattern(term)) for cid, term in pairs]
         self._needles = {term: term.split()[0].lower() if term.split() else "" for _, term in pairs}
+        for i, (_, term, _) in enumerate(self._patterns):
+            key = leading_run(self._needles[term])
+            if key:
+                self._by_run.setdefault(key, []).append(i)
+            else:
+                self._always.append(i)
 
     @classmethod
     def from_yaml(cls, path: Path | None = None) -> Vocabulary:
@@ -226,7 +257,12 @@ class Vocabulary:
         # (what finditer would find, scanning left to right without overlaps, but without a scan).
         probe = None if FOLD_SPECIAL.intersection(text) else text.lower()
         positional = probe is not None and len(probe) == len(text)
-        for cid, term, pattern in self._patterns:
+        if probe is None:
+            tried: Iterable[int] = range(len(self._patterns))
+        else:  # only the terms whose first word's leading run is a run of the text (see `_RUN_RE`)
+            found_runs = runs(probe)
+            tried = sorted([*self._always, *(i for r in found_runs & self._by_run.keys() for i in self._by_run[r])])
+        for cid, term, pattern in (self._patterns[i] for i in tried):
             needle = self._needles[term]
             if probe is not None and needle not in probe:
                 continue

@@ -31,12 +31,12 @@ class TestDiseasesIn:
         st.lists(
             st.sampled_from(
                 [t for d in diseases() for t in (*d.terms, *d.abbreviations)]
-                + ["ſ", "K", "ALL", "B-", "/", "+", " ", "leukaemia", "Myeloid", "x", "-cell"]
+                + ["ſ", "K", "İ", "_", "1", "ALL", "B-", "/", "+", " ", "leukaemia", "Myeloid", "x", "-cell"]
             ),
             max_size=8,
         ).map("".join)
     )
-    def test_the_substring_prefilter_finds_what_every_pattern_finds(self, text: str) -> None:
+    def test_the_prefilters_find_what_every_pattern_finds(self, text: str) -> None:
         every = {d.id: n for d in diseases() if (n := len(d.pattern.findall(text)))}
         assert dict(mentions(text)) == every
 

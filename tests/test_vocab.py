@@ -1,15 +1,21 @@
-"""The vocabulary's stemmer under the answer threads: concurrent callers get the stems one thread gets
-(a shared snowballstemmer stemmer keeps the word being stemmed in itself; unguarded, eight threads
-raised IndexError within 12,000 words, and `ally serve` answered 500 to the first concurrent questions)."""
+"""The vocabulary (`ally.vocab`): its stemmer under the answer threads -- concurrent callers get the
+stems one thread gets (a shared snowballstemmer stemmer keeps the word being stemmed in itself;
+unguarded, eight threads raised IndexError within 12,000 words, and `ally serve` answered 500 to the
+first concurrent questions) -- and its concept matching, whose prefilters find what trying every
+term's pattern on the whole text finds."""
 
 from __future__ import annotations
 
 import random
 import threading
 
+import pytest
 import snowballstemmer
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from ally.vocab import stem
+from ally.vocab import Match, Vocabulary, default_vocabulary, leading_run, stem
 
 SUFFIXES = ("ational", "ization", "fulness", "ing")
 
@@ -37,3 +43,44 @@ def test_stem_is_thread_safe() -> None:
     for t in threads:
         t.join()
     assert failures == []
+
+
+def every_pattern(vocab: Vocabulary, text: str) -> list[Match]:
+    """Concept matching by its definition: every term's pattern over the whole text, longest term
+    first, a match overlapping an earlier one left out, in text order."""
+    taken: set[int] = set()
+    found = []
+    for cid, term, pattern in vocab._patterns:
+        for m in pattern.finditer(text):
+            span = set(range(m.start(), m.end()))
+            if not span & taken:
+                taken |= span
+                found.append(Match(cid, m.start(), m.end(), term))
+    return sorted(found, key=lambda m: m.start)
+
+
+VOCAB = default_vocabulary()
+PIECES = [t for c in VOCAB.concepts.values() for t in c.terms] + [
+    "ſ", "K", "İ", "_", "1", "-", "/", "+", ":", " ", "(", "x", "ABL", "cell", "-like", "s",
+]  # fmt: skip
+
+
+class TestMatching:
+    @hsettings(max_examples=400, deadline=None)
+    @given(st.lists(st.sampled_from(PIECES), max_size=8).map("".join))
+    def test_the_prefilters_find_what_every_pattern_finds(self, text: str) -> None:
+        assert VOCAB._match(text) == every_pattern(VOCAB, text)
+
+    @pytest.mark.parametrize(
+        ("term", "run"),
+        [
+            ("BCR::ABL1", "bcr"),
+            ("allo-HSCT", "allo"),
+            ("6-MP", "6"),
+            ("Blincyto", "blincyto"),
+            ("(R)", ""),
+            ("a_b", ""),
+        ],
+    )
+    def test_leading_run(self, term: str, run: str) -> None:
+        assert leading_run(term) == run

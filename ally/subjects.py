@@ -94,7 +94,8 @@ def mentions(text: str) -> Counter[str]:
         tried: Iterable[Disease] = every
     else:  # only diseases one of whose terms begins with a run of letters and digits the text holds
         index, always = _by_run()
-        tried = [every[i] for i in sorted({*always, *(i for r in runs(lowered) & index.keys() for i in index[r])})]
+        keyed = (i for r in runs(lowered) if r in index for i in index[r])
+        tried = [every[i] for i in sorted({*always, *keyed})]
     for d in tried:
         if lowered is not None and not d.may_occur(text, lowered):
             continue

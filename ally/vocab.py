@@ -260,8 +260,9 @@ class Vocabulary:
         if probe is None:
             tried: Iterable[int] = range(len(self._patterns))
         else:  # only the terms whose first word's leading run is a run of the text (see `_RUN_RE`)
-            found_runs = runs(probe)
-            tried = sorted([*self._always, *(i for r in found_runs & self._by_run.keys() for i in self._by_run[r])])
+            # (a membership test per run of the text: `set & dict.keys()` would copy every key)
+            keyed = (i for r in runs(probe) if r in self._by_run for i in self._by_run[r])
+            tried = sorted([*self._always, *keyed])
         for cid, term, pattern in (self._patterns[i] for i in tried):
             needle = self._needles[term]
             if probe is not None and needle not in probe:

@@ -9,6 +9,7 @@ another population than the question, the answer says so next to that citation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ally.schema import Patient
 from ally.vocab import default_vocabulary
@@ -26,6 +27,12 @@ def _cue(name: str, text: str) -> bool:
     return bool(default_vocabulary().populations[name].search(text))
 
 
+# Texts whose population is kept: each answer reads the population of every candidate unit, and the
+# same passages come back across answers (eight cue patterns per text otherwise).
+POPULATION_MEMO_SIZE = 50_000
+
+
+@lru_cache(maxsize=POPULATION_MEMO_SIZE)
 def population_of(text: str) -> Population:
     ped, adult = _cue("pediatric", text), _cue("adult", text)
     age = "pediatric" if ped and not adult else "adult" if adult and not ped else None

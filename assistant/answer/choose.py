@@ -16,7 +16,9 @@ figure asked for, and pairs units that give different figures on the same point.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import astuple, dataclass, field
+from functools import partial
 
 import numpy as np
 from wordfreq import zipf_frequency
@@ -31,6 +33,7 @@ from assistant.answer.question import (
     DOSE_RE,
     UBIQUITOUS_SHARE,
     QuestionAnalysis,
+    Timepoint,
     counted_re,
     figures_of,
     is_common,
@@ -110,6 +113,11 @@ class Choice:
     reason: str = ""
     missing: list[str] = field(default_factory=list)
     terms: frozenset[str] = frozenset()  # the question's terms (what each rendered sentence covers)
+
+
+def _gives(timepoint: Timepoint, u: Unit) -> bool:
+    """Whether a unit gives a figure at the timepoint ("5-year", "5 years", "five-year")."""
+    return bool(timepoint.pattern.search(u.text))
 
 
 def _listed(names: list[str], conjunction: str = "or") -> str:
@@ -395,17 +403,24 @@ class Chooser:
         topic = topic or "this"
         return Choice(True, reason=f"no passage gives {what} for {topic}", missing=[f"{what} ({topic})"])
 
-    def _unstated_proposal(
+    def _unstated(
         self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None
     ) -> Choice | None:
-        """The refusal when the answer the question proposes ("…, antigen loss?") is stated by no unit
-        found; where a unit not chosen states it, that unit leads the answer (in `chosen`)."""
-        if not q.proposal or any(self._states(q, u) for u in chosen):
-            return None
-        backing = [u for u in self._of_population(pool, population) if self._states(q, u)]
-        if not backing:
-            return Choice(True, reason=f"no passage found mentions {q.proposal}", missing=[q.proposal])
-        chosen.insert(0, max(backing, key=lambda u: u.score))
+        """The refusal when what the question fixes is stated by no unit found: the answer it proposes
+        ("…, antigen loss?"), the timepoint its figure is asked at ("5-year OS", "at 2 years"). A unit
+        not chosen that states it joins the answer (in `chosen`; a proposed answer's leads it)."""
+        fixed: list[tuple[str, str, Callable[[Unit], bool], bool]] = []  # what, reason, test, leads
+        if q.proposal:
+            fixed.append((q.proposal, f"no passage found mentions {q.proposal}", partial(self._states, q), True))
+        for t in q.timepoints:
+            fixed.append((t.label, f"no passage found gives a figure at {t.label}", partial(_gives, t), False))
+        for what, reason, holds, leads in fixed:
+            if any(holds(u) for u in chosen):
+                continue
+            backing = [u for u in self._of_population(pool, population) if holds(u)]
+            if not backing:
+                return Choice(True, reason=reason, missing=[what])
+            chosen.insert(0 if leads else len(chosen), max(backing, key=lambda u: u.score))
         return None
 
     @staticmethod
@@ -476,9 +491,7 @@ class Chooser:
             names = [self._name(q, t) for t in absent]
             return Choice(True, reason=f"no passage found mentions {_listed(names)}", missing=names)
         pool = self._units(q, hits, len(hits))
-        refused = self._unstated_proposal(q, chosen, pool, population) or self._figure_refusal(
-            q, chosen, missing, named
-        )
+        refused = self._unstated(q, chosen, pool, population) or self._figure_refusal(q, chosen, missing, named)
         if refused is not None:
             return refused
         if top.coverage < self.settings.abstain_threshold and not self._meant(q, chosen):

@@ -238,6 +238,55 @@ def proposed_answer(question: str) -> str:
     return proposal
 
 
+# "the 5-year OS", "30-day mortality", "at 2 years": the figure asked for is at a timepoint (or over a
+# duration), and the evidence must give that one; another timepoint's figure is not the answer. Ages
+# ("a 65-year-old", "patients over 60 years") are no timepoint.
+_SMALL_NUMBERS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+_COUNT = rf"(?:\d+(?:\.\d+)?|{'|'.join(_SMALL_NUMBERS)})"
+_SPANS = {"year": "year|yr", "month": "month|mo", "week": "week|wk", "day": "day"}
+_TIMEPOINT = re.compile(
+    rf"(?<![\w.-])(?P<n1>{_COUNT})-(?P<u1>year|month|week|day)s?\b(?![\s-]+old)|"
+    rf"\b(?:at|after|within|by|over)\s+(?P<n2>{_COUNT})\s+(?P<u2>year|month|week|day)s?\b(?!\s+(?:old|of age))",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Timepoint:
+    """A timepoint or duration the question fixes: as written ("5-year"), its number and its unit."""
+
+    label: str
+    number: str
+    unit: str
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return _timepoint_re(self.number, self.unit)
+
+
+@lru_cache(maxsize=256)
+def _timepoint_re(number: str, unit: str) -> re.Pattern[str]:
+    """The number (in figures or in words) with the unit, hyphenated or not: "5-year", "5 years",
+    "five-year", "5-yr"."""
+    forms = {number}
+    if number.isdigit() and 1 <= int(number) <= len(_SMALL_NUMBERS):
+        forms.add(_SMALL_NUMBERS[int(number) - 1])
+    elif number in _SMALL_NUMBERS:
+        forms.add(str(_SMALL_NUMBERS.index(number) + 1))
+    alts = "|".join(re.escape(f) for f in sorted(forms))
+    return re.compile(rf"(?<![\w.])(?:{alts})\s*-?\s*(?:{_SPANS[unit]})s?\b", re.I)
+
+
+def timepoints_in(question: str) -> tuple[Timepoint, ...]:
+    """The timepoints a question fixes ("5-year OS": 5 years; "at 2 years"), in order."""
+    found = []
+    for m in _TIMEPOINT.finditer(question):
+        number = (m.group("n1") or m.group("n2")).lower()
+        unit = (m.group("u1") or m.group("u2")).lower()
+        found.append(Timepoint(m.group(0), number, unit))
+    return tuple(dict.fromkeys(found))
+
+
 def figures_of(text: str) -> list[str]:
     """The figures in `text` (numbers with their sign and percent), written one way."""
     return [f.replace(" ", "") for f in _FIGURE_RE.findall(normalise_figures(text))]
@@ -268,6 +317,7 @@ class QuestionAnalysis:
     proposal: str = ""  # the answer the question proposes after its last comma (`proposed_answer`)
     proposal_terms: frozenset[str] = frozenset()  # its content tokens, figures left out
     proposal_figures: tuple[str, ...] = ()  # its figures (`figures_of`)
+    timepoints: tuple[Timepoint, ...] = ()  # the timepoints its figure is asked at ("5-year OS")
 
     @property
     def in_scope_terms(self) -> bool:
@@ -474,6 +524,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: set[str]) -> Question
         proposal=proposal,
         proposal_terms=frozenset(t for t in content_tokens(proposal_words, vocab) if not t.isdigit()),
         proposal_figures=proposal_figures,
+        timepoints=timepoints_in(corrected),
     )
 
 

@@ -157,6 +157,36 @@ class TestChoose:
         else:
             assert choice.units[0].chunk.chunk_id == "s"  # the unit that states it leads
 
+    @pytest.mark.parametrize(
+        ("texts", "abstained", "cited"),
+        [
+            # another timepoint's figure is not the answer
+            (["With nelarabine, the 3-year overall survival of adults was 45%."], True, set()),
+            # the timepoint asked, from a passage the selection would not have led with, joins the answer
+            (
+                [
+                    "With nelarabine, the overall survival of adults was 45% at 3 years.",
+                    "In the long-term cohort, survival was 30% at five years.",  # chosen only for its timepoint
+                ],
+                False,
+                {"p1"},
+            ),
+        ],
+    )
+    def test_a_figure_is_given_at_the_timepoint_asked(
+        self, settings: Settings, vocab: Vocabulary, texts: list[str], abstained: bool, cited: set[str]
+    ) -> None:
+        passages = [chunk(f"p{i}", t) for i, t in enumerate(texts)]
+        passages += [chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)]
+        idf = corpus_idf(vocab, passages)
+        q = analyse("What is the 5-year overall survival of adults with nelarabine?", vocab, idf.known)
+        choice = chooser(settings, vocab, idf).choose(q, hits(*passages[: len(texts)]))
+        assert choice.abstained is abstained, (choice.reason, [u.text for u in choice.units])
+        if abstained:
+            assert (choice.reason, choice.missing) == ("no passage found gives a figure at 5-year", ["5-year"])
+        else:
+            assert cited <= {u.chunk.chunk_id for u in choice.units}
+
     def test_nothing_retrieved(self, settings: Settings, vocab: Vocabulary, idf: IdfTable) -> None:
         q = analyse("What is the dose of nelarabine?", vocab, idf.known)
         assert chooser(settings, vocab, idf).choose(q, []).abstained

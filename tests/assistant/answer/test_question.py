@@ -19,6 +19,7 @@ from assistant.answer.question import (
     known_variant,
     numbers_in,
     proposed_answer,
+    timepoints_in,
     title_case,
 )
 
@@ -251,3 +252,37 @@ class TestProposedAnswer:
         assert (q.proposal, q.proposal_figures, q.proposal_terms) == ("10^-4", ("10-4",), frozenset())
         q = analyse("why do some relapse after CAR-T, antigen loss?", vocab, KNOWN)
         assert q.proposal_terms == frozenset({"antigen", "loss"}) and q.proposal_figures == ()
+
+
+class TestTimepoints:
+    """The timepoint a question's figure is asked at ("5-year OS", "at 2 years"), never an age."""
+
+    @pytest.mark.parametrize(
+        ("question", "labels"),
+        [
+            ("What is the 5-year OS with blinatumomab?", ["5-year"]),
+            ("30-Day and 1-year mortality after laparotomy?", ["30-Day", "1-year"]),
+            ("What is survival at two years after HSCT?", ["at two years"]),
+            ("Options for a 65-year-old with Ph+ ALL?", []),
+            ("Outcomes of patients over 60 years old?", []),
+            ("How long is maintenance?", []),
+        ],
+    )
+    def test_timepoints_in(self, question: str, labels: list[str]) -> None:
+        assert [t.label for t in timepoints_in(question)] == labels
+
+    @pytest.mark.parametrize(
+        ("text", "gives"),
+        [
+            ("The 5-year OS was 45%.", True),
+            ("OS at 5 years was 45%.", True),
+            ("Five-year overall survival reached 45%.", True),
+            ("5-yr OS 45%", True),
+            ("The 3-year OS was 45%.", False),
+            ("OS was 45% at 15 years.", False),
+            ("in 2.5 years", False),
+        ],
+    )
+    def test_the_evidence_gives_it_in_any_writing(self, text: str, gives: bool) -> None:
+        [t] = timepoints_in("What is the 5-year OS?")
+        assert bool(t.pattern.search(text)) is gives

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
         "`ally serve --workers N` sets it to cores / N when it is not set, so the workers' models do not "
         "compete for the same cores.",
     )
+    encoder_spinning: bool = Field(
+        default=True,
+        description="Let the ONNX encoder's idle threads spin for work (onnxruntime's default): the "
+        "fastest single answer, but beside concurrent answers the spinning threads take the cores "
+        "they need. `ally serve` turns it off unless ALLY_ENCODER_SPINNING is set.",
+    )
     store_poll_s: float = Field(
         default=1.0,
         ge=0,

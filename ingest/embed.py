@@ -164,6 +164,7 @@ def encoder_for(settings: Settings, *, bulk: bool = False) -> Encoder:
         settings.model_max_tokens,
         settings.encoder_threads,
         bulk,
+        settings.encoder_spinning,
     )
 
 
@@ -178,11 +179,12 @@ def _cached_onnx_encoder(
     max_tokens: int,
     threads: int = 0,
     bulk: bool = False,
+    spinning: bool = True,
 ) -> Encoder:
     from ingest.onnx_encoder import OnnxEncoder
 
     kind: Literal["onnx", "onnx-int8"] = "onnx-int8" if variant == "onnx-int8" else "onnx"
-    return OnnxEncoder(path, cache, name, dim, kind, batch_size, max_tokens, threads, bulk)
+    return OnnxEncoder(path, cache, name, dim, kind, batch_size, max_tokens, threads, bulk, spinning)
 
 
 @lru_cache(maxsize=4)

@@ -288,8 +288,10 @@ class OnnxEncoder:
         max_tokens: int = 256,
         threads: int = 0,
         bulk: bool = False,
+        spinning: bool = True,
     ) -> None:
         self.threads = threads  # intra-op threads of one call (0: onnxruntime's default, one per core)
+        self.spinning = spinning  # idle intra-op threads spin for work (onnxruntime's default)
         # A query is one short text: its run is split over the cores. A bulk encoder (ingest) instead runs
         # whole batches side by side, each single-threaded, `threads` (default: one per usable core) at a
         # time: MiniLM's matrices for a batch of ~70-token chunks are too small to split well across
@@ -325,6 +327,8 @@ class OnnxEncoder:
             opts = ort.SessionOptions()
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             opts.log_severity_level = 3
+            if not self.spinning:
+                opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
             if self.bulk:
                 opts.intra_op_num_threads = 1
             elif self.threads:

@@ -15,7 +15,10 @@ in the store, worker processes wait on each other's file locks for every answer 
 turns of one conversation arriving at two workers can be stored out of order, so that is refused.
 Each worker's query encoder gets cores / N threads (ALLY_ENCODER_THREADS, unless set): measured on
 the 2-core machine, one query's encoding cost 8.7 ms of CPU with one thread against 16.2 ms with
-onnxruntime's default of one spinning thread per core.
+onnxruntime's default of one spinning thread per core. Served answers run side by side, so the
+encoder's idle threads do not spin (ALLY_ENCODER_SPINNING=0 unless set): with one worker, 16 wrk
+clients on the 5,000-chunk store gave 38-48 answers/s spinning and 61 without (server CPU per answer
+38-43 ms → 26 ms); a single in-process answer is faster spinning (`benchmarks/README.md`).
 """
 
 from __future__ import annotations
@@ -63,6 +66,14 @@ def _log_config(level: str) -> dict[str, Any]:
     return config
 
 
+def served(settings: Settings) -> Settings:
+    """The settings as served: answers run side by side, so the encoder's idle threads do not spin
+    unless ALLY_ENCODER_SPINNING says they should (module docstring)."""
+    if "ALLY_ENCODER_SPINNING" in os.environ:
+        return settings
+    return settings.model_copy(update={"encoder_spinning": False})
+
+
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
@@ -89,7 +100,7 @@ def serve(
     def checked() -> Settings:
         from assistant.api.security import is_loopback_host
 
-        settings = settings_for(store)
+        settings = served(settings_for(store))
         if not is_loopback_host(host) and not settings.api_key_list:
             raise SettingsError(
                 f"refusing to listen on {host} without API keys: anyone on the network could use "
@@ -125,6 +136,7 @@ def serve(
     os.environ["ALLY_STORE"] = str(settings.store.resolve())  # what the workers' settings read
     if not settings.encoder_threads:  # one model per worker: share the cores instead of competing for all
         os.environ["ALLY_ENCODER_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+    os.environ["ALLY_ENCODER_SPINNING"] = "1" if settings.encoder_spinning else "0"  # as `served` decided
     typer.echo(
         f"ALLy: serving the API and web page at http://{shown}:{port} with {workers} workers (API description: /docs)",
         err=True,

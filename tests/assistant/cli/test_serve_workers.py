@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from ally.errors import SettingsError
 from ally.settings import Settings
 from assistant.cli import app
-from assistant.cli.serve import _log_config, check_workers
+from assistant.cli.serve import _log_config, check_workers, served
 
 runner = CliRunner()
 PG = "postgresql+psycopg://ally@127.0.0.1:1/ally"
@@ -33,6 +33,17 @@ def test_several_workers_check_the_store_first(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("ALLY_DATABASE_URL", PG)
     result = runner.invoke(app, ["serve", "--store", str(tmp_path / "none"), "--workers", "2"])
     assert result.exit_code == 3 and "ally ingest corpus --store" in result.output
+
+
+@pytest.mark.parametrize(("given", "spinning"), [(None, False), ("1", True), ("0", False)])
+def test_served_encoders_do_not_spin_unless_told(
+    monkeypatch: pytest.MonkeyPatch, given: str | None, spinning: bool
+) -> None:
+    monkeypatch.setenv("ALLY_ENCODER_SPINNING", given or "")
+    if given is None:
+        monkeypatch.delenv("ALLY_ENCODER_SPINNING")
+    assert served(Settings()).encoder_spinning is spinning
+    assert Settings().encoder_spinning is (given != "0")  # elsewhere (`ally ask`, ingest): the setting's own
 
 
 def test_several_workers_refuse_a_public_address_without_keys(ingested_store: Path) -> None:
@@ -62,3 +73,13 @@ def test_encoder_threads_reach_the_onnx_session() -> None:
     one.encode(["blinatumomab"])
     session = one._session  # type: ignore[attr-defined]
     assert session.get_session_options().intra_op_num_threads == 1
+
+
+@pytest.mark.slow
+def test_encoder_spinning_reaches_the_onnx_session() -> None:
+    from ingest.embed import encoder_for
+
+    still = encoder_for(Settings(encoder_spinning=False))
+    still.encode(["blinatumomab"])
+    options = still._session.get_session_options()  # type: ignore[attr-defined]
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"

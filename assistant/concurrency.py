@@ -1,95 +1,102 @@
-"""What lets several threads answer at once: query embeddings batched across callers, and one lock
-per conversation so a conversation's turns still run in order.
+"""What lets several threads answer at once: concurrent calls batched into one (query embeddings,
+answer-log writes), and one lock per conversation so a conversation's turns still run in order.
 
-`BatchingEncoder` wraps the query encoder. A caller that finds the model idle becomes the leader:
-it takes every query waiting (up to `max_batch` texts), runs them through the model in one call and
-hands each caller its rows. Callers arriving while a batch runs wait and go together in the next
-one. There is no timer: a lone query runs at once (no added latency when the server is quiet), and
-under load the batches grow by themselves. One model call for 16 short queries costs a fraction of
-16 calls, and the model runs outside the GIL, so the other answer threads keep composing meanwhile.
+`Batcher` is the one leader/follower batching: a caller that finds the batched function idle
+becomes the leader: it takes every call waiting (up to `max_batch` items), runs the function once
+on all their items and hands each caller its results. Callers arriving while a batch runs wait and
+go together in the next one. There is no timer: a lone call runs at once (no added latency when
+the server is quiet), and under load the batches grow by themselves.
+
+`BatchingEncoder` batches the query encoder with it: one model call for 16 short queries costs a
+fraction of 16 calls, and the model runs outside the GIL, so the other answer threads keep
+composing meanwhile. `assistant.storage` batches the answer log with it (group commit: one
+transaction and one fsync for the answers of a batch, each caller returning once its row is
+committed).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from ingest.embed import Encoder
 
+T = TypeVar("T")
+R = TypeVar("R")
+
 
 @dataclass
-class _Job:
-    texts: list[str]
-    result: np.ndarray | None = None
+class _Job(Generic[T]):
+    items: list[T]
+    result: Any = None  # the function's results for these items (a slice of its return value)
     error: BaseException | None = None
     done: bool = False
 
 
 @dataclass
 class BatchStats:
-    """Model calls made, texts encoded and the largest batch, through the batcher."""
+    """Calls of the batched function, items passed through it and the largest batch."""
 
     calls: int = 0
-    texts: int = 0
+    texts: int = 0  # items (texts, for the encoder)
     largest: int = 0
 
 
-class BatchingEncoder:
-    """An encoder shared by threads whose concurrent calls are encoded in one model call."""
+@dataclass
+class Batcher(Generic[T, R]):
+    """Concurrent calls of `run` (a function of a list of items returning one result per item, as a
+    sliceable sequence or array) made as one call, leader/follower, at most `max_batch` items per
+    call unless one caller alone brings more."""
 
-    def __init__(self, inner: Encoder, max_batch: int = 32) -> None:
-        if max_batch < 1:
+    run: Callable[[list[T]], Sequence[R] | np.ndarray]
+    max_batch: int = 32
+    stats: BatchStats = field(default_factory=BatchStats)
+
+    def __post_init__(self) -> None:
+        if self.max_batch < 1:
             raise ValueError("max_batch must be at least 1")
-        self.inner = inner
-        self.name = inner.name
-        self.dim = inner.dim
-        self.max_batch = max_batch
-        self.stats = BatchStats()
         self._cond = threading.Condition()
-        self._queue: deque[_Job] = deque()
+        self._queue: deque[_Job[T]] = deque()
         self._running = False
 
-    @property
-    def loaded(self) -> bool:
-        return bool(getattr(self.inner, "loaded", True))
-
-    def _take(self) -> list[_Job]:
-        """Jobs for the next model call: the oldest first, at least one, at most `max_batch` texts."""
+    def _take(self) -> list[_Job[T]]:
+        """Jobs for the next call: the oldest first, at least one, at most `max_batch` items."""
         batch = [self._queue.popleft()]
-        size = len(batch[0].texts)
-        while self._queue and size + len(self._queue[0].texts) <= self.max_batch:
+        size = len(batch[0].items)
+        while self._queue and size + len(self._queue[0].items) <= self.max_batch:
             job = self._queue.popleft()
             batch.append(job)
-            size += len(job.texts)
+            size += len(job.items)
         return batch
 
-    def _run(self, batch: list[_Job]) -> None:
-        texts = [t for job in batch for t in job.texts]
+    def _run(self, batch: list[_Job[T]]) -> None:
+        items = [item for job in batch for item in job.items]
         try:
-            vectors = self.inner.encode(texts)
+            results = self.run(items)
             start = 0
             for job in batch:
-                job.result = vectors[start : start + len(job.texts)]
-                start += len(job.texts)
-        except BaseException as exc:  # every caller in the batch gets the model's error
+                job.result = results[start : start + len(job.items)]
+                start += len(job.items)
+        except BaseException as exc:  # every caller in the batch gets the function's error
             for job in batch:
                 job.error = exc
         with self._cond:
             for job in batch:
                 job.done = True
             self.stats.calls += 1
-            self.stats.texts += len(texts)
-            self.stats.largest = max(self.stats.largest, len(texts))
+            self.stats.texts += len(items)
+            self.stats.largest = max(self.stats.largest, len(items))
             self._running = False
             self._cond.notify_all()
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        job = _Job(list(texts))
+    def __call__(self, items: list[T]) -> Any:
+        """`run`'s results for these items, computed in a batch with the calls of other threads."""
+        job: _Job[T] = _Job(list(items))
         with self._cond:
             self._queue.append(job)
         while True:
@@ -103,8 +110,29 @@ class BatchingEncoder:
             self._run(batch)  # as leader: outside the condition, so others can queue meanwhile
         if job.error is not None:
             raise job.error
-        assert job.result is not None
         return job.result
+
+
+class BatchingEncoder:
+    """An encoder shared by threads whose concurrent calls are encoded in one model call."""
+
+    def __init__(self, inner: Encoder, max_batch: int = 32) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self._batcher: Batcher[str, np.ndarray] = Batcher(inner.encode, max_batch=max_batch)
+        self.max_batch = max_batch
+        self.stats = self._batcher.stats
+
+    @property
+    def loaded(self) -> bool:
+        return bool(getattr(self.inner, "loaded", True))
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        result: np.ndarray = self._batcher(texts)
+        return result
 
 
 class KeyedLocks:

@@ -5,7 +5,9 @@ workers) through `ALLY_DATABASE_URL`. Only what a follow-up needs is kept: the q
 resolved query, the patient record and the answer id. No answer text is logged anywhere.
 
 Every answer writes one row, so that write is one INSERT … ON CONFLICT DO NOTHING (no SELECT, no
-ORM). SQLite keeps its default rollback journal and synchronous=FULL: WAL mode was tried and
+ORM), and the rows of answers finishing together are written in one transaction (group commit,
+`assistant.concurrency.Batcher`: one commit and one fsync for the batch; each caller returns only
+once its own row is committed, so an answer id given out is always stored). SQLite keeps its default rollback journal and synchronous=FULL: WAL mode was tried and
 dropped, because with it the test suite's shared store database was found malformed after a full
 run (several server processes writing while the test process copied the live store folder); the
 cause was not pinned down, and an fsync per answer is cheap next to a corrupted database.
@@ -26,6 +28,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from ally.errors import InputError, NotFoundError, StoreError
+from assistant.concurrency import Batcher
+
+# The most answer rows one transaction writes (answers finishing together share a commit).
+ANSWER_BATCH = 64
 
 
 class Base(DeclarativeBase):
@@ -90,6 +96,7 @@ class Database:
         except Exception as exc:
             raise StoreError(f"cannot open the database {url.split('@')[-1]}: {exc}; check ALLY_DATABASE_URL") from exc
         self._lock = threading.Lock()
+        self._answers: Batcher[dict[str, Any], None] = Batcher(self._write_answers, max_batch=ANSWER_BATCH)
 
     @staticmethod
     def new_id() -> str:
@@ -147,21 +154,24 @@ class Database:
 
     # --- answers and feedback ---------------------------------------------------------------
     def record_answer(self, answer_id: str, abstained: bool, corpus_version: str) -> None:
-        values = {
-            "answer_id": answer_id,
-            "created": time.time(),
-            "abstained": abstained,
-            "corpus_version": corpus_version,
-        }
+        """Store an answer's id (idempotent); returns once the row is committed."""
+        self._answers(
+            [{"answer_id": answer_id, "created": time.time(), "abstained": abstained, "corpus_version": corpus_version}]
+        )
+
+    def _write_answers(self, rows: list[dict[str, Any]]) -> list[None]:
+        """One transaction for the answer rows of a batch (an id already stored is left as it is)."""
         dialect = self.engine.dialect.name
         if dialect in ("sqlite", "postgresql"):  # one INSERT … ON CONFLICT DO NOTHING: no SELECT, no ORM
             insert: Any = sqlite_insert if dialect == "sqlite" else postgresql_insert
-            statement = insert(AnswerRow).values(**values).on_conflict_do_nothing(index_elements=["answer_id"])
+            statement = insert(AnswerRow).on_conflict_do_nothing(index_elements=["answer_id"])
             with self._lock, self.engine.begin() as conn:
-                conn.execute(statement)
-            return
-        with self._lock, Session(self.engine) as s, s.begin():
-            s.merge(AnswerRow(**values))
+                conn.execute(statement, rows)
+        else:
+            with self._lock, Session(self.engine) as s, s.begin():
+                for row in rows:
+                    s.merge(AnswerRow(**row))
+        return [None] * len(rows)
 
     def record_feedback(self, answer_id: str, helpful: bool, comment: str | None, source: str) -> int:
         if comment is not None and len(comment) > 2000:

@@ -7,17 +7,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ally.errors import InputError, NotFoundError
 from ally.settings import Settings
 from assistant.service import Assistant
-from assistant.storage import Database
+from assistant.storage import AnswerRow, Database
 
 from .conftest import free_port, wait_http
 
@@ -65,6 +70,37 @@ def test_feedback_recorded_and_unknown_answer_refused(database: Database) -> Non
         database.record_feedback("no-such-answer", True, None, "api")
     with pytest.raises(InputError, match="2000"):
         database.record_feedback(answer, True, "x" * 2001, "api")
+
+
+def test_answers_finishing_together_share_one_commit_and_all_are_stored(database: Database) -> None:
+    """Group commit: rows of answers that wait together go in one transaction, every id is stored
+    once (a repeated id too), and each caller returns after its row is committed."""
+    ids = [uuid.uuid4().hex for _ in range(23)]
+    ids.append(ids[0])  # the same answer recorded twice in one batch
+    queued = threading.Barrier(len(ids) + 1)
+
+    def record(answer_id: str) -> None:
+        queued.wait()
+        database.record_answer(answer_id, abstained=False, corpus_version="v1")
+
+    # the first writer waits for the lock while the others queue behind it
+    with database._lock, ThreadPoolExecutor(len(ids)) as pool:
+        futures = [pool.submit(record, a) for a in ids]
+        queued.wait()
+        time.sleep(0.3)
+        database._lock.release()
+        try:
+            for f in futures:
+                f.result(timeout=30)
+        finally:
+            database._lock.acquire()
+    assert database._answers.stats.texts == len(ids)
+    assert database._answers.stats.calls < len(ids) // 2  # batched
+    with Session(database.engine) as s:
+        stored = s.scalars(select(AnswerRow.answer_id).where(AnswerRow.answer_id.in_(ids))).all()
+    assert sorted(stored) == sorted(set(ids))
+    for answer_id in set(ids):  # committed: feedback on any of them is accepted
+        database.record_feedback(answer_id, True, None, "api")
 
 
 @pytest.mark.slow

@@ -333,9 +333,15 @@ class Chooser:
         informative = self.informative(q)
         pairs: list[Disagreement] = []
         with_pct = [u for u in pool if _PERCENT_RE.search(u.text) and u.coverage >= 0.5 * (chosen[0].coverage or 1)]
-        windows = {id(b): self._windows(b, informative) for b in with_pct}  # each unit's once, not per pair
+        windows: dict[int, list[_Window]] = {}  # each unit's once, not per pair, and only for a candidate pair
+
+        def windows_of(u: Unit) -> list[_Window]:
+            if id(u) not in windows:
+                windows[id(u)] = self._windows(u, informative)
+            return windows[id(u)]
+
         for a in chosen:
-            a_windows = windows.get(id(a)) or self._windows(a, informative)
+            a_windows = windows_of(a)
             if not a_windows:
                 continue
             for b in with_pct:
@@ -344,7 +350,7 @@ class Chooser:
                 shared = (a.tokens & b.tokens & q_terms) - {"c_all", "all"}
                 if len(shared) < 2 or _jaccard(a.tokens, b.tokens) < 0.3 or _populations_differ(a, b):
                     continue
-                b_windows = windows[id(b)]
+                b_windows = windows_of(b)
                 found = next(
                     (
                         Disagreement(a, b, wa.figure, wb.figure, _measure(wa.before, wb.before))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from wordfreq import zipf_frequency
@@ -44,10 +45,13 @@ _INSTRUCTION_RE = re.compile(
     re.IGNORECASE,
 )
 _FAKE_MARKER_RE = re.compile(r"\s*\[\s*P?\d+\s*\]")
+INSTRUCTION_MEMO_SIZE = 50_000  # sentences whose check is kept
 
 
+@lru_cache(maxsize=INSTRUCTION_MEMO_SIZE)
 def is_instruction(text: str) -> bool:
-    """True for a sentence that instructs the assistant (never quoted as evidence)."""
+    """True for a sentence that instructs the assistant (never quoted as evidence). Memoised: the
+    same passages' sentences are checked answer after answer."""
     return bool(_INSTRUCTION_RE.search(text))
 
 

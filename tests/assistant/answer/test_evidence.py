@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 from ally.vocab import Vocabulary
 from assistant.answer.evidence import IdfTable, UnitCache, score_units, units_of
@@ -90,3 +91,17 @@ class TestUnitCache:
         units = cache.gather(hits(PROSE, CARD), 2)
         assert {u.hit_rank for u in units if u.chunk is CARD} == {1}
         assert {u.hit_rank for u in cache.units(CARD)} == {0}  # the cached units are not changed
+
+    def test_gathered_units_equal_a_dataclass_replace_and_scoring_them_leaves_the_cache(
+        self, vocab: Vocabulary, idf: IdfTable
+    ) -> None:
+        cache = UnitCache(vocab)
+        gathered = cache.gather(hits(PROSE, CARD), 2)
+        cached = [*cache.units(PROSE), *cache.units(CARD)]
+        assert gathered == [
+            replace(u, hit_rank=rank)
+            for u, rank in zip(cached, [0] * len(cache.units(PROSE)) + [1] * len(cache.units(CARD)), strict=True)
+        ]
+        score_units(gathered, analyse("What is the dose of nelarabine?", vocab, idf.known), vocab, idf)
+        assert any(u.score > 0 for u in gathered)
+        assert all(u.score == 0.0 for u in cache.units(PROSE))

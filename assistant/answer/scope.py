@@ -26,6 +26,13 @@ class Scope:
     source_text: dict[str, str] = field(default_factory=dict)
     tokens: Callable[[str], list[str]] | None = None
     _source_tokens: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+    _covered: frozenset[str] = field(init=False, default=frozenset(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # the diseases some trusted document is about: `covers` is asked for every disease of every
+        # question, and a loop over all documents' subjects cost ~0.5 ms per answer at 5k documents
+        covered = frozenset().union(*(s for doc, s in self.subjects.items() if doc not in self.untrusted))
+        object.__setattr__(self, "_covered", covered)
 
     @classmethod
     def of(cls, documents: Iterable[DocumentInfo], tokens: Callable[[str], list[str]] | None = None) -> Scope:
@@ -55,7 +62,7 @@ class Scope:
         """Whether some trusted ingested document is about `disease` (or may be: not derived yet)."""
         if self.underived - self.untrusted:
             return True
-        return any(disease in s for doc, s in self.subjects.items() if doc not in self.untrusted)
+        return disease in self._covered
 
     def about(self, doc_id: str, diseases: Iterable[str]) -> bool:
         """Whether the document is about one of `diseases` by its derived subjects."""

@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from ally.schema import ChunkRecord, PathwayBranch, PathwayCitation, PathwayResult
 
 _SPACE_RE = re.compile(r"\s+")
+NORM_MEMO_SIZE = 20_000  # texts (quotes, chunk texts, section paths) whose normal form is kept
 
 
+@lru_cache(maxsize=NORM_MEMO_SIZE)
 def _norm(text: str) -> str:
+    """Whitespace runs as one space. Memoised: every answer with a pathway result matches its quotes
+    against the same documents' chunks again."""
     return _SPACE_RE.sub(" ", text).strip()
 
 
@@ -38,8 +43,9 @@ def all_citations(result: PathwayResult) -> list[PathwayCitation]:
     return out
 
 
-def _section_parts(section: str) -> set[str]:
-    return {_norm(part).rstrip(":").strip() for part in section.split(" > ") if part.strip()}
+@lru_cache(maxsize=NORM_MEMO_SIZE)
+def _section_parts(section: str) -> frozenset[str]:
+    return frozenset(_norm(part).rstrip(":").strip() for part in section.split(" > ") if part.strip())
 
 
 def quote_in_chunk(quote: str, chunk: ChunkRecord) -> int:

@@ -121,8 +121,11 @@ class BatchingEncoder:
         self.name = inner.name
         self.dim = inner.dim
         self._batcher: Batcher[str, np.ndarray] = Batcher(inner.encode, max_batch=max_batch)
-        self.max_batch = max_batch
         self.stats = self._batcher.stats
+
+    @property
+    def max_batch(self) -> int:
+        return self._batcher.max_batch
 
     @property
     def loaded(self) -> bool:

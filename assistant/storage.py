@@ -7,10 +7,12 @@ resolved query, the patient record and the answer id. No answer text is logged a
 Every answer writes one row, so that write is one INSERT … ON CONFLICT DO NOTHING (no SELECT, no
 ORM), and the rows of answers finishing together are written in one transaction (group commit,
 `assistant.concurrency.Batcher`: one commit and one fsync for the batch; each caller returns only
-once its own row is committed, so an answer id given out is always stored). SQLite keeps its default rollback journal and synchronous=FULL: WAL mode was tried and
-dropped, because with it the test suite's shared store database was found malformed after a full
-run (several server processes writing while the test process copied the live store folder); the
-cause was not pinned down, and an fsync per answer is cheap next to a corrupted database.
+once its own row is committed, so an answer id given out is always stored).
+
+SQLite keeps its default rollback journal and synchronous=FULL: WAL mode was tried and dropped,
+because with it the test suite's shared store database was found malformed after a full run
+(several server processes writing while the test process copied the live store folder); the cause
+was not pinned down, and an fsync per commit is cheap next to a corrupted database.
 """
 
 from __future__ import annotations

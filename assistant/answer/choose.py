@@ -26,7 +26,7 @@ from wordfreq import zipf_frequency
 from ally.settings import Settings
 from ally.text import split_sentences
 from ally.vocab import STOPWORDS, Vocabulary, stem, words
-from assistant.answer.evidence import IdfTable, Unit, UnitCache, coverage, score_units
+from assistant.answer.evidence import IdfTable, Unit, UnitCache, coverage, score_units, term_weights
 from assistant.answer.meaning import UnitSimilarity
 from assistant.answer.population import Population, mismatch_note, other_subtype, population_of
 from assistant.answer.question import (
@@ -256,7 +256,26 @@ class Chooser:
             if any(u.text in c.text or c.text in u.text or _jaccard(u.tokens, c.tokens) >= 0.85 for c in chosen):
                 continue
             chosen.append(u)
-        return self._complete_cards(q, self._complete_branches(chosen, units), units)
+        return self._complete_cards(q, self._complete_branches(self._direct_first(q, chosen), units), units)
+
+    def _direct_first(self, q: QuestionAnalysis, chosen: list[Unit]) -> list[Unit]:
+        """The lead is the chosen unit that scores best on what it shows: its score with the
+        coverage of a prose sentence counted on its own words, not on its document's title (which
+        the reader does not see in that line)."""
+        weight = term_weights(q, self.idf)
+        total = sum(weight.values())
+        if len(chosen) < 2 or not total:
+            return chosen
+
+        def shown(u: Unit) -> float:
+            if u.kind != "sentence":
+                return u.score
+            return u.score - u.coverage + sum(w for t, w in weight.items() if t in u.own_tokens) / total
+
+        best = max(range(len(chosen)), key=lambda i: (shown(chosen[i]), -i))
+        if shown(chosen[best]) <= shown(chosen[0]):
+            return chosen
+        return [chosen[best], *chosen[:best], *chosen[best + 1 :]]
 
     @staticmethod
     def _of_population(units: list[Unit], population: Population | None) -> list[Unit]:

@@ -26,7 +26,7 @@ from wordfreq import zipf_frequency
 from ally.settings import Settings
 from ally.text import split_sentences
 from ally.vocab import STOPWORDS, Vocabulary, stem, words
-from assistant.answer.evidence import IdfTable, Unit, UnitCache, coverage, score_units, term_weights
+from assistant.answer.evidence import IdfTable, Unit, UnitCache, coverage, score_units
 from assistant.answer.meaning import UnitSimilarity
 from assistant.answer.population import Population, mismatch_note, other_subtype, population_of
 from assistant.answer.question import (
@@ -262,18 +262,14 @@ class Chooser:
         """The lead is the chosen unit that scores best on what it shows: its score with the
         coverage of a prose sentence counted on its own words, not on its document's title (which
         the reader does not see in that line)."""
-        weight = term_weights(q, self.idf)
-        total = sum(weight.values())
-        if len(chosen) < 2 or not total:
+        if len(chosen) < 2:
             return chosen
-
-        def shown(u: Unit) -> float:
-            if u.kind != "sentence":
-                return u.score
-            return u.score - u.coverage + sum(w for t, w in weight.items() if t in u.own_tokens) / total
-
-        best = max(range(len(chosen)), key=lambda i: (shown(chosen[i]), -i))
-        if shown(chosen[best]) <= shown(chosen[0]):
+        shown = [
+            u.score - u.coverage + coverage(u.own_tokens, q, self.idf) if u.kind == "sentence" else u.score
+            for u in chosen
+        ]
+        best = max(range(len(chosen)), key=lambda i: (shown[i], -i))
+        if shown[best] <= shown[0]:
             return chosen
         return [chosen[best], *chosen[:best], *chosen[best + 1 :]]
 

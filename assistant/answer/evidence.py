@@ -27,7 +27,7 @@ from assistant.answer.question import QUESTION_WORDS, QuestionAnalysis, numbers_
 from assistant.answer.retrieval import Hit
 
 UNSEEN_UNCOMMON_WEIGHT = 0.5
-_DEFINES = re.compile(r"\b(is|are) (a|an)\b|^[A-Z][\w -]+: [A-Z]")
+_DEFINES = re.compile(r"\b(is|are) (a|an)\b|\b(is|are) defined (as|by)\b|\brefers? to\b|^[A-Z][\w -]+: [A-Z]")
 _FIELD_RE = re.compile(r"^([A-Z][A-Za-z /()]+?):\s+(.*)$")
 
 

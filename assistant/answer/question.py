@@ -97,6 +97,11 @@ QUESTION_WORDS = frozenset(
         "says",
         "mean",
         "means",
+        "meaning",
+        "define",
+        "defines",
+        "defined",
+        "definition",
         "known",
         "mentioned",
         "mention",
@@ -146,7 +151,7 @@ _INJECTION = re.compile(
     re.IGNORECASE,
 )
 _DOSE_INTENT = re.compile(r"\b(dose|doses|dosing|dosage|how much|mg|mg/m²|mg/m2)\b", re.I)
-_DEFINITION = re.compile(r"^\s*(what|who)\s+(is|are|was)\b|\bdefin(e|ed|ition)\b|\bmeaning of\b", re.I)
+_DEFINITION = re.compile(r"^\s*(what|who)\s+(is|are|was)\b|\bdefin(e|es|ed|ition)\b|\bmeaning of\b", re.I)
 # "How many years …", "how long …": the figure asked for is counted in a unit, which the evidence
 # must give with a number ("3 years", "two-year", "6-12 months").
 _HOW_MANY = re.compile(r"\bhow (?:many|much)((?:\s+[a-z]+){1,4})", re.I)

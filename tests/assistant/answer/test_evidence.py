@@ -105,3 +105,15 @@ class TestUnitCache:
         score_units(gathered, analyse("What is the dose of nelarabine?", vocab, idf.known), vocab, idf)
         assert any(u.score > 0 for u in gathered)
         assert all(u.score == 0.0 for u in cache.units(PROSE))
+
+    def test_a_sentence_that_defines_the_term_wins_a_definition_question(
+        self, vocab: Vocabulary, idf: IdfTable
+    ) -> None:
+        # both name blinatumomab; only the second says what it is ("is defined as"): the word
+        # "define" in the question is its kind, not a term a passage must repeat
+        uses = chunk("a", "Blinatumomab results define a new standard of care.")
+        defines = chunk("b", "Blinatumomab is defined as a bispecific T-cell engager antibody.")
+        cache = UnitCache(vocab)
+        q = analyse("What defines blinatumomab?", vocab, idf.known)
+        units = score_units(cache.gather(hits(uses, defines), 2), q, vocab, idf)
+        assert max(units, key=lambda u: u.score).chunk.chunk_id == "b"

@@ -39,6 +39,8 @@ class TestIntent:
             ("How much blinatumomab is given?", True, False, False),
             ("What percentage of children reach remission?", False, True, False),
             ("Define MRD", False, False, True),
+            ("What defines Ph-like ALL?", False, False, True),
+            ("how is hypodiploidy defined in ALL?", False, False, True),
             ("Which options exist after induction?", False, False, False),
         ],
     )
@@ -64,6 +66,17 @@ class TestTermsAndScope:
     def test_question_words_are_not_terms(self, vocab: Vocabulary) -> None:
         q = analyse("What is the recommended treatment for patients?", vocab, KNOWN)
         assert not any(t in {"what", "recommend", "treatment", "patient"} for t in q.terms)
+
+    @pytest.mark.parametrize(
+        "question", ["What defines hypodiploidy?", "Definition of hypodiploidy", "how is hypodiploidy defined?"]
+    )
+    def test_the_word_define_asks_for_a_definition_and_is_not_a_term(self, vocab: Vocabulary, question: str) -> None:
+        # a passage that uses "define" about something else ("fusions define favourable-risk groups")
+        # does not answer "what defines X" by that word
+        q = analyse(question, vocab, KNOWN)
+        assert q.wants_definition
+        assert not any(t.startswith("defin") for t in q.terms)
+        assert any("hypodiploid" in t for t in q.terms)
 
     def test_concepts_are_terms(self, vocab: Vocabulary) -> None:
         q = analyse("What is the dose of blinatumomab?", vocab, KNOWN)

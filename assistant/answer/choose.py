@@ -256,7 +256,21 @@ class Chooser:
             if any(u.text in c.text or c.text in u.text or _jaccard(u.tokens, c.tokens) >= 0.85 for c in chosen):
                 continue
             chosen.append(u)
+        chosen = self._without_shown_headers(chosen)
         return self._complete_cards(q, self._complete_branches(self._direct_first(q, chosen), units), units)
+
+    @staticmethod
+    def _without_shown_headers(chosen: list[Unit]) -> list[Unit]:
+        """Drop a list header ("Consolidation:") whose item is chosen too: the item renders with it
+        as its context ("Consolidation: post-induction phase …"), so the header alone says nothing."""
+        shown = {(u.chunk.doc_id, *u.context) for u in chosen}
+
+        def item_shown(u: Unit) -> bool:
+            text = u.text.rstrip()
+            return text.endswith(":") and (u.chunk.doc_id, *u.context, text.rstrip(": ")) in shown
+
+        kept = [u for u in chosen if not item_shown(u)]
+        return kept or chosen
 
     def _direct_first(self, q: QuestionAnalysis, chosen: list[Unit]) -> list[Unit]:
         """The lead is the chosen unit that scores best on what it shows: its score with the

@@ -22,12 +22,27 @@ from ally.chunks import PATH_SEP, Chunk
 from ally.subjects import diseases_in
 from ally.units import display_text, unit_parts
 from ally.untrusted import is_untrusted
-from ally.vocab import Vocabulary
+from ally.vocab import STOPWORDS, Vocabulary
 from assistant.answer.question import QUESTION_WORDS, QuestionAnalysis, numbers_in
 from assistant.answer.retrieval import Hit
 
 UNSEEN_UNCOMMON_WEIGHT = 0.5
 _DEFINES = re.compile(r"\b(is|are) (a|an)\b|\b(is|are) defined (as|by)\b|\brefers? to\b|^[A-Z][\w -]+: [A-Z]")
+# A sentence that opens with a name and an appositive: "Rylaze®, a recombinant Erwinia asparaginase, …"
+_APPOSITIVE = re.compile(r"^([A-Z][\w®™-]*)(?:\s+\(?[\w®™-]+\)?){0,3},\s+(a|an)\s")
+
+
+def defines(text: str, terms: AbstractSet[str], vocab: Vocabulary) -> bool:
+    """Whether a unit reads as a definition ("X is a …", "X is defined as …", "X: Y"), or opens with
+    one of the question's `terms` and an appositive ("Rylaze®, a recombinant Erwinia asparaginase")."""
+    if _DEFINES.search(text):
+        return True
+    m = _APPOSITIVE.match(text)
+    if m is None or m.group(1).lower() in STOPWORDS:
+        return False
+    return any(t in terms for t in vocab.tokens(m.group(0)))
+
+
 _FIELD_RE = re.compile(r"^([A-Z][A-Za-z /()]+?):\s+(.*)$")
 
 
@@ -135,7 +150,7 @@ def score_units(units: list[Unit], question: QuestionAnalysis, vocab: Vocabulary
         bonus = 0.0
         if question.wants_dose or question.wants_number:
             bonus = 0.08 if u.numbers else -0.1
-        if question.wants_definition and _DEFINES.search(u.text) and u.own_tokens & set(q_terms):
+        if question.wants_definition and defines(u.text, set(q_terms), vocab) and u.own_tokens & set(q_terms):
             bonus += 0.1
         if u.text.rstrip().endswith(":"):
             bonus -= 0.05  # a list header: its items are elsewhere

@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
+import pytest
+
 from ally.vocab import Vocabulary
-from assistant.answer.evidence import IdfTable, UnitCache, score_units, units_of
+from assistant.answer.evidence import IdfTable, UnitCache, defines, score_units, units_of
 from assistant.answer.question import analyse
 
 from .conftest import CARD, PROSE, TREE, chunk, hits
@@ -117,3 +119,16 @@ class TestUnitCache:
         q = analyse("What defines blinatumomab?", vocab, idf.known)
         units = score_units(cache.gather(hits(uses, defines), 2), q, vocab, idf)
         assert max(units, key=lambda u: u.score).chunk.chunk_id == "b"
+
+    @pytest.mark.parametrize(
+        ("text", "defining"),
+        [
+            ("Rylaze®, a recombinant Erwinia asparaginase, is given IM.", True),
+            ("Rylaze (asparaginase erwinia), an enzyme, depletes asparagine.", True),
+            ("Rylaze is given intramuscularly.", False),
+            ("In October, a study of Rylaze reported remission.", False),  # "In …," is no name
+            ("Dexamethasone, a glucocorticoid, was given with Rylaze.", False),  # defines another thing
+        ],
+    )
+    def test_an_appositive_defines_the_name_it_follows(self, vocab: Vocabulary, text: str, defining: bool) -> None:
+        assert defines(text, set(vocab.tokens("Rylaze")), vocab) is defining

@@ -26,7 +26,7 @@ from wordfreq import zipf_frequency
 from ally.settings import Settings
 from ally.text import split_sentences
 from ally.vocab import STOPWORDS, Vocabulary, stem, words
-from assistant.answer.evidence import IdfTable, Unit, UnitCache, coverage, score_units
+from assistant.answer.evidence import IdfTable, Unit, UnitCache, coverage, defines, score_units
 from assistant.answer.meaning import UnitSimilarity
 from assistant.answer.population import Population, mismatch_note, other_subtype, population_of
 from assistant.answer.question import (
@@ -275,15 +275,20 @@ class Chooser:
     def _direct_first(self, q: QuestionAnalysis, chosen: list[Unit]) -> list[Unit]:
         """The lead is the chosen unit that scores best on what it shows: its score with the
         coverage of a prose sentence counted on its own words, not on its document's title (which
-        the reader does not see in that line)."""
+        the reader does not see in that line); for a question that asks what a thing is, the best
+        of those that define it, when any does."""
         if len(chosen) < 2:
             return chosen
         shown = [
             u.score - u.coverage + coverage(u.own_tokens, q, self.idf) if u.kind == "sentence" else u.score
             for u in chosen
         ]
-        best = max(range(len(chosen)), key=lambda i: (shown[i], -i))
-        if shown[best] <= shown[0]:
+        leads: list[int] = []
+        if q.what_it_is:  # "what is X": a unit that says what X is leads, if one was chosen
+            terms = set(q.terms)
+            leads = [i for i, u in enumerate(chosen) if u.own_tokens & terms and defines(u.text, terms, self.vocab)]
+        best = max(leads or range(len(chosen)), key=lambda i: (shown[i], -i))
+        if best == 0 or (not leads and shown[best] <= shown[0]):
             return chosen
         return [chosen[best], *chosen[:best], *chosen[best + 1 :]]
 

@@ -29,13 +29,19 @@ from assistant.answer.retrieval import Hit
 UNSEEN_UNCOMMON_WEIGHT = 0.5
 _DEFINES = re.compile(r"\b(is|are) (a|an)\b|\b(is|are) defined (as|by)\b|\brefers? to\b|^[A-Z][\w -]+: [A-Z]")
 # A sentence that opens with a name and an appositive: "Rylaze®, a recombinant Erwinia asparaginase, …"
+_GLOSSED = re.compile(r"\w[\w -]{8,}\(([A-Z][A-Za-z0-9-]{1,11})\)")
 _APPOSITIVE = re.compile(r"^([A-Z][\w®™-]*)(?:\s+\(?[\w®™-]+\)?){0,3},\s+(a|an)\s")
 
 
-def defines(text: str, terms: AbstractSet[str], vocab: Vocabulary) -> bool:
-    """Whether a unit reads as a definition ("X is a …", "X is defined as …", "X: Y"), or opens with
-    one of the question's `terms` and an appositive ("Rylaze®, a recombinant Erwinia asparaginase")."""
+def defines(text: str, terms: AbstractSet[str], vocab: Vocabulary, *, spelled_out: bool = True) -> bool:
+    """Whether a unit reads as a definition ("X is a …", "X is defined as …", "X: Y"), spells out an
+    abbreviation among the question's `terms` ("… anti-rheumatic drug (DMARD)"), or opens with one
+    of them and an appositive ("Rylaze®, a recombinant Erwinia asparaginase"). `spelled_out` False
+    leaves abbreviations out (for questions that do not ask what a thing is, "(ALL)" says nothing)."""
     if _DEFINES.search(text):
+        return True
+    # spells out an abbreviation the question asks about: "disease-modifying anti-rheumatic drug (DMARD)"
+    if spelled_out and any(t in terms for g in _GLOSSED.findall(text) for t in vocab.tokens(g)):
         return True
     m = _APPOSITIVE.match(text)
     if m is None or m.group(1).lower() in STOPWORDS:
@@ -150,7 +156,11 @@ def score_units(units: list[Unit], question: QuestionAnalysis, vocab: Vocabulary
         bonus = 0.0
         if question.wants_dose or question.wants_number:
             bonus = 0.08 if u.numbers else -0.1
-        if question.wants_definition and defines(u.text, set(q_terms), vocab) and u.own_tokens & set(q_terms):
+        if (
+            question.wants_definition
+            and defines(u.text, set(q_terms), vocab, spelled_out=question.what_it_is)
+            and u.own_tokens & set(q_terms)
+        ):
             bonus += 0.1
         if u.text.rstrip().endswith(":"):
             bonus -= 0.05  # a list header: its items are elsewhere

@@ -102,6 +102,8 @@ QUESTION_WORDS = frozenset(
         "defines",
         "defined",
         "definition",
+        "stand",
+        "stands",
         "known",
         "mentioned",
         "mention",
@@ -151,7 +153,26 @@ _INJECTION = re.compile(
     re.IGNORECASE,
 )
 _DOSE_INTENT = re.compile(r"\b(dose|doses|dosing|dosage|how much|mg|mg/m²|mg/m2)\b", re.I)
-_DEFINITION = re.compile(r"^\s*(what|who)\s+(is|are|was)\b|\bdefin(e|es|ed|ition)\b|\bmeaning of\b", re.I)
+_DEFINITION = re.compile(
+    r"^\s*(what|who)\s+(is|are|was)\b|\bdefin(e|es|ed|ition)\b|\bmeaning of\b|\bstands? for\b", re.I
+)
+# "What is X?" asking what X is (not "what is the dose of X", "what are the options for X"): a short
+# name after "what is", with no preposition that would make it one attribute of another thing.
+_WHAT_IS_X = re.compile(r"^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?:an?\s+|the\s+)?([^?]+?)\s*\??\s*$", re.I)
+_ATTRIBUTE_OF = re.compile(
+    r"\b(of|for|in|with|to|by|about|on|after|before|between|from|when|than|known|used|given|recommended)\b", re.I
+)
+
+
+def asks_what_it_is(question: str) -> bool:
+    """Whether a question asks what a thing is ("What is Rylaze?", "What defines Ph-like ALL?",
+    "how is hypodiploidy defined?"), not an attribute of it ("What is the function of BRD4?")."""
+    if re.search(r"\bdefin(e|es|ed|ition)\b|\bmeaning of\b|\bstands? for\b", question, re.I):
+        return True
+    m = _WHAT_IS_X.match(question)
+    return m is not None and len(m.group(1).split()) <= 4 and not _ATTRIBUTE_OF.search(m.group(1))
+
+
 # "How many years …", "how long …": the figure asked for is counted in a unit, which the evidence
 # must give with a number ("3 years", "two-year", "6-12 months").
 _HOW_MANY = re.compile(r"\bhow (?:many|much)((?:\s+[a-z]+){1,4})", re.I)
@@ -311,6 +332,7 @@ class QuestionAnalysis:
     wants_number: bool
     wants_definition: bool
     injection: bool
+    what_it_is: bool = False  # asks what a thing is, not one attribute of it (`asks_what_it_is`)
     wants_list: bool = False  # a list or an explanation: the answer may run longer (`_LONG_ANSWER`)
     units: tuple[str, ...] = ()  # the units a counted figure is asked in ("how many years": year)
     diseases: list[str] = field(default_factory=list)  # disease ids named (ally.subjects)
@@ -517,6 +539,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: set[str]) -> Question
         wants_dose=bool(_DOSE_INTENT.search(corrected)),
         wants_number=bool(_NUMBER_INTENT.search(corrected)),
         wants_definition=bool(_DEFINITION.search(corrected)),
+        what_it_is=asks_what_it_is(corrected),
         injection=bool(_INJECTION.search(question)),
         wants_list=bool(_LONG_ANSWER.search(corrected)) or asks_for_management(corrected),
         units=asked_units(corrected),

@@ -101,6 +101,30 @@ class TestChoose:
             assert [u.chunk.chunk_id for u in units] == ["says", "intro"]
             assert units[1].score > units[0].score
 
+    def test_asked_what_a_thing_is_the_sentence_that_defines_it_leads(
+        self, settings: Settings, vocab: Vocabulary
+    ) -> None:
+        """The better-scoring sentence only mentions the thing; the one that says what it is leads,
+        and both are still cited."""
+        mentions = chunk("m", "The mechanisms of foam cell formation in plaques are not fully understood.")
+        says = chunk("s", "Foam cell, a hallmark of atherosclerosis, derives from lipid-laden macrophages.")
+        ranked = [mentions, says]
+
+        class MentionCloser:  # the meaning step ranks the sentence that only mentions it higher
+            def similarities(
+                self, question: str, units: list[tuple[str, int, str]], vector: object = None
+            ) -> list[float]:
+                return [0.9 if "mechanisms" in text else 0.1 for _, _, text in units]
+
+        with_meaning = settings.model_copy(update={"unit_similarity_weight": 0.6})
+        c = Chooser(with_meaning, vocab, corpus_idf(vocab, ranked), meaning=MentionCloser())  # type: ignore[arg-type]
+        units = c.select(analyse("What is a foam cell?", vocab, c.idf.known), hits(*ranked))
+        assert [u.chunk.chunk_id for u in units] == ["s", "m"]
+        assert units[1].score > units[0].score
+        # asked about its formation, not what it is: the score decides
+        units = c.select(analyse("What do we know of foam cell formation?", vocab, c.idf.known), hits(*ranked))
+        assert units[0].chunk.chunk_id == "m"
+
     @pytest.mark.parametrize("same_passage", [True, False])
     def test_a_list_header_is_not_cited_beside_its_item(
         self, settings: Settings, vocab: Vocabulary, same_passage: bool

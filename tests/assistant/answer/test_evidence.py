@@ -128,7 +128,13 @@ class TestUnitCache:
             ("Rylaze is given intramuscularly.", False),
             ("In October, a study of Rylaze reported remission.", False),  # "In …," is no name
             ("Dexamethasone, a glucocorticoid, was given with Rylaze.", False),  # defines another thing
+            ("Erwinia-derived recombinant asparaginase (Rylaze) is given IM.", True),  # spells it out
         ],
     )
     def test_an_appositive_defines_the_name_it_follows(self, vocab: Vocabulary, text: str, defining: bool) -> None:
         assert defines(text, set(vocab.tokens("Rylaze")), vocab) is defining
+
+    def test_a_spelled_out_abbreviation_defines_only_when_asked_what_it_is(self, vocab: Vocabulary) -> None:
+        text = "Outcomes of acute lymphoblastic leukemia (ALL) improved."
+        assert defines(text, {"c_all"} | set(vocab.tokens("ALL")), vocab)
+        assert not defines(text, {"c_all"} | set(vocab.tokens("ALL")), vocab, spelled_out=False)

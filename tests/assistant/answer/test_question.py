@@ -10,6 +10,7 @@ from assistant.answer.question import (
     as_written,
     asked_units,
     asks_for_management,
+    asks_what_it_is,
     correct_typos,
     counted_re,
     defined_in_question,
@@ -47,6 +48,22 @@ class TestIntent:
     def test_flags(self, vocab: Vocabulary, question: str, dose: bool, number: bool, definition: bool) -> None:
         q = analyse(question, vocab, KNOWN)
         assert (q.wants_dose, q.wants_number, q.wants_definition) == (dose, number, definition)
+
+    @pytest.mark.parametrize(
+        ("question", "expected"),
+        [
+            ("What is Rylaze?", True),
+            ("What is a foam cell?", True),
+            ("What does DMARD stand for?", True),
+            ("how is hypodiploidy defined in ALL?", True),
+            ("What is the function of BRD4?", False),  # one attribute of BRD4
+            ("what are the options for r/r T-ALL?", False),
+            ("What is the recommended dose?", False),
+            ("What is known about the protein Curli?", False),
+        ],
+    )
+    def test_asks_what_it_is(self, question: str, expected: bool) -> None:
+        assert asks_what_it_is(question) is expected
 
     @pytest.mark.parametrize(
         ("question", "expected"),

@@ -84,3 +84,16 @@ class TestMatching:
     )
     def test_leading_run(self, term: str, run: str) -> None:
         assert leading_run(term) == run
+
+    @pytest.mark.parametrize(
+        ("text", "concept"),
+        [
+            ("options for r/r Ph-neg B-ALL", "c_ph_neg"),
+            ("Ph pos ALL", "c_ph_pos"),
+            ("MRD-neg after induction", "c_mrd_neg"),
+            ("still MRD pos", "c_mrd_pos"),
+            ("Ph-negative B-ALL", "c_ph_neg"),
+        ],
+    )
+    def test_clinicians_shorthand_for_negative_and_positive(self, text: str, concept: str) -> None:
+        assert concept in VOCAB.tokens(text)

@@ -479,8 +479,17 @@ def as_written(word: str, question: str) -> str:
     return m.group(0) if m else word
 
 
+# A patient's age written in the question ("75 yo", "a 70-year-old", "aged 68", "80 y/o"): the number
+# says who the patient is, and as a term it would match any "75%" in the sources.
+_AGE_OF_PATIENT = re.compile(
+    r"\b(?:aged?\s+\d{1,3}\b|\d{1,3}\s*(?:-\s*)?(?:yo\b|y/o\b|y\.o\.|yrs?\b\s*old\b|years?\b\s*-?\s*old\b|year-old\b))",
+    re.I,
+)
+
+
 def analyse(question: str, vocab: Vocabulary, known_terms: set[str]) -> QuestionAnalysis:
     corrected, corrections = correct_typos(question, known_terms, vocab)
+    ages = {w for m in _AGE_OF_PATIENT.finditer(corrected) for w in words(m.group(0)) if w not in STOPWORDS}
     # Words the corpus never uses carry no evidence either way unless they name something specific
     # (a drug, a trial, a place: kept, and refused by name) or are uncommon English ("vaccination":
     # kept, so that evidence lacking them covers less of the question); common words ("listed",
@@ -496,7 +505,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: set[str]) -> Question
     runs: list[list[tuple[str, str]]] = []
     for raw in words(corrected):
         token = stem(raw)
-        if raw in STOPWORDS or raw in QUESTION_WORDS or len(raw) < 2 or raw in in_terms:
+        if raw in STOPWORDS or raw in QUESTION_WORDS or len(raw) < 2 or raw in in_terms or raw in ages:
             runs.append(run)
             run = []
             continue
@@ -527,7 +536,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: set[str]) -> Question
             unseen_uncommon.discard(token)
             unseen_specific.add(token)
             words_of[token] = name
-    terms = [t for t in content_tokens(corrected, vocab) if t.startswith("c_") or t in keep]
+    terms = [t for t in content_tokens(_AGE_OF_PATIENT.sub(" ", corrected), vocab) if t.startswith("c_") or t in keep]
     proposal = proposed_answer(corrected)
     proposal_figures = tuple(figures_of(proposal))
     proposal_words = _FIGURE_RE.sub(" ", normalise_figures(proposal))

@@ -95,6 +95,20 @@ class TestTermsAndScope:
         assert not any(t.startswith("defin") for t in q.terms)
         assert any("hypodiploid" in t for t in q.terms)
 
+    @pytest.mark.parametrize(
+        "question",
+        ["75 yo frail with B-ALL, options?", "a 75-year-old with B-ALL", "B-ALL aged 75: options?", "75yo B-ALL pt"],
+    )
+    def test_a_patient_s_age_is_no_term(self, vocab: Vocabulary, question: str) -> None:
+        # "75" is who the patient is: as a term it would match "75% of cases are B-lineage"
+        q = analyse(question, vocab, KNOWN | {"75"})
+        assert not {"75", "yo", "year", "old", "75yo"} & set(q.terms)
+        assert "c_b_all" in q.terms
+
+    def test_a_figure_that_is_no_age_stays_a_term(self, vocab: Vocabulary) -> None:
+        q = analyse("Is the 75% remission rate seen in adults over 60 years?", vocab, KNOWN | {"75", "60"})
+        assert "75" in q.terms
+
     def test_concepts_are_terms(self, vocab: Vocabulary) -> None:
         q = analyse("What is the dose of blinatumomab?", vocab, KNOWN)
         assert any(t.startswith("c_") for t in q.terms)

@@ -26,6 +26,7 @@ _FOLLOWUP_START = re.compile(
     re.I,
 )
 _PRONOUN = re.compile(r"\b(it|its|this|that|these|those|they|them|the same|such)\b", re.I)
+AGE_CUES = ("pediatric", "adult", "young_adult")  # population cues of `ally/data/vocabulary.yaml`
 _SUBJECT_CONCEPTS = {"c_all", "c_b_all", "c_t_all", "c_ph_pos", "c_ph_neg", "c_ph_like"}
 
 
@@ -59,5 +60,11 @@ def resolve(question: str, previous: str, vocab: Vocabulary) -> str:
     for m in sorted(vocab.matches(previous), key=lambda m: m.start, reverse=True):
         if _family(m.concept, vocab) in new_families:
             kept = kept[: m.start] + kept[m.end :]
+    # An age group asked about ("and for kids?") replaces the earlier one, also where that was a plain
+    # word rather than a concept ("the adult dose").
+    ages = [vocab.populations[c] for c in AGE_CUES if c in vocab.populations]
+    if "f3" in new_families or any(p.search(question) for p in ages):
+        for p in ages:
+            kept = p.sub(" ", kept)
     kept = re.sub(r"\s{2,}", " ", kept).strip()
     return f"{question.strip()} {kept}".strip()

@@ -45,3 +45,17 @@ class TestResolve:
     def test_unrelated_context_is_kept(self, vocab: Vocabulary) -> None:
         got = resolve("what dose?", "blinatumomab in adults", vocab)
         assert got == "what dose? blinatumomab in adults"
+
+    @pytest.mark.parametrize(
+        ("question", "previous", "gone", "kept"),
+        [
+            ("And for kids?", "What's the adult dose of nelarabine?", "adult", "nelarabine"),
+            ("and in adults?", "nelarabine dose in children", "children", "nelarabine"),
+            ("what about older patients?", "blinatumomab for pediatric B-ALL", "pediatric", "B-ALL"),
+        ],
+    )
+    def test_a_new_age_group_replaces_the_earlier_one_written_as_a_plain_word(
+        self, vocab: Vocabulary, question: str, previous: str, gone: str, kept: str
+    ) -> None:
+        got = resolve(question, previous, vocab)
+        assert gone not in got and kept in got and got.startswith(question)

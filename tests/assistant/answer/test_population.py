@@ -13,6 +13,8 @@ class TestPopulationOf:
         ("text", "expected"),
         [
             ("In children with ALL", Population(age="pediatric")),
+            ("nelarabine dose for kids", Population(age="pediatric")),
+            ("peds dosing", Population(age="pediatric")),
             ("Adults with Ph+ disease", Population(age="adult", ph="positive")),
             ("Ph-negative B-ALL", Population(ph="negative", lineage="B")),
             ("relapsed or refractory T-ALL", Population(lineage="T", phase="relapsed_refractory")),

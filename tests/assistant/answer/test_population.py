@@ -15,6 +15,8 @@ class TestPopulationOf:
             ("In children with ALL", Population(age="pediatric")),
             ("nelarabine dose for kids", Population(age="pediatric")),
             ("peds dosing", Population(age="pediatric")),
+            ("Ph positive ALL not in CR", Population(ph="positive")),  # written as the concept allows
+            ("Ph neg B-ALL", Population(ph="negative", lineage="B")),
             ("Adults with Ph+ disease", Population(age="adult", ph="positive")),
             ("Ph-negative B-ALL", Population(ph="negative", lineage="B")),
             ("relapsed or refractory T-ALL", Population(lineage="T", phase="relapsed_refractory")),

@@ -15,6 +15,7 @@ import re
 import threading
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from cachetools import LRUCache
 
@@ -23,7 +24,7 @@ from ally.subjects import diseases_in
 from ally.units import display_text, unit_parts
 from ally.untrusted import is_untrusted
 from ally.vocab import STOPWORDS, Vocabulary
-from assistant.answer.question import QUESTION_WORDS, QuestionAnalysis, numbers_in
+from assistant.answer.question import QUESTION_WORDS, Lexicon, QuestionAnalysis, numbers_in
 from assistant.answer.retrieval import Hit
 
 UNSEEN_UNCOMMON_WEIGHT = 0.5
@@ -118,9 +119,10 @@ class IdfTable:
         """The share of the passages that hold the token."""
         return self.df.get(token, 0) / self.n
 
-    @property
-    def known(self) -> set[str]:
-        return set(self.df)
+    @cached_property
+    def known(self) -> Lexicon:
+        """The store's terms, indexed for the question analysis (built once: `df` does not change)."""
+        return Lexicon(self.df)
 
 
 def term_weights(question: QuestionAnalysis, idf: IdfTable) -> dict[str, float]:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from ally.vocab import Vocabulary, default_vocabulary
 from assistant.answer.question import (
+    Lexicon,
     analyse,
     as_written,
     asked_units,
@@ -220,6 +224,25 @@ class TestTypos:
     def test_leaves_unknown_words_without_a_close_match(self, vocab: Vocabulary) -> None:
         fixed, corrections = correct_typos("fraction", {"reaction"}, vocab)
         assert fixed == "fraction" and corrections == {}
+
+    def test_a_closer_word_with_another_start_does_not_hide_one_with_the_same_start(self, vocab: Vocabulary) -> None:
+        # "emmision" is the closer string, but a typo keeps its first two letters: the closest word
+        # that starts as the typo does is the correction (before, the closer one hid it)
+        _, corrections = correct_typos("remmision rate", {"remission", "emmision", "rate"}, vocab)
+        assert corrections == {"remmision": "remission"}
+
+    @hsettings(max_examples=200, deadline=None)
+    @given(
+        st.sets(st.text("abcdeimnorst", min_size=3, max_size=11), max_size=40),
+        st.text("abcdeimnorst", min_size=8, max_size=12),
+    )
+    def test_the_lexicon_s_indexes_find_what_a_scan_of_every_term_finds(self, known: set[str], word: str) -> None:
+        lexicon = Lexicon(known)
+        assert sorted(lexicon.typo_candidates(word)) == sorted(
+            t for t in known if len(t) >= 5 and t.isalpha() and t[:2] == word[:2]
+        )
+        assert sorted(lexicon.same_start(word)) == sorted(t for t in known if len(t) >= 8 and t[:6] == word[:6])
+        assert set(lexicon) == known and len(lexicon) == len(known) and all(t in lexicon for t in known)
 
 
 def test_numbers_are_read_as_written() -> None:

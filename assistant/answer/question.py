@@ -388,8 +388,33 @@ def is_specific(term: str, question: str) -> bool:
         return False
     # A capitalised word inside a sentence is a name ("the Augment trial"), however common the word.
     # ("the AUGMENT trial" too: the first letter decides).
-    inside = re.finditer(rf"(?<![.?!]\s)(?<!^)\b{re.escape(term)}\b", question, re.I)
-    return any(m.group(0)[0].isupper() for m in inside)
+    for i in _occurrences(term, question):
+        end = i + len(term)
+        if i == 0 or _is_word_char(question[i - 1]) or (end < len(question) and _is_word_char(question[end])):
+            continue  # not a whole word
+        if i >= 2 and question[i - 1].isspace() and question[i - 2] in ".?!":
+            continue  # a sentence's first word
+        if question[i].isupper():
+            return True
+    return False
+
+
+def _is_word_char(c: str) -> bool:
+    """What `\\w` matches."""
+    return c.isalnum() or c == "_"
+
+
+def _occurrences(word: str, text: str) -> Iterator[int]:
+    """Where `word` occurs in `text`, ignoring case (plain string search: a pattern compiled per word
+    and question missed the regex cache on every answer)."""
+    low, needle = text.lower(), word.lower()
+    if len(low) != len(text) or not needle:  # a letter whose lower case is longer ("İ"): search as written
+        yield from (m.start() for m in re.finditer(re.escape(word), text, re.I))
+        return
+    i = low.find(needle)
+    while i >= 0:
+        yield i
+        i = low.find(needle, i + 1)
 
 
 def content_tokens(text: str, vocab: Vocabulary) -> list[str]:
@@ -516,11 +541,28 @@ def known_variant(raw: str, known_terms: AbstractSet[str]) -> str | None:
 def as_written(word: str, question: str) -> str:
     """The word as the question writes it ("AUGMENT", not "augment"), for messages that name it; a
     part of a hyphenated name as the whole name ("PD-L1", not "L1")."""
-    w = re.escape(word)
-    m = re.search(rf"(?<![\w-]){w}(?![\w-])", question, re.I) or re.search(
-        rf"(?<![\w-])(?:\w+-)*{w}(?:-\w+)*(?![\w-])", question, re.I
-    )
-    return m.group(0) if m else word
+    n = len(question)
+
+    def free(i: int) -> bool:  # no word character or hyphen at i
+        return i < 0 or i >= n or not (_is_word_char(question[i]) or question[i] == "-")
+
+    found = list(_occurrences(word, question))
+    for i in found:
+        if free(i - 1) and free(i + len(word)):
+            return question[i : i + len(word)]
+    for i in found:  # inside a hyphenated name: the whole name
+        start, end = i, i + len(word)
+        while start >= 2 and question[start - 1] == "-" and _is_word_char(question[start - 2]):
+            start -= 2
+            while start > 0 and _is_word_char(question[start - 1]):
+                start -= 1
+        while end + 1 < n and question[end] == "-" and _is_word_char(question[end + 1]):
+            end += 2
+            while end < n and _is_word_char(question[end]):
+                end += 1
+        if free(start - 1) and free(end):
+            return question[start:end]
+    return word
 
 
 # A patient's age written in the question ("75 yo", "a 70-year-old", "aged 68", "80 y/o"): the number

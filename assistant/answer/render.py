@@ -232,10 +232,13 @@ _COMMON_STARTS = frozenset(
 )
 
 
+_LETTER_RUN = re.compile(r"[A-Za-z]+")
+
+
 def _partial_word(word: str, source: str) -> bool:
     """Whether a lower-case word at a passage's edge is a piece of a word ("hree", "ctober", "ing"):
     short or unknown to English, and nowhere else in the passage as a whole word."""
-    if re.search(rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])", source[1:-1], re.IGNORECASE) and len(word) > 3:
+    if len(word) > 3 and word.lower() in {w.lower() for w in _LETTER_RUN.findall(source[1:-1])}:
         return False
     if len(word) <= 3:
         return word not in _COMMON_STARTS

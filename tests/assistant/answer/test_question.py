@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import settings as hsettings
@@ -353,3 +355,48 @@ class TestTimepoints:
     def test_the_evidence_gives_it_in_any_writing(self, text: str, gives: bool) -> None:
         [t] = timepoints_in("What is the 5-year OS?")
         assert bool(t.pattern.search(text)) is gives
+
+
+def _as_written_by_regex(word: str, question: str) -> str:
+    """`as_written` by its definition: two patterns compiled for the word."""
+    w = re.escape(word)
+    m = re.search(rf"(?<![\w-]){w}(?![\w-])", question, re.I) or re.search(
+        rf"(?<![\w-])(?:\w+-)*{w}(?:-\w+)*(?![\w-])", question, re.I
+    )
+    return m.group(0) if m else word
+
+
+def _capitalised_inside_by_regex(term: str, question: str) -> bool:
+    inside = re.finditer(rf"(?<![.?!]\s)(?<!^)\b{re.escape(term)}\b", question, re.I)
+    return any(m.group(0)[0].isupper() for m in inside)
+
+
+class TestWordsAsWritten:
+    """The question's own spelling of a word, and whether it is capitalised inside a sentence, found
+    by string search; the same as the patterns that define them."""
+
+    QUESTION = st.lists(st.sampled_from(["PD", "l1", "L1", "-", " ", ". ", "? ", "Augment", "augment", "x", "_", "2"]))
+
+    @hsettings(max_examples=300, deadline=None)
+    @given(QUESTION.map("".join), st.sampled_from(["l1", "pd", "augment", "pd-l1", "x2", "augment-pd"]))
+    def test_as_written_equals_its_patterns(self, question: str, word: str) -> None:
+        assert as_written(word, question) == _as_written_by_regex(word, question)
+
+    @hsettings(max_examples=300, deadline=None)
+    @given(QUESTION.map("".join))
+    def test_a_capitalised_word_inside_a_sentence_equals_its_pattern(self, question: str) -> None:
+        # "augment" is common English without digits: is_specific is the capitalisation test alone
+        expected = _capitalised_inside_by_regex("augment", question) and not title_case(question)
+        assert is_specific("augment", question) is expected
+
+    @pytest.mark.parametrize(
+        ("word", "question", "written"),
+        [
+            ("augment", "Results of the AUGMENT trial?", "AUGMENT"),
+            ("l1", "Is nivolumab a PD-L1 inhibitor?", "PD-L1"),
+            ("wilm's", "Drugs for Wilm's tumor?", "Wilm's"),
+            ("absent", "What is it?", "absent"),
+        ],
+    )
+    def test_examples(self, word: str, question: str, written: str) -> None:
+        assert as_written(word, question) == written

@@ -29,8 +29,9 @@ from assistant.answer.retrieval import Hit
 
 UNSEEN_UNCOMMON_WEIGHT = 0.5
 _DEFINES = re.compile(r"\b(is|are) (a|an)\b|\b(is|are) defined (as|by)\b|\brefers? to\b|^[A-Z][\w -]+: [A-Z]")
-# A sentence that opens with a name and an appositive: "Rylaze®, a recombinant Erwinia asparaginase, …"
+# An abbreviation spelled out before it: "disease-modifying anti-rheumatic drug (DMARD)"
 _GLOSSED = re.compile(r"\w[\w -]{8,}\(([A-Z][A-Za-z0-9-]{1,11})\)")
+# A sentence that opens with a name and an appositive: "Rylaze®, a recombinant Erwinia asparaginase, …"
 _APPOSITIVE = re.compile(r"^([A-Z][\w®™-]*)(?:\s+\(?[\w®™-]+\)?){0,3},\s+(a|an)\s")
 
 
@@ -41,7 +42,6 @@ def defines(text: str, terms: AbstractSet[str], vocab: Vocabulary, *, spelled_ou
     leaves abbreviations out (for questions that do not ask what a thing is, "(ALL)" says nothing)."""
     if _DEFINES.search(text):
         return True
-    # spells out an abbreviation the question asks about: "disease-modifying anti-rheumatic drug (DMARD)"
     if spelled_out and any(t in terms for g in _GLOSSED.findall(text) for t in vocab.tokens(g)):
         return True
     m = _APPOSITIVE.match(text)

@@ -437,8 +437,8 @@ class Lexicon(AbstractSet[str]):
                 typo[t[:2]].append(t)
             if len(t) >= 8:
                 long[t[:6]].append(t)
-        self._typo = {k: sorted(v) for k, v in typo.items()}
-        self._long = {k: sorted(v) for k, v in long.items()}
+        self._typo = dict(typo)
+        self._long = dict(long)
 
     @classmethod
     def of(cls, terms: AbstractSet[str]) -> Lexicon:

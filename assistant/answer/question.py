@@ -127,6 +127,9 @@ QUESTION_WORDS = frozenset(
         "types",
         "thing",
         "things",
+        "ones",  # "the poor-risk ones"
+        "many",  # "how many", "how much": the kind of answer (`_HOW_MANY`), not what it is about
+        "much",
         "way",
         "ways",
         "anything",

@@ -89,6 +89,8 @@ class TestTermsAndScope:
     def test_question_words_are_not_terms(self, vocab: Vocabulary) -> None:
         q = analyse("What is the recommended treatment for patients?", vocab, KNOWN)
         assert not any(t in {"what", "recommend", "treatment", "patient"} for t in q.terms)
+        q = analyse("How many of the poor-risk ones relapse?", vocab, KNOWN | {"mani", "one"})
+        assert not {"mani", "one", "ones"} & set(q.terms)
 
     @pytest.mark.parametrize(
         "question", ["What defines hypodiploidy?", "Definition of hypodiploidy", "how is hypodiploidy defined?"]

@@ -276,7 +276,7 @@ class Chooser:
         """The lead is the chosen unit that scores best on what it shows: its score with the
         coverage of a prose sentence counted on its own words, not on its document's title (which
         the reader does not see in that line); for a question that asks what a thing is, the best
-        of those that define it, when any does."""
+        of those that define it, when any does; never a unit that only restates the question."""
         if len(chosen) < 2:
             return chosen
         shown = [
@@ -287,6 +287,12 @@ class Chooser:
         if q.what_it_is:  # "what is X": a unit that says what X is leads, if one was chosen
             terms = set(q.terms)
             leads = [i for i, u in enumerate(chosen) if u.own_tokens & terms and defines(u.text, terms, self.vocab)]
+        if not leads:
+            # a unit whose own words only restate the question ("CALGB 10403" for "what's in CALGB
+            # 10403?") does not lead while another says more
+            asked = set(q.terms).union(self.vocab.tokens(q.corrected))
+            says_more = [i for i, u in enumerate(chosen) if not u.own_tokens <= asked]
+            leads = says_more if len(says_more) < len(chosen) else []
         best = max(leads or range(len(chosen)), key=lambda i: (shown[i], -i))
         if best == 0 or (not leads and shown[best] <= shown[0]):
             return chosen

@@ -125,6 +125,23 @@ class TestChoose:
         units = c.select(analyse("What do we know of foam cell formation?", vocab, c.idf.known), hits(*ranked))
         assert units[0].chunk.chunk_id == "m"
 
+    def test_a_unit_that_only_restates_the_question_does_not_lead(self, settings: Settings, vocab: Vocabulary) -> None:
+        """Listed under one heading, the protocol's bare name matches the question fully and ranks
+        first; the bullet that gives its contents (under another heading) leads, and the bare name
+        is still cited."""
+        named = chunk("named", "- CALGB 10403", "Treatment > T-ALL > Protocols", [BULLETS])
+        contents = chunk(
+            "contents",
+            "- CALGB 10403\n  - Daunorubicin, pegaspargase, vincristine",
+            "Treatment > B-ALL > Protocols",
+            [BULLETS],
+        )
+        ranked = [named, contents]
+        c = Chooser(settings, vocab, corpus_idf(vocab, ranked))
+        units = c.select(analyse("What's in CALGB 10403?", vocab, c.idf.known), hits(*ranked))
+        assert units[0].text == "Daunorubicin, pegaspargase, vincristine"
+        assert "named" in {u.chunk.chunk_id for u in units}
+
     @pytest.mark.parametrize("same_passage", [True, False])
     def test_a_list_header_is_not_cited_beside_its_item(
         self, settings: Settings, vocab: Vocabulary, same_passage: bool

@@ -147,6 +147,7 @@ def score_units(units: list[Unit], question: QuestionAnalysis, vocab: Vocabulary
     """
     weight = term_weights(question, idf)
     q_terms = list(weight)
+    asked = set(q_terms)
     q_weight = sum(weight.values()) or 1.0
     for u in units:
         u.coverage = sum(w for t, w in weight.items() if t in u.tokens) / q_weight
@@ -160,8 +161,8 @@ def score_units(units: list[Unit], question: QuestionAnalysis, vocab: Vocabulary
             bonus = 0.08 if u.numbers else -0.1
         if (
             question.wants_definition
-            and defines(u.text, set(q_terms), vocab, spelled_out=question.what_it_is)
-            and u.own_tokens & set(q_terms)
+            and u.own_tokens & asked
+            and defines(u.text, asked, vocab, spelled_out=question.what_it_is)
         ):
             bonus += 0.1
         if u.text.rstrip().endswith(":"):

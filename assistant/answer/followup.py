@@ -12,11 +12,12 @@ import re
 from ally.vocab import Vocabulary
 
 # Concept families: a new value in a family replaces the old one.
+AGE_GROUPS = {"c_pediatric", "c_aya", "c_elderly"}
 FAMILIES: list[set[str]] = [
     {"c_mrd_pos", "c_mrd_neg"},
     {"c_ph_pos", "c_ph_neg", "c_ph_like", "c_bcr_abl1"},
     {"c_b_all", "c_t_all"},
-    {"c_pediatric", "c_aya", "c_elderly"},
+    AGE_GROUPS,
     {"c_poor_risk", "c_favorable_risk"},
     {"c_cr", "c_no_cr"},
 ]
@@ -63,7 +64,7 @@ def resolve(question: str, previous: str, vocab: Vocabulary) -> str:
     # An age group asked about ("and for kids?") replaces the earlier one, also where that was a plain
     # word rather than a concept ("the adult dose").
     ages = [vocab.populations[c] for c in AGE_CUES if c in vocab.populations]
-    if "f3" in new_families or any(p.search(question) for p in ages):
+    if any(m.concept in AGE_GROUPS for m in new_matches) or any(p.search(question) for p in ages):
         for p in ages:
             kept = p.sub(" ", kept)
     kept = re.sub(r"\s{2,}", " ", kept).strip()

@@ -159,9 +159,9 @@ _INJECTION = re.compile(
     re.IGNORECASE,
 )
 _DOSE_INTENT = re.compile(r"\b(dose|doses|dosing|dosage|how much|mg|mg/m²|mg/m2)\b", re.I)
-_DEFINITION = re.compile(
-    r"^\s*(what|who)\s+(is|are|was)\b|\bdefin(e|es|ed|ition)\b|\bmeaning of\b|\bstands? for\b", re.I
-)
+_DEFINE_WORDS = r"\bdefin(e|es|ed|ition)\b|\bmeaning of\b|\bstands? for\b"  # "what defines", "stands for"
+_DEFINITION = re.compile(rf"^\s*(what|who)\s+(is|are|was)\b|{_DEFINE_WORDS}", re.I)
+_ASKS_DEFINITION = re.compile(_DEFINE_WORDS, re.I)
 # "What is X?" asking what X is (not "what is the dose of X", "what are the options for X"): a short
 # name after "what is", with no preposition that would make it one attribute of another thing.
 _WHAT_IS_X = re.compile(r"^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?:an?\s+|the\s+)?([^?]+?)\s*\??\s*$", re.I)
@@ -173,7 +173,7 @@ _ATTRIBUTE_OF = re.compile(
 def asks_what_it_is(question: str) -> bool:
     """Whether a question asks what a thing is ("What is Rylaze?", "What defines Ph-like ALL?",
     "how is hypodiploidy defined?"), not an attribute of it ("What is the function of BRD4?")."""
-    if re.search(r"\bdefin(e|es|ed|ition)\b|\bmeaning of\b|\bstands? for\b", question, re.I):
+    if _ASKS_DEFINITION.search(question):
         return True
     m = _WHAT_IS_X.match(question)
     return m is not None and len(m.group(1).split()) <= 4 and not _ATTRIBUTE_OF.search(m.group(1))

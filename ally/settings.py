@@ -193,6 +193,24 @@ class Settings(BaseSettings):
         description="Share of the question's terms (idf-weighted) the best unit's passage must cover for "
         "support_similarity to stand in for a unit's own coverage.",
     )
+    weak_coverage: float = Field(
+        default=0.45,
+        ge=0,
+        le=1,
+        description="A best unit covering less than this share of the question's terms (idf-weighted) must also "
+        "mean what the question asks: some chosen unit's cosine with the question reaches weak_similarity, or ALLy "
+        "abstains. Calibrated with questions from another field asked of the ALL corpus (external dev questions "
+        "over the own store: the answered ones it refuses had coverage 0.30-0.42) and the answerable questions of "
+        "the own, clinician dev and external sets (none below it refused).",
+    )
+    weak_similarity: float = Field(
+        default=0.25,
+        ge=0,
+        le=1,
+        description="The cosine a chosen unit must reach when the best unit covers less than weak_coverage of the "
+        "question. Calibrated on the same questions: off-field questions answered before reached 0.12-0.25; "
+        "answerable ones under weak_coverage reach 0.29 and above. 0 turns the check off.",
+    )
     max_question_chars: int = Field(default=2000, gt=0, description="Longest question accepted.")
     max_conversation_turns: int = Field(default=50, gt=0, description="Most turns kept per conversation.")
     max_batch_lines: int = Field(default=10_000, gt=0, description="Most lines in one --batch file.")
@@ -298,6 +316,8 @@ ANSWER_SETTINGS = (
     "abstain_threshold",
     "support_similarity",
     "support_passage_coverage",
+    "weak_coverage",
+    "weak_similarity",
     "max_answer_sentences",
     "answer_chars_short",
     "answer_chars_long",

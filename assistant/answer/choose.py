@@ -485,6 +485,35 @@ class Chooser:
             best.passage_tokens, q, self.idf
         ) >= self.settings.support_passage_coverage
 
+    def _uncovered(self, q: QuestionAnalysis, top: Unit, chosen: list[Unit], missing: list[str]) -> Choice | None:
+        """The abstention when the chosen units do not cover the question: too little of its words
+        (and nothing that means it), or little of them and nothing close in meaning (`_weak`)."""
+        if top.coverage < self.settings.abstain_threshold and not self._meant(q, chosen):
+            if missing:
+                return Choice(True, reason=f"no passage covers {', '.join(missing)}", missing=missing)
+            # each term is in some chosen passage, but no passage holds enough of them together
+            asked = self._readable(q, [t for t in q.terms if not self._ubiquitous(t)]) or self._readable(q, q.terms)
+            return Choice(True, reason=f"no passage covers {_listed(asked, 'and')} together", missing=asked)
+        if self._weak(top, chosen):
+            asked = missing or self._readable(q, [t for t in q.terms if not self._ubiquitous(t)])
+            return Choice(
+                True,
+                reason=f"no passage found is about {_listed(asked, 'and')}: the passages share a few of the "
+                "question's words but not its meaning",
+                missing=asked,
+            )
+        return None
+
+    def _weak(self, top: Unit, chosen: list[Unit]) -> bool:
+        """Whether the evidence is too weak on both counts: the best unit covers less than
+        `weak_coverage` of the question's words and no chosen unit means what it asks (cosine below
+        `weak_similarity`): a question from another field that shares a few words with the corpus
+        ("Does obesity impact the outcome of trauma in children?" against an ALL corpus)."""
+        if self.meaning is None or self.settings.weak_similarity <= 0 or top.coverage >= self.settings.weak_coverage:
+            return False
+        scored = [u.similarity for u in chosen if u.similarity is not None]
+        return bool(scored) and max(scored) < self.settings.weak_similarity
+
     def _nothing_chosen(
         self, q: QuestionAnalysis, hits: list[Hit], population: Population | None, vector: np.ndarray | None
     ) -> Choice:
@@ -540,12 +569,9 @@ class Chooser:
         refused = self._unstated(q, chosen, pool, population) or self._figure_refusal(q, chosen, missing, named)
         if refused is not None:
             return refused
-        if top.coverage < self.settings.abstain_threshold and not self._meant(q, chosen):
-            if missing:
-                return Choice(True, reason=f"no passage covers {', '.join(missing)}", missing=missing)
-            # each term is in some chosen passage, but no passage holds enough of them together
-            asked = self._readable(q, [t for t in q.terms if not self._ubiquitous(t)]) or self._readable(q, q.terms)
-            return Choice(True, reason=f"no passage covers {_listed(asked, 'and')} together", missing=asked)
+        uncovered = self._uncovered(q, top, chosen, missing)
+        if uncovered is not None:
+            return uncovered
 
         if q.wants_dose:  # the dose asked for leads: a card's dosing field before its status or indications
             chosen.sort(key=lambda u: DOSE_RE.search(u.text) is None)

@@ -152,6 +152,53 @@ class TestSupportByMeaning:
             assert choice.abstained and choice.reason.startswith("no passage covers"), overrides  # type: ignore[attr-defined]
 
 
+class _FixedEncoder:
+    """The question (its text is `question`) gets one direction and every unit another at a set cosine."""
+
+    name = "fixed"
+    dim = 2
+
+    def __init__(self, question: str, cosine: float) -> None:
+        self.question, self.cosine = question, cosine
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        unit = [self.cosine, float(np.sqrt(max(0.0, 1 - self.cosine**2)))]
+        return np.asarray([[1.0, 0.0] if t == self.question else unit for t in texts], dtype=np.float32)
+
+
+class TestWeakEvidence:
+    """A question from another field that shares a few words with the corpus: the best unit covers
+    little of it and nothing chosen means what it asks."""
+
+    OUTCOMES = Chunk("outcomes", "all-doc", "", "Outcomes improved with intensified chemotherapy.", "", 0, "Doc", [])
+    QUESTION = "Does obesity impact the pattern and outcome of trauma in children?"
+
+    def choose(self, vocab: Vocabulary, cosine: float, **overrides: float) -> tuple[object, float]:
+        s = Settings(dense_weight=0, unit_similarity_weight=0.6, **overrides)  # type: ignore[arg-type]
+        idf = idf_of(vocab, self.OUTCOMES, PROSE, ALL_POS, ALL_NEG, AML, PHASES)
+        q = analyse(self.QUESTION, vocab, idf.known)
+        chooser = Chooser(s, vocab, idf, meaning=UnitSimilarity(_FixedEncoder(q.corrected, cosine)))
+        units = chooser.select(q, hits(self.OUTCOMES, PROSE))
+        top = max(u.coverage for u in units)
+        return chooser.choose(q, hits(self.OUTCOMES, PROSE)), top
+
+    def test_little_coverage_and_no_meaning_is_refused_naming_what_is_missing(self, vocab: Vocabulary) -> None:
+        choice, top = self.choose(vocab, cosine=0.1)
+        assert Settings().abstain_threshold <= top < Settings().weak_coverage  # the coverage check alone answers
+        assert choice.abstained and "not its meaning" in choice.reason  # type: ignore[attr-defined]
+        assert {"obesity", "trauma"} <= set(choice.missing)  # type: ignore[attr-defined]
+
+    @pytest.mark.parametrize(
+        ("cosine", "overrides"),
+        [(0.6, {}), (0.1, {"weak_similarity": 0.0}), (0.1, {"weak_coverage": 0.2})],
+    )
+    def test_meaning_or_coverage_answers_and_each_bound_turns_it_off(
+        self, vocab: Vocabulary, cosine: float, overrides: dict[str, float]
+    ) -> None:
+        choice, _ = self.choose(vocab, cosine, **overrides)
+        assert not choice.abstained and choice.units[0].chunk.chunk_id == "outcomes"  # type: ignore[attr-defined]
+
+
 class TestSubtypes:
     @pytest.mark.parametrize(
         ("question", "text", "other"),

@@ -62,7 +62,10 @@ eval-gate: setup
 	  $(BIN)/ally ingest $(EXTERNAL_DEV)/docs --store artifacts/eval-external-store --json > /dev/null && \
 	  $(BIN)/ally eval --store artifacts/eval-external-store --dataset $(EXTERNAL_DEV)/questions.jsonl \
 	    --corpus $(EXTERNAL_DEV)/docs --no-pathway --thresholds evals/thresholds-external.yaml \
-	    --out artifacts/eval-report-external; \
+	    --out artifacts/eval-report-external && \
+	  $(BIN)/ally eval --systems ally,langchain --store artifacts/eval-store \
+	    --dataset $(EXTERNAL_DEV)/questions.jsonl --off-field general --no-pathway \
+	    --thresholds evals/thresholds-off-field.yaml --out artifacts/eval-report-off-field; \
 	else echo "external dev set not found at $(EXTERNAL_DEV): its gate is skipped"; fi
 
 test: lint typecheck pytest eval-gate

@@ -46,6 +46,7 @@ class EvalOptions:
     no_pathway: bool = False
     thresholds: Path | None = None
     limit: int | None = None
+    off_field: tuple[str, ...] = ()
 
 
 def system_names(systems: str | None, against: str | None) -> list[str]:
@@ -88,6 +89,7 @@ def run_command(options: EvalOptions) -> int:
         pathway_cases=None if options.no_pathway else (options.pathway_cases or default_pathway_path()),
         against=options.against,
         limit=options.limit,
+        off_field=options.off_field,
         progress=lambda msg: typer.echo(msg, err=True),
     )
     gated = run.system(gate_config.system)

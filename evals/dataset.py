@@ -143,6 +143,16 @@ class DocumentItem(BaseModel):
     conversation_id: None = None
     patient: None = None
 
+    def off_field(self) -> QuestionItem:
+        """This question asked of a store whose corpus is about something else: it must be refused."""
+        return QuestionItem(
+            id=self.id,
+            question=self.question,
+            category="unanswerable",
+            expect_abstain=True,
+            notes=f"off-field: a {self.topic or 'general'} question ({self.source}) asked of another corpus",
+        )
+
 
 EvalItem = QuestionItem | DocumentItem
 
@@ -264,6 +274,25 @@ def load_questions(path: Path) -> list[EvalItem]:
                 field="turn",
             )
     return list(items)
+
+
+def off_field_items(path: Path, items: list[EvalItem], topics: tuple[str, ...]) -> list[EvalItem]:
+    """The document-gold items of `topics` (their `topic` field), each expecting a refusal: the
+    questions of one field asked of a store built from another field's documents."""
+    if any(not isinstance(i, DocumentItem) for i in items):
+        raise InputError(
+            f"{path}: --off-field needs a document-gold question set (lines with 'gold_docs' and 'topic'); "
+            "this one is in the built-in format, whose items already say whether they must be refused",
+            field="topic",
+        )
+    chosen = [i.off_field() for i in items if isinstance(i, DocumentItem) and i.topic in topics]
+    if not chosen:
+        found = sorted({str(i.topic) for i in items if isinstance(i, DocumentItem)})
+        raise InputError(
+            f"{path}: no item has topic {' or '.join(map(repr, topics))}; the set's topics are: {', '.join(found)}",
+            field="topic",
+        )
+    return list(chosen)
 
 
 def load_pathway_cases(path: Path) -> list[PathwayCase]:

@@ -25,7 +25,14 @@ from ally.errors import AllyError
 from ally.schema import Answer, PathwayResult
 from ally.settings import Settings
 from evals.baselines import EvalSystem, build_systems
-from evals.dataset import DocumentItem, EvalItem, PathwayCase, load_pathway_cases, load_questions
+from evals.dataset import (
+    DocumentItem,
+    EvalItem,
+    PathwayCase,
+    load_pathway_cases,
+    load_questions,
+    off_field_items,
+)
 from evals.metrics import (
     ItemScore,
     PathwayScore,
@@ -191,6 +198,7 @@ def run_eval(
     pathway_cases: Path | None = None,
     against: str | None = None,
     limit: int | None = None,
+    off_field: tuple[str, ...] = (),
     progress: Progress | None = None,
 ) -> EvalRun:
     """Run the named systems on the data set (and the pathway cases) and score everything.
@@ -199,13 +207,21 @@ def run_eval(
     missing; errors on single items are recorded in the run, never raised.
     """
     say: Progress = progress or (lambda _msg: None)
-    items = limit_items(load_questions(dataset), limit)
+    items = load_questions(dataset)
+    if off_field:  # another field's questions, asked of this store: every one must be refused
+        items = off_field_items(dataset, items, off_field)
+    items = limit_items(items, limit)
     cases = load_pathway_cases(pathway_cases) if pathway_cases is not None else []
     built = build_systems(systems, settings=settings, corpus=corpus, against=against)
     run = EvalRun(
         run_id=uuid.uuid4().hex[:10],
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        dataset={"path": str(dataset), "sha256": file_sha256(dataset), "items": len(items)},
+        dataset={
+            "path": str(dataset),
+            "sha256": file_sha256(dataset),
+            "items": len(items),
+            **({"off_field": list(off_field)} if off_field else {}),
+        },
         pathway_cases=(
             {"path": str(pathway_cases), "sha256": file_sha256(pathway_cases), "cases": len(cases)}
             if pathway_cases is not None

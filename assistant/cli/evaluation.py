@@ -54,6 +54,14 @@ def eval_command(
         int | None,
         typer.Option("--limit", min=1, help="Only the first N questions (whole conversations kept)."),
     ] = None,
+    off_field: Annotated[
+        str | None,
+        typer.Option(
+            "--off-field",
+            help="Comma-separated topics of a document-gold set (its 'topic' field): ask only those questions, "
+            "each expected to be refused (a store built from another field's documents does not answer them).",
+        ),
+    ] = None,
 ) -> None:
     """Run the evaluation: ALLy and its baselines on the same questions, metrics, report and CI gate."""
     from ally.runtime import enforce_offline
@@ -72,5 +80,6 @@ def eval_command(
         no_pathway=no_pathway,
         thresholds=thresholds,
         limit=limit,
+        off_field=tuple(t.strip() for t in (off_field or "").split(",") if t.strip()),
     )
     raise typer.Exit(run_guarded(lambda: run_command(options)))

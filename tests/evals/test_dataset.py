@@ -19,6 +19,7 @@ from evals.dataset import (
     default_questions_path,
     load_pathway_cases,
     load_questions,
+    off_field_items,
 )
 
 
@@ -136,3 +137,27 @@ class TestDocumentGoldItems:
         bad = {**self.LINE, "id": "bioasq-2", "gold_docs": []}
         with pytest.raises(InputError, match=r":2: field 'gold_docs'"):
             load_questions(self.write(tmp_path, self.LINE, bad))
+
+
+class TestOffField:
+    """`--off-field`: one field's questions asked of a store built from another field's documents."""
+
+    ROW: ClassVar[dict[str, Any]] = {**TestDocumentGoldItems.LINE, "topic": "general"}
+
+    def test_the_topics_asked_are_kept_and_each_expects_a_refusal(self, tmp_path: Path) -> None:
+        heme = {**self.ROW, "id": "bioasq-2", "topic": "leukemia"}
+        path = TestDocumentGoldItems().write(tmp_path, self.ROW, heme)
+        (item,) = off_field_items(path, load_questions(path), ("general",))
+        assert item.id == "bioasq-1" and item.expect_abstain and not item.key_facts
+        assert item.category == "unanswerable" and item.notes and not item.notes.startswith("absent:")
+        assert len(off_field_items(path, load_questions(path), ("general", "leukemia"))) == 2
+
+    def test_an_unknown_topic_is_an_error_listing_the_topics(self, tmp_path: Path) -> None:
+        path = TestDocumentGoldItems().write(tmp_path, self.ROW)
+        with pytest.raises(InputError, match="no item has topic 'cardiology'; the set's topics are: general"):
+            off_field_items(path, load_questions(path), ("cardiology",))
+
+    def test_the_built_in_format_is_refused(self) -> None:
+        path = default_questions_path()
+        with pytest.raises(InputError, match="--off-field needs a document-gold question set"):
+            off_field_items(path, load_questions(path), ("general",))

@@ -500,12 +500,15 @@ _PARENTHESIS = re.compile(r"([\w-]+(?:\s+[\w-]+){0,5})\s*\(([^()]{2,80})\)")
 
 def defined_in_question(question: str, known_terms: AbstractSet[str]) -> set[str]:
     """Words the question itself spells out in a parenthesis with words the corpus knows:
-    "iAMP21 (intrachromosomal amplification of chromosome 21)", "Tecartus (brexucabtagene)"."""
+    "iAMP21 (intrachromosomal amplification of chr 21)", "Tecartus (brexucabtagene)". Most of the
+    gloss's words must be known: "Aucatzyl (obe-cel)" is not defined by the "cel" of another
+    product's "liso-cel"."""
     defined: set[str] = set()
     for m in _PARENTHESIS.finditer(question):
         before, inside = words(m.group(1)), words(m.group(2))
         for named, gloss in ((before[-1:], inside), (inside, before)):
-            if any(stem(w) in known_terms and w not in STOPWORDS for w in gloss):
+            content = [w for w in gloss if w not in STOPWORDS]
+            if 2 * sum(stem(w) in known_terms for w in content) > len(content):
                 defined |= {stem(w) for w in named}
     return defined
 

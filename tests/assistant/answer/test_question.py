@@ -184,6 +184,12 @@ class TestTermsAndScope:
         q = analyse("Is iAMP21 (amplification of chromosome 21) poor risk?", vocab, known)
         assert "iamp21" not in q.unseen_specific
 
+    def test_a_gloss_mostly_unknown_to_the_corpus_defines_nothing(self, vocab: Vocabulary) -> None:
+        known = KNOWN | {"cel", "liso"}  # another product's "liso-cel"
+        assert not defined_in_question("What is Aucatzyl (obe-cel) and who is it for?", known)
+        q = analyse("What is Aucatzyl (obe-cel) and who is it for?", vocab, known)
+        assert "aucatzyl" in q.unseen_specific
+
     @pytest.mark.parametrize(
         ("word", "known", "expected"),
         [

@@ -31,6 +31,7 @@ from assistant.answer.meaning import UnitSimilarity
 from assistant.answer.population import Population, mismatch_note, other_subtype, population_of
 from assistant.answer.question import (
     DOSE_RE,
+    SHARE_FIGURE,
     UBIQUITOUS_SHARE,
     QuestionAnalysis,
     Timepoint,
@@ -429,6 +430,11 @@ class Chooser:
         if q.wants_number and not any(u.numbers and (not informative or u.tokens & informative) for u in chosen[:3]):
             # the figure must come from a unit about what is asked, not from any unit with a number
             return Choice(True, reason="no passage gives the figure asked for", missing=missing)
+        if q.wants_share and not any(
+            SHARE_FIGURE.search(u.text) and (not informative or u.tokens & informative) for u in chosen
+        ):
+            # a share or rate is answered by one ("25%", "3 of 40"), not by a dose or a grade
+            return Choice(True, reason="no passage gives the share or rate asked for", missing=missing)
         return self._uncounted(q, chosen, informative, named)
 
     def _uncounted(

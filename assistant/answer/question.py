@@ -218,6 +218,21 @@ _NUMBER_INTENT = re.compile(
     r"incidence|survival|how likely)\b",
     re.I,
 )
+# A question asking for a share or a rate ("what proportion", "what % of", "CR rate", "how common")
+# is answered by a figure that is one: a percentage, "N of M", "one in N", a fraction word, a rate
+# per population ("1.6 per 100,000"). Not survival alone ("median survival" is a duration) and not
+# "how often" (a schedule).
+_SHARE_INTENT = re.compile(
+    r"\b(percent(?:age)?s?|proportions?|what share|fractions?|how common|how frequent(?:ly)?|how likely|"
+    r"chances?|rates?)\b|\bwhat %",
+    re.I,
+)
+SHARE_FIGURE = re.compile(
+    r"\d\s*%|\bper ?cent\b|\bper\s+[\d,]+\b|\b\d+\s*(?:of|out of|in)\s+(?:every\s+)?[\d,]+\b|"
+    r"\bone[- ](?:in|out of)\b|\b\d+(?:\.\d+)?\s*/\s*\d+\b|"
+    r"\b(?:half|one[- ]third|two[- ]thirds|a third|a quarter|one[- ]quarter|three[- ]quarters|one[- ]fifth)\b",
+    re.I,
+)
 # Questions that ask what to do: only these are led by the pathway's options for a described patient.
 # A question whose answer is a list or an explanation (it may run longer than a one-fact answer):
 # "List …", "What are …", "Which genes are …", "options", "how does X work", "why", "describe".
@@ -336,6 +351,7 @@ class QuestionAnalysis:
     concepts: set[str]
     wants_dose: bool
     wants_number: bool
+    wants_share: bool  # asks for a share or a rate, answered by a percentage or "N of M" (`SHARE_FIGURE`)
     wants_definition: bool
     injection: bool
     what_it_is: bool = False  # asks what a thing is, not one attribute of it (`asks_what_it_is`)
@@ -641,6 +657,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         concepts=vocab.concepts_in(corrected),
         wants_dose=bool(_DOSE_INTENT.search(corrected)),
         wants_number=bool(_NUMBER_INTENT.search(corrected)),
+        wants_share=bool(_SHARE_INTENT.search(corrected)),
         wants_definition=bool(_DEFINITION.search(corrected)),
         what_it_is=asks_what_it_is(corrected),
         injection=bool(_INJECTION.search(question)),

@@ -102,6 +102,27 @@ class TestNamedThingsAndFigures:
         choice = Chooser(settings, vocab, idf).choose(q, hits(PHASES, YEARS))
         assert choice.abstained and "figure" in choice.reason
 
+    @pytest.mark.parametrize(
+        ("text", "answered"),
+        [
+            ("Adults with ALL reached remission on dasatinib 100 mg once daily.", False),  # a dose, no share
+            ("Remission was reached by 85% of adults with ALL.", True),
+            ("Remission was reached by 51 of 60 adults with ALL.", True),
+            ("Remission was reached by 51/60 adults with ALL.", True),
+        ],
+    )
+    def test_a_share_asked_is_answered_only_by_a_share(
+        self, settings: Settings, vocab: Vocabulary, text: str, answered: bool
+    ) -> None:
+        unit = Chunk("share", "all-doc", "", text, "", 0, "Doc", [])
+        idf = idf_of(vocab, unit, PROSE, AML, PHASES)
+        q = analyse("What share of adults with ALL reach remission?", vocab, idf.known)
+        assert q.wants_share and q.wants_number
+        choice = Chooser(settings, vocab, idf).choose(q, hits(unit, PROSE))
+        assert choice.abstained is not answered
+        if not answered:
+            assert choice.reason == "no passage gives the share or rate asked for"
+
     def test_a_name_written_with_another_ending_is_mentioned(self, settings: Settings, vocab: Vocabulary) -> None:
         milks = Chunk(
             "milks", "za-doc", "", "Replacement milks were costly for mothers in South Africa.", "", 0, "Doc", []

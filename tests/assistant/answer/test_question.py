@@ -40,6 +40,20 @@ def vocab() -> Vocabulary:
 
 class TestIntent:
     @pytest.mark.parametrize(
+        ("question", "share"),
+        [
+            ("What proportion of pediatric malignancies is ALL?", True),
+            ("What % of ALL is B-lineage?", True),
+            ("CR rate with tisagenlecleucel?", True),
+            ("how common is ALL in adults?", True),
+            ("What is the median survival after relapse?", False),  # a duration, not a share
+            ("How often is maintenance given?", False),  # a schedule
+        ],
+    )
+    def test_share_questions(self, vocab: Vocabulary, question: str, share: bool) -> None:
+        assert analyse(question, vocab, KNOWN).wants_share is share
+
+    @pytest.mark.parametrize(
         ("question", "dose", "number", "definition"),
         [
             ("What is the dose of nelarabine in adults?", True, False, True),

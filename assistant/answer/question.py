@@ -396,6 +396,20 @@ def title_case(question: str) -> bool:
     return len(content) >= 3 and sum(w[0].isupper() for w in content) / len(content) >= 0.5
 
 
+def _named_concepts(question: str, vocab: Vocabulary) -> set[str]:
+    """Concepts other than therapies that the question writes as a name (a test, a gene, a
+    complication: "NGS", "MRD", "IKZF1"): each word of the mention specific and not a common English
+    word ("ALL", "CR" and "relapse" name nothing)."""
+    named: set[str] = set()
+    for m in vocab.matches(question):
+        if vocab.concepts[m.concept].therapy:
+            continue
+        found = words(question[m.start : m.end])
+        if found and all(is_specific(w, question) and not is_common(w) for w in found):
+            named.add(m.concept)
+    return named
+
+
 def is_specific(term: str, question: str) -> bool:
     """Whether a question word names something specific (a drug, a gene, a trial, a number, a name),
     rather than a common word the corpus happens not to use ("listed", "kids")."""
@@ -609,7 +623,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
     keep: set[str] = set()
     unseen_specific: set[str] = set()
     unseen_uncommon: set[str] = set()
-    named = {c for c in vocab.concepts_in(corrected) if vocab.concepts[c].therapy}
+    named = {c for c in vocab.concepts_in(corrected) if vocab.concepts[c].therapy} | _named_concepts(corrected, vocab)
     words_of: dict[str, str] = {}
     run: list[tuple[str, str]] = []  # consecutive uncommon words the corpus never uses
     runs: list[list[tuple[str, str]]] = []

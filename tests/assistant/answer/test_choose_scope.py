@@ -96,6 +96,15 @@ class TestNamedThingsAndFigures:
         choice = Chooser(settings, vocab, idf).choose(q, hits(PROSE))
         assert choice.abstained and choice.missing == ["cranial irradiation"]
 
+    def test_a_test_named_by_its_acronym_is_not_stood_in_for(self, settings: Settings, vocab: Vocabulary) -> None:
+        relapse = Chunk(
+            "relapse", "mood-doc", "", "Partial remission predicted relapse better than age.", "", 0, "Doc", []
+        )
+        idf = idf_of(vocab, relapse, PROSE, AML, PHASES)
+        q = analyse("Was NGS better than flow at predicting relapse?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(relapse, PROSE))
+        assert choice.abstained and "NGS" in choice.missing
+
     def test_a_figure_must_come_from_a_unit_about_what_is_asked(self, settings: Settings, vocab: Vocabulary) -> None:
         idf = idf_of(vocab, YEARS, PHASES, PROSE, ALL_POS, ALL_NEG, AML)
         q = analyse("How many years does consolidation last?", vocab, idf.known)

@@ -38,6 +38,22 @@ def vocab() -> Vocabulary:
     return default_vocabulary()
 
 
+class TestNamedConcepts:
+    @pytest.mark.parametrize(
+        ("question", "named"),
+        [
+            ("Was NGS-MRD better than flow at predicting relapse?", {"c_ngs", "c_mrd"}),
+            ("How is CRS graded after CAR-T?", {"c_crs"}),
+            ("Is ALL in remission after induction?", set()),  # "ALL", "remission", "induction": common words
+            ("what are the options for r/r T-ALL?", set()),
+        ],
+    )
+    def test_a_concept_written_as_a_name_is_named(self, vocab: Vocabulary, question: str, named: set[str]) -> None:
+        q = analyse(question, vocab, KNOWN)
+        therapies = {c for c in q.named if c.startswith("c_") and vocab.concepts[c].therapy}
+        assert {c for c in q.named if c.startswith("c_")} - therapies == named
+
+
 class TestIntent:
     @pytest.mark.parametrize(
         ("question", "share"),

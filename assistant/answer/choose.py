@@ -418,6 +418,11 @@ class Chooser:
     ) -> Choice | None:
         """The refusal when a dose, a figure or a counted figure is asked and no chosen unit about
         what is asked gives it; None otherwise."""
+        informative = self.informative(q)
+        if q.wants_dose and not {c for c in q.concepts if self.vocab.concepts[c].therapy} | (q.named - {"c_dose"}):
+            # "What's the dose?", "the dose in kids?" with no drug named (a follow-up names it from the
+            # turn before): any passage's dose would answer for a drug not asked about
+            return Choice(True, reason="the question does not say which drug's dose it asks for", missing=["the drug"])
         if q.wants_dose:
             therapies = {c for c in q.concepts if self.vocab.concepts[c].therapy} - {"c_tki", "c_chemo"}
             broader = {b for c in therapies for b in self.vocab.with_broader({c}) if b != c}
@@ -426,7 +431,6 @@ class Chooser:
             if not any(DOSE_RE.search(u.text) for u in about):
                 drugs = ", ".join(sorted(self.vocab.label(c) for c in specific)) or "this"
                 return Choice(True, reason=f"no passage gives a dose for {drugs}", missing=[f"dose of {drugs}"])
-        informative = self.informative(q)
         if q.wants_number and not any(u.numbers and (not informative or u.tokens & informative) for u in chosen[:3]):
             # the figure must come from a unit about what is asked, not from any unit with a number
             return Choice(True, reason="no passage gives the figure asked for", missing=missing)

@@ -176,6 +176,18 @@ class TestChoose:
         choice = chooser(settings, vocab, idf).choose(q, hits(PROSE))
         assert choice.abstained and choice.missing and "dose" in choice.missing[0]
 
+    @pytest.mark.parametrize(
+        ("question", "answered"),
+        [("What's the dose?", False), ("What is the dose for adults?", False), ("Nelarabine dose in adults?", True)],
+    )
+    def test_a_dose_is_given_only_for_a_drug_named(
+        self, settings: Settings, vocab: Vocabulary, idf: IdfTable, question: str, answered: bool
+    ) -> None:
+        choice = chooser(settings, vocab, idf).choose(analyse(question, vocab, idf.known), hits(CARD, PROSE))
+        assert choice.abstained is not answered
+        if not answered:
+            assert choice.reason == "the question does not say which drug's dose it asks for"
+
     def test_every_retrieved_passage_is_evidence(self, settings: Settings, vocab: Vocabulary) -> None:
         # the one passage that answers is the last of twelve retrieved (its rank costs it only the prior)
         filler = [

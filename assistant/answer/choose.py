@@ -423,14 +423,19 @@ class Chooser:
             # "What's the dose?", "the dose in kids?" with no drug named (a follow-up names it from the
             # turn before): any passage's dose would answer for a drug not asked about
             return Choice(True, reason="the question does not say which drug's dose it asks for", missing=["the drug"])
+        specific = self.asked_therapies(q)
+        drugs = ", ".join(sorted(self.vocab.label(c) for c in specific)) or "this"
         if q.wants_dose:
-            therapies = {c for c in q.concepts if self.vocab.concepts[c].therapy} - {"c_tki", "c_chemo"}
-            broader = {b for c in therapies for b in self.vocab.with_broader({c}) if b != c}
-            specific = therapies - broader  # the narrowest: "Kymriah" asks about tisagenlecleucel, not any CAR-T
             about = [u for u in chosen if not specific or specific & u.tokens]
             if not any(DOSE_RE.search(u.text) for u in about):
-                drugs = ", ".join(sorted(self.vocab.label(c) for c in specific)) or "this"
                 return Choice(True, reason=f"no passage gives a dose for {drugs}", missing=[f"dose of {drugs}"])
+        elif specific and (q.wants_number or q.wants_share):
+            # a rate or figure asked for one drug comes from a passage about that drug and from a unit
+            # that names what is measured ("ICANS", "ORR"), not from another product's trial
+            measure = informative - self.vocab.with_broader(specific)
+            about = [u for u in chosen if u.passage_tokens & specific and (not measure or u.tokens & measure)]
+            if not any(u.numbers for u in about):
+                return Choice(True, reason=f"no passage gives the figure asked for {drugs}", missing=[drugs])
         if q.wants_number and not any(u.numbers and (not informative or u.tokens & informative) for u in chosen[:3]):
             # the figure must come from a unit about what is asked, not from any unit with a number
             return Choice(True, reason="no passage gives the figure asked for", missing=missing)
@@ -440,6 +445,13 @@ class Chooser:
             # a share or rate is answered by one ("25%", "3 of 40"), not by a dose or a grade
             return Choice(True, reason="no passage gives the share or rate asked for", missing=missing)
         return self._uncounted(q, chosen, informative, named)
+
+    def asked_therapies(self, q: QuestionAnalysis) -> set[str]:
+        """The narrowest therapies the question names: "Kymriah" asks about tisagenlecleucel, not any
+        CAR-T; the classes "TKI" and "chemotherapy" alone name no one drug."""
+        therapies = {c for c in q.concepts if self.vocab.concepts[c].therapy} - {"c_tki", "c_chemo"}
+        broader = {b for c in therapies for b in self.vocab.with_broader({c}) if b != c}
+        return therapies - broader
 
     def _uncounted(
         self, q: QuestionAnalysis, chosen: list[Unit], informative: set[str], named: set[str]
@@ -567,6 +579,10 @@ class Chooser:
             # a figure asked about a named drug, trial or gene: units of passages that never name it are
             # neighbours (another drug's card), not evidence
             chosen = [u for u in chosen if u.passage_tokens & named] or chosen
+        if specific := self.asked_therapies(q):
+            # a question about one product is not answered with another's figures ("85.4% ORR" of a CD19
+            # CAR-T study for tisagenlecleucel): a unit with figures comes from a passage naming it
+            chosen = [u for u in chosen if u.passage_tokens & specific or not u.numbers] or chosen
         top = max(chosen, key=lambda u: u.coverage)  # the unit that covers most of the question
         covered = set().union(*(u.tokens for u in chosen))
         missing = self._readable(q, [t for t in q.terms if t not in covered and not self._ubiquitous(t)])

@@ -105,6 +105,28 @@ class TestNamedThingsAndFigures:
         choice = Chooser(settings, vocab, idf).choose(q, hits(relapse, PROSE))
         assert choice.abstained and "NGS" in choice.missing
 
+    @pytest.mark.parametrize(
+        ("tisa_text", "expected"),
+        [
+            ("Tisagenlecleucel is a CD19-directed CAR-T therapy.", None),  # it gives no rate: refused
+            ("Tisagenlecleucel gave an 81% response rate in adults.", "81%"),
+        ],
+    )
+    def test_a_rate_for_one_product_is_not_another_s(
+        self, settings: Settings, vocab: Vocabulary, tisa_text: str, expected: str | None
+    ) -> None:
+        other = Chunk("other", "d1", "", "CD19 CAR-T therapy gave an 85% response rate in adults.", "", 0, "Doc", [])
+        tisa = Chunk("tisa", "d2", "", tisa_text, "", 0, "Doc", [])
+        idf = idf_of(vocab, other, tisa, PROSE, AML, PHASES)
+        q = analyse("What response rate does tisagenlecleucel achieve in adults?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(other, tisa))
+        shown = " ".join(u.text for u in choice.units)
+        assert "85%" not in shown
+        if expected is None:
+            assert choice.abstained and choice.missing == ["tisagenlecleucel"]
+        else:
+            assert not choice.abstained and expected in shown
+
     def test_a_figure_must_come_from_a_unit_about_what_is_asked(self, settings: Settings, vocab: Vocabulary) -> None:
         idf = idf_of(vocab, YEARS, PHASES, PROSE, ALL_POS, ALL_NEG, AML)
         q = analyse("How many years does consolidation last?", vocab, idf.known)

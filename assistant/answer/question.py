@@ -293,7 +293,9 @@ _COUNT = rf"(?:\d+(?:\.\d+)?|{'|'.join(_SMALL_NUMBERS)})"
 _SPANS = {"year": "year|yr", "month": "month|mo", "week": "week|wk", "day": "day"}
 _TIMEPOINT = re.compile(
     rf"(?<![\w.-])(?P<n1>{_COUNT})-(?P<u1>year|month|week|day)s?\b(?![\s-]+old)|"
-    rf"\b(?:at|after|within|by|over)\s+(?P<n2>{_COUNT})\s+(?P<u2>year|month|week|day)s?\b(?!\s+(?:old|of age))",
+    rf"\b(?:at|after|within|by|over)\s+(?P<n2>{_COUNT})\s+(?P<u2>year|month|week|day)s?\b(?!\s+(?:old|of age))|"
+    # a trial's day or week counted from the start: "at day 60", "by Day 30", "week 12"
+    rf"\b(?P<u3>day|week|month)\s*\+?(?P<n3>\d+)\b",
     re.I,
 )
 
@@ -321,15 +323,17 @@ def _timepoint_re(number: str, unit: str) -> re.Pattern[str]:
     elif number in _SMALL_NUMBERS:
         forms.add(str(_SMALL_NUMBERS.index(number) + 1))
     alts = "|".join(re.escape(f) for f in sorted(forms))
-    return re.compile(rf"(?<![\w.])(?:{alts})\s*-?\s*(?:{_SPANS[unit]})s?\b", re.I)
+    span = _SPANS[unit]
+    # "5-year", "5 years" -- or the unit first, as trials count days: "Day 30", "day +30", "week 12"
+    return re.compile(rf"(?<![\w.])(?:{alts})\s*-?\s*(?:{span})s?\b|\b(?:{span})\s*\+?(?:{alts})(?!\w|\.\d)", re.I)
 
 
 def timepoints_in(question: str) -> tuple[Timepoint, ...]:
     """The timepoints a question fixes ("5-year OS": 5 years; "at 2 years"), in order."""
     found = []
     for m in _TIMEPOINT.finditer(question):
-        number = (m.group("n1") or m.group("n2")).lower()
-        unit = (m.group("u1") or m.group("u2")).lower()
+        number = (m.group("n1") or m.group("n2") or m.group("n3")).lower()
+        unit = (m.group("u1") or m.group("u2") or m.group("u3")).lower()
         found.append(Timepoint(m.group(0), number, unit))
     return tuple(dict.fromkeys(found))
 

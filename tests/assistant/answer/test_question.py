@@ -373,6 +373,8 @@ class TestTimepoints:
             ("Options for a 65-year-old with Ph+ ALL?", []),
             ("Outcomes of patients over 60 years old?", []),
             ("How long is maintenance?", []),
+            ("What was the CR rate at day 60?", ["day 60"]),
+            ("Response by Week 12 with ponatinib?", ["Week 12"]),
         ],
     )
     def test_timepoints_in(self, question: str, labels: list[str]) -> None:
@@ -392,6 +394,20 @@ class TestTimepoints:
     )
     def test_the_evidence_gives_it_in_any_writing(self, text: str, gives: bool) -> None:
         [t] = timepoints_in("What is the 5-year OS?")
+        assert bool(t.pattern.search(text)) is gives
+
+    @pytest.mark.parametrize(
+        ("text", "gives"),
+        [
+            ("The CR rate was 100% by Day 30.", True),
+            ("CR at day +30 was 90%.", True),
+            ("The 30-day mortality was 2%.", True),
+            ("CR was 80% by Day 60.", False),
+            ("CR by day 300", False),
+        ],
+    )
+    def test_a_trial_day_is_given_in_either_order(self, text: str, gives: bool) -> None:
+        [t] = timepoints_in("What was the CR rate at day 30?")
         assert bool(t.pattern.search(text)) is gives
 
 

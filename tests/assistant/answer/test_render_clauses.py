@@ -142,6 +142,37 @@ class TestYesNo:
         tx = "Does tranexamic acid increase seizures after haemorrhage?"
         assert verdict(tx, "Tranexamic acid did not increase seizures after haemorrhage.") == "no"
 
+    @pytest.mark.parametrize(
+        ("question", "text", "expected"),
+        [
+            (
+                "Did blinatumomab improve survival in patients over 55?",
+                "Blinatumomab improved survival in patients under 55.",
+                None,
+            ),
+            (
+                "Did blinatumomab improve survival in patients over 55?",
+                "Blinatumomab improved survival in patients over 55.",
+                "yes",
+            ),
+            (
+                "Did blinatumomab improve survival in patients over 55?",
+                "Blinatumomab improved survival in patients.",
+                None,
+            ),
+            (
+                "Is ponatinib used in patients aged 65 and older?",
+                "Ponatinib is used in older patients aged ≥ 65.",
+                "yes",
+            ),
+            ("Is ponatinib used in patients < 40?", "Ponatinib is used in patients aged 40 years or older.", None),
+        ],
+    )
+    def test_a_bounded_figure_must_be_bounded_the_same_way(
+        self, question: str, text: str, expected: str | None
+    ) -> None:
+        assert verdict(question, text) == expected
+
     def test_lead_goes_on_the_stating_sentence(self) -> None:
         passage = chunk("p", "Ph-like ALL is frequent in adults. Ph-like ALL has emerged as a high-risk subtype.")
         comp = compose(Choice(False, units=units_of(passage, 0)), None, question="Is Ph-like ALL a high risk subtype?")

@@ -193,6 +193,17 @@ class Chooser:
         # or written there with another ending ("South Africa" for "South African")
         return [t for t in absent if t not in seen and not any(is_variant(t, w) for w in seen if w[:3] == t[:3])]
 
+    def _absent_refusal(self, q: QuestionAnalysis, absent: list[str]) -> Choice:
+        """The refusal naming what the passages found do not mention; where the corpus names it
+        elsewhere, it says so (the thing is known, this answer about it is not there)."""
+        names = [self._name(q, t) for t in absent]
+        if all(t in self.idf.df for t in absent):
+            reason = (
+                f"the passages found for this question do not mention {_listed(names)} (the sources name it elsewhere)"
+            )
+            return Choice(True, reason=reason, missing=names)
+        return Choice(True, reason=f"no passage found mentions {_listed(names)}", missing=names)
+
     def informative(self, q: QuestionAnalysis) -> set[str]:
         """The question terms that can tell one passage from another: not common English words
         ("mechanism", "role", "patients") and not in most of the corpus's passages."""
@@ -589,8 +600,7 @@ class Chooser:
         # the most specific reason first: a named thing not found, then a figure not given, then coverage
         absent = self._absent_named(q, covered, chosen, hits)
         if absent:  # the answer may not stand in for a named thing with a neighbour
-            names = [self._name(q, t) for t in absent]
-            return Choice(True, reason=f"no passage found mentions {_listed(names)}", missing=names)
+            return self._absent_refusal(q, absent)
         pool = self._units(q, hits, len(hits))
         refused = self._unstated(q, chosen, pool, population) or self._figure_refusal(q, chosen, missing, named)
         if refused is not None:

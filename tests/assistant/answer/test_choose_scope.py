@@ -90,6 +90,20 @@ class TestNamedThingsAndFigures:
         choice = Chooser(settings, vocab, idf).choose(q, hits(PROSE))
         assert choice.abstained and set(choice.missing) == {"AUGMENT", "venetoclax"}
 
+    def test_a_name_the_corpus_holds_elsewhere_is_refused_saying_so(
+        self, settings: Settings, vocab: Vocabulary
+    ) -> None:
+        cycles = Chunk(
+            "cycles", "card-doc", "", "Clofarabine is infused over 5 days in 28-day cycles.", "", 0, "Doc", []
+        )
+        idf = idf_of(vocab, PROSE, cycles, AML, PHASES, YEARS)  # PROSE names blinatumomab
+        q = analyse("How long is blinatumomab infused in each cycle?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(cycles))
+        assert choice.abstained and choice.missing == ["blinatumomab"]
+        assert choice.reason == (
+            "the passages found for this question do not mention blinatumomab (the sources name it elsewhere)"
+        )
+
     def test_a_phrase_the_corpus_lacks_is_refused_and_named(self, settings: Settings, vocab: Vocabulary) -> None:
         idf = idf_of(vocab, PROSE)
         q = analyse("Is cranial irradiation used with blinatumomab?", vocab, idf.known)

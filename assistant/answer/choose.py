@@ -30,6 +30,7 @@ from assistant.answer.evidence import IdfTable, Unit, UnitCache, coverage, defin
 from assistant.answer.meaning import UnitSimilarity
 from assistant.answer.population import Population, mismatch_note, other_subtype, population_of
 from assistant.answer.question import (
+    AGE_FIGURE,
     DOSE_RE,
     SHARE_FIGURE,
     UBIQUITOUS_SHARE,
@@ -119,6 +120,11 @@ class Choice:
 def _gives(timepoint: Timepoint, u: Unit) -> bool:
     """Whether a unit gives a figure at the timepoint ("5-year", "5 years", "five-year")."""
     return bool(timepoint.pattern.search(u.text))
+
+
+def _gives_age(informative: set[str], u: Unit) -> bool:
+    """Whether a unit about what is asked gives an age ("between ages 2 and 5", "aged 65")."""
+    return bool(AGE_FIGURE.search(u.text)) and (not informative or bool(u.tokens & informative))
 
 
 def _listed(names: list[str], conjunction: str = "or") -> str:
@@ -493,6 +499,11 @@ class Chooser:
             fixed.append((q.proposal, f"no passage found mentions {q.proposal}", partial(self._states, q), True))
         for t in q.timepoints:
             fixed.append((t.label, f"no passage found gives a figure at {t.label}", partial(_gives, t), False))
+        if q.wants_age:  # an age asked: a unit about what is asked that gives one leads ("6,500 cases" is no age)
+            informative = self.informative(q)
+            fixed.append(
+                ("the age", "no passage found gives the age asked for", partial(_gives_age, informative), True)
+            )
         for what, reason, holds, leads in fixed:
             if any(holds(u) for u in chosen):
                 continue

@@ -218,6 +218,19 @@ _NUMBER_INTENT = re.compile(
     r"incidence|survival|how likely)\b",
     re.I,
 )
+# A question asking for an age ("median age at diagnosis", "at what age", "how old") is answered
+# by a unit that gives one ("ages 2 and 5", "aged 65", "55 years old", "under 40"), not by a count.
+_AGE_INTENT = re.compile(
+    r"\b(?:what|which|median|mean|average|peak|typical|usual)\s+age\b|\bat what age\b|\bhow old\b|"
+    r"\bage (?:at|of) (?:diagnosis|onset|presentation)\b|\bage range\b",
+    re.I,
+)
+AGE_FIGURE = re.compile(
+    r"\b(?:ages?|aged)\s+(?:of\s+)?(?:between\s+)?\d+|\b\d+\s*(?:-|–|to|and)\s*\d+\s*(?:years?|yrs?)\b|"
+    r"\b\d+\s*(?:years?|yrs?)[\s-]+(?:old|of age)\b|\b\d+-year-olds?\b|"
+    r"\b(?:under|over|older than|younger than|above|below)\s+\d+\b|[<>≥≤]\s*\d+\s*(?:years?|yrs?)\b",
+    re.I,
+)
 # A question asking for a share or a rate ("what proportion", "what % of", "CR rate", "how common")
 # is answered by a figure that is one: a percentage, "N of M", "one in N", a fraction word, a rate
 # per population ("1.6 per 100,000"). Not survival alone ("median survival" is a duration) and not
@@ -355,6 +368,7 @@ class QuestionAnalysis:
     concepts: set[str]
     wants_dose: bool
     wants_number: bool
+    wants_age: bool  # asks for an age, answered by a unit that gives one (`AGE_FIGURE`)
     wants_share: bool  # asks for a share or a rate, answered by a percentage or "N of M" (`SHARE_FIGURE`)
     wants_definition: bool
     injection: bool
@@ -676,6 +690,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         wants_dose=bool(_DOSE_INTENT.search(corrected)),
         wants_number=bool(_NUMBER_INTENT.search(corrected)),
         wants_share=bool(_SHARE_INTENT.search(corrected)),
+        wants_age=bool(_AGE_INTENT.search(corrected)),
         wants_definition=bool(_DEFINITION.search(corrected)),
         what_it_is=asks_what_it_is(corrected),
         injection=bool(_INJECTION.search(question)),

@@ -141,6 +141,23 @@ class TestNamedThingsAndFigures:
         else:
             assert not choice.abstained and expected in shown
 
+    @pytest.mark.parametrize(
+        ("text", "answered"),
+        [
+            ("About 6,500 new cases of ALL are diagnosed each year.", False),  # a count, no age
+            ("ALL is diagnosed at a median age of 15 years.", True),
+            ("ALL peaks in children between ages 2 and 5.", True),
+        ],
+    )
+    def test_an_age_asked_is_answered_only_by_an_age(
+        self, settings: Settings, vocab: Vocabulary, text: str, answered: bool
+    ) -> None:
+        unit = Chunk("age", "all-doc", "", text, "", 0, "Doc", [])
+        idf = idf_of(vocab, unit, PROSE, AML, PHASES)
+        q = analyse("At what age is ALL diagnosed in children?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(unit, PROSE))
+        assert choice.abstained is not answered
+
     def test_a_figure_must_come_from_a_unit_about_what_is_asked(self, settings: Settings, vocab: Vocabulary) -> None:
         idf = idf_of(vocab, YEARS, PHASES, PROSE, ALL_POS, ALL_NEG, AML)
         q = analyse("How many years does consolidation last?", vocab, idf.known)

@@ -70,6 +70,20 @@ class TestIntent:
         assert analyse(question, vocab, KNOWN).wants_share is share
 
     @pytest.mark.parametrize(
+        ("question", "age"),
+        [
+            ("What is the median age at diagnosis of ALL?", True),
+            ("At what age does ALL peak?", True),
+            ("What age range is clofarabine approved for?", True),
+            ("How old are most patients?", True),
+            ("Options for a 70-year-old with Ph-neg ALL?", False),  # a patient's age, not one asked for
+            ("Does age affect outcome?", False),
+        ],
+    )
+    def test_age_questions(self, vocab: Vocabulary, question: str, age: bool) -> None:
+        assert analyse(question, vocab, KNOWN).wants_age is age
+
+    @pytest.mark.parametrize(
         ("question", "dose", "number", "definition"),
         [
             ("What is the dose of nelarabine in adults?", True, False, True),

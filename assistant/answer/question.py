@@ -34,6 +34,9 @@ from ally.vocab import STOPWORDS, Vocabulary, stem, words
 # "cytarabine" 1.5, "asparaginase" 1.1); technical nouns and clinical shorthand above it
 # ("workup" 2.3, "pretreatment" 2.5, "translocation" 2.7, "neg" 2.8, "prognosis" 3.3, "pts" 3.5).
 SPECIFIC_ZIPF = 2.0
+# A very common word ("black" 5.5, "south" 5.4) capitalised right before another capitalised word
+# qualifies that name ("Black South Africans") rather than being one (`_modifies_a_name`).
+CAPITALISED_COMMON_ZIPF = 5.0
 # At or above this Zipf frequency a word is common English ("treatment" 5.0, "part" 5.5, "action"
 # 5.3, "maintenance" 4.55): a passage whose only overlap with the question is such words is not
 # evidence for it. Measured on the own / external / clinician-dev sets (fully correct): 4.0 gave
@@ -446,8 +449,21 @@ def is_specific(term: str, question: str) -> bool:
         if i >= 2 and question[i - 1].isspace() and question[i - 2] in ".?!":
             continue  # a sentence's first word
         if question[i].isupper():
+            if _modifies_a_name(question, i, end, term):
+                continue  # "Black South Africans": the name is what follows
             return True
     return False
+
+
+def _modifies_a_name(question: str, start: int, end: int, term: str) -> bool:
+    """Whether a capitalised word is a very common word written in title case right before another
+    capitalised word ("Black South Africans", "Western Australia", "New York"): it qualifies that
+    name rather than naming something itself. All in capitals ("HOPE trial") it stays a name."""
+    written = question[start:end]
+    if written.isupper() or zipf_frequency(term, "en") < CAPITALISED_COMMON_ZIPF:
+        return False
+    rest = question[end:]
+    return rest[:1] == " " and rest[1:2].isupper()
 
 
 def _is_word_char(c: str) -> bool:

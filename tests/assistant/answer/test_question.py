@@ -201,6 +201,21 @@ class TestTermsAndScope:
         assert not is_specific("surgery", "Does Residency Selection Criteria Predict Performance in Surgery?")
         assert not title_case("How did CD19 CAR-T outcomes in China compare with allo-HSCT?")
 
+    @pytest.mark.parametrize(
+        ("term", "question", "specific"),
+        [
+            ("black", "Is hypertension common in Black South Africans?", False),  # qualifies the name after it
+            ("south", "Is hypertension common in Black South Africans?", False),
+            ("australia", "Is blinatumomab approved in Australia?", True),  # a name on its own
+            ("hope", "What did the Hope trial show?", True),  # followed by a common word: the name itself
+            ("hope", "Results of the HOPE Study?", True),  # all in capitals
+        ],
+    )
+    def test_a_very_common_capitalised_word_before_a_name_qualifies_it(
+        self, term: str, question: str, specific: bool
+    ) -> None:
+        assert is_specific(term, question) is specific
+
     def test_unseen_names_are_refusable_uncommon_words_only_weigh(self, vocab: Vocabulary) -> None:
         q = analyse("What is the vaccination schedule for kids on venetoclax?", vocab, KNOWN)
         assert q.unseen_specific == {"venetoclax"}

@@ -122,9 +122,20 @@ def _gives(timepoint: Timepoint, u: Unit) -> bool:
     return bool(timepoint.pattern.search(u.text))
 
 
-def _gives_age(informative: set[str], u: Unit) -> bool:
+def _about(informative: set[str], specific: set[str], u: Unit) -> bool:
+    """Whether a unit is about what is asked: it holds an informative term, and its passage names the
+    therapy asked (never another product's figure)."""
+    return (not informative or bool(u.tokens & informative)) and (not specific or bool(u.passage_tokens & specific))
+
+
+def _gives_share(informative: set[str], specific: set[str], u: Unit) -> bool:
+    """Whether a unit about what is asked gives a share or rate ("25%", "3 of 40", "one in five")."""
+    return bool(SHARE_FIGURE.search(u.text)) and _about(informative, specific, u)
+
+
+def _gives_age(informative: set[str], specific: set[str], u: Unit) -> bool:
     """Whether a unit about what is asked gives an age ("between ages 2 and 5", "aged 65")."""
-    return bool(AGE_FIGURE.search(u.text)) and (not informative or bool(u.tokens & informative))
+    return bool(AGE_FIGURE.search(u.text)) and _about(informative, specific, u)
 
 
 def _listed(names: list[str], conjunction: str = "or") -> str:
@@ -456,11 +467,6 @@ class Chooser:
         if q.wants_number and not any(u.numbers and (not informative or u.tokens & informative) for u in chosen[:3]):
             # the figure must come from a unit about what is asked, not from any unit with a number
             return Choice(True, reason="no passage gives the figure asked for", missing=missing)
-        if q.wants_share and not any(
-            SHARE_FIGURE.search(u.text) and (not informative or u.tokens & informative) for u in chosen
-        ):
-            # a share or rate is answered by one ("25%", "3 of 40"), not by a dose or a grade
-            return Choice(True, reason="no passage gives the share or rate asked for", missing=missing)
         return self._uncounted(q, chosen, informative, named)
 
     def asked_therapies(self, q: QuestionAnalysis) -> set[str]:
@@ -492,20 +498,29 @@ class Chooser:
         self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None
     ) -> Choice | None:
         """The refusal when what the question fixes is stated by no unit found: the answer it proposes
-        ("…, antigen loss?"), the timepoint its figure is asked at ("5-year OS", "at 2 years"). A unit
-        not chosen that states it joins the answer (in `chosen`; a proposed answer's leads it)."""
+        ("…, antigen loss?"), the timepoint its figure is asked at ("5-year OS", "at 2 years"), the
+        share or rate or the age it asks for. A unit not chosen that states it joins the answer (in
+        `chosen`; a proposed answer, a share and an age lead it)."""
         fixed: list[tuple[str, str, Callable[[Unit], bool], bool]] = []  # what, reason, test, leads
         if q.proposal:
             fixed.append((q.proposal, f"no passage found mentions {q.proposal}", partial(self._states, q), True))
         for t in q.timepoints:
             fixed.append((t.label, f"no passage found gives a figure at {t.label}", partial(_gives, t), False))
+        informative, specific = self.informative(q), self.asked_therapies(q)
+        drugs = ", ".join(sorted(self.vocab.label(c) for c in specific))
+        about = f" {drugs}" if drugs else ""
+        if q.wants_share:  # a share or rate is answered by one ("25%", "3 of 40"), not by a dose or a grade
+            share = partial(_gives_share, informative, specific)
+            reason = f"no passage gives the share or rate asked for{about}"
+            fixed.append((drugs or "the share or rate", reason, share, True))
         if q.wants_age:  # an age asked: a unit about what is asked that gives one leads ("6,500 cases" is no age)
-            informative = self.informative(q)
-            fixed.append(
-                ("the age", "no passage found gives the age asked for", partial(_gives_age, informative), True)
-            )
+            age = partial(_gives_age, informative, specific)
+            fixed.append((drugs or "the age", f"no passage found gives the age asked for{about}", age, True))
         for what, reason, holds, leads in fixed:
-            if any(holds(u) for u in chosen):
+            stating = next((i for i, u in enumerate(chosen) if holds(u)), None)
+            if stating is not None:
+                if leads and stating > 0:  # the unit that gives what is asked comes first
+                    chosen.insert(0, chosen.pop(stating))
                 continue
             backing = [u for u in self._of_population(pool, population) if holds(u)]
             if not backing:

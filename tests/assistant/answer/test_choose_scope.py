@@ -142,6 +142,27 @@ class TestNamedThingsAndFigures:
             assert not choice.abstained and expected in shown
 
     @pytest.mark.parametrize(
+        "share_text",
+        [
+            "About 90% of children are cured.",  # not chosen on its words: it joins the answer
+            "About 90% of children with ALL are cured after chemotherapy.",  # chosen second: it moves first
+        ],
+    )
+    def test_the_unit_giving_the_share_asked_leads(
+        self, settings: Settings, vocab: Vocabulary, share_text: str
+    ) -> None:
+        cured = Chunk(
+            "cured", "all-doc", "", "Children with ALL are cured after chemotherapy more often today.", "", 0, "Doc", []
+        )
+        share = Chunk("share", "all-doc", "", share_text, "", 0, "Doc", [])
+        idf = idf_of(vocab, cured, share, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG)
+        q = analyse("What are the chances a child with ALL is cured after chemotherapy?", vocab, idf.known)
+        chooser = Chooser(settings, vocab, idf, Scope.of([info("all-doc", ["all"])]))
+        assert chooser.select(q, hits(cured, share))[0].chunk.chunk_id == "cured"  # it leads on words alone
+        choice = chooser.choose(q, hits(cured, share))
+        assert not choice.abstained and choice.units[0].chunk.chunk_id == "share"
+
+    @pytest.mark.parametrize(
         ("text", "answered"),
         [
             ("About 6,500 new cases of ALL are diagnosed each year.", False),  # a count, no age

@@ -246,6 +246,8 @@ _SHARE_INTENT = re.compile(
 SHARE_FIGURE = re.compile(
     r"\d\s*%|\bper ?cent\b|\bper\s+[\d,]+\b|\b\d+\s*(?:of|out of|in)\s+(?:every\s+)?[\d,]+\b|"
     r"\bone[- ](?:in|out of)\b|\b\d+(?:\.\d+)?\s*/\s*\d+\b|"
+    # a rate per time ("28 mcg/day", "10 mL per hour"): an infusion or dose rate
+    r"\d[\d,.]*\s*(?:mg|mcg|µg|g|ml|units?)(?:/m²|/m2|/kg)?\s*(?:/|per)\s*(?:h|hr|hour|min|minute|day|d|week)\b|"
     r"\b(?:half|one[- ]third|two[- ]thirds|a third|a quarter|one[- ]quarter|three[- ]quarters|one[- ]fifth)\b",
     re.I,
 )

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from ally.vocab import Vocabulary, default_vocabulary
 from assistant.answer.question import (
+    SHARE_FIGURE,
     Lexicon,
     analyse,
     as_written,
@@ -68,6 +69,20 @@ class TestIntent:
     )
     def test_share_questions(self, vocab: Vocabulary, question: str, share: bool) -> None:
         assert analyse(question, vocab, KNOWN).wants_share is share
+
+    @pytest.mark.parametrize(
+        ("text", "share"),
+        [
+            ("CR rates exceeded 80%.", True),
+            ("Remission in 51 of 60 patients.", True),
+            ("one in five patients relapsed", True),
+            ("given at 28 mcg/day by continuous infusion", True),  # an infusion rate answers "what rate"
+            ("dasatinib 100 mg once daily", False),
+            ("grade 3 toxic effects", False),
+        ],
+    )
+    def test_share_figures(self, text: str, share: bool) -> None:
+        assert bool(SHARE_FIGURE.search(text)) is share
 
     @pytest.mark.parametrize(
         ("question", "age"),

@@ -224,14 +224,18 @@ _NUMBER_INTENT = re.compile(
 # A question asking for an age ("median age at diagnosis", "at what age", "how old") is answered
 # by a unit that gives one ("ages 2 and 5", "aged 65", "55 years old", "under 40"), not by a count.
 _AGE_INTENT = re.compile(
-    r"\b(?:what|which|median|mean|average|peak|typical|usual)\s+age\b|\bat what age\b|\bhow old\b|"
-    r"\bage (?:at|of) (?:diagnosis|onset|presentation)\b|\bage range\b",
+    r"\b(?:what|which|median|mean|average|peak|typical|usual|maximum|minimum|upper|lower)\s+age\b|"
+    r"\bat what age\b|\bhow old\b|\bage (?:at|of) (?:diagnosis|onset|presentation)\b|"
+    r"\bage (?:range|limit|cut-?off|threshold)s?\b",
     re.I,
 )
 AGE_FIGURE = re.compile(
     r"\b(?:ages?|aged)\s+(?:of\s+)?(?:between\s+)?\d+|\b\d+\s*(?:-|–|to|and)\s*\d+\s*(?:years?|yrs?)\b|"
     r"\b\d+\s*(?:years?|yrs?)[\s-]+(?:old|of age)\b|\b\d+-year-olds?\b|"
-    r"\b(?:under|over|older than|younger than|above|below)\s+\d+\b|[<>≥≤]\s*\d+\s*(?:years?|yrs?)\b",
+    # "under 40", "over 65" -- not "over 100 patients", "above 50%"
+    r"\b(?:under|over|older than|younger than|above|below)\s+\d+\b(?!\s*(?:%|[a-z]))|"
+    r"\b(?:under|over|older than|younger than|above|below)\s+\d+\s*(?:years?|yrs?)\b|"
+    r"[<>≥≤]\s*\d+\s*(?:years?|yrs?)\b|\b(?:adults?|patients?|aged?|children)\s*[<>≥≤]\s*\d+",
     re.I,
 )
 # A question asking for a share or a rate ("what proportion", "what % of", "CR rate", "how common")
@@ -547,9 +551,10 @@ def correct_typos(text: str, known: AbstractSet[str], vocab: Vocabulary) -> tupl
         # A typo keeps its first two letters ("blinatumomb"); "fraction" is not "reaction".
         candidates = lexicon.typo_candidates(low)
         close = difflib.get_close_matches(low, candidates, n=1, cutoff=0.84)
-        if not close and is_rare(low) and len(stem(low)) >= 5:
+        if not close and is_rare(low) and len(stem(low)) >= max(5, len(low) - 3):
             # a word English does not use, one letter from a stem the corpus does ("apprived" for
-            # "approved"; a common word the corpus lacks, "later", is no typo of "latex")
+            # "approved"; a common word the corpus lacks, "later", is no typo of "latex"); not when
+            # the stem dropped a long suffix ("premedication" -> "premed" is one letter from "preced")
             one = process.extractOne(stem(low), candidates, scorer=DamerauLevenshtein.distance, score_cutoff=1)
             close = [one[0]] if one else []
         if close and close[0][:2] == low[:2]:
@@ -672,7 +677,11 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         if token not in known_terms:
             token = known_variant(raw, known_terms) or token
         words_of.setdefault(token, as_written(raw, corrected))
-        specific = is_specific(raw, corrected)
+        # a part of a hyphenated name the corpus lacks ("obe" of "obe-cel") names a product, unless it
+        # is a common prefix or word ("pre-", "follow-up")
+        specific = is_specific(raw, corrected) or (
+            token not in known_terms and "-" in words_of[token] and not is_common(raw)
+        )
         if token in known_terms:
             keep.add(token)
             if specific:

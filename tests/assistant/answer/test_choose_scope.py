@@ -168,6 +168,7 @@ class TestNamedThingsAndFigures:
             ("About 6,500 new cases of ALL are diagnosed each year.", False),  # a count, no age
             ("ALL is diagnosed at a median age of 15 years.", True),
             ("ALL peaks in children between ages 2 and 5.", True),
+            ("Over 100 children with ALL were diagnosed.", False),  # a count after "over", no age
         ],
     )
     def test_an_age_asked_is_answered_only_by_an_age(

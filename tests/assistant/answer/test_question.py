@@ -91,6 +91,8 @@ class TestIntent:
             ("At what age does ALL peak?", True),
             ("What age range is clofarabine approved for?", True),
             ("How old are most patients?", True),
+            ("What is the maximum age for allo-HSCT?", True),
+            ("Is there an age limit for CAR-T?", True),
             ("Options for a 70-year-old with Ph-neg ALL?", False),  # a patient's age, not one asked for
             ("Does age affect outcome?", False),
         ],
@@ -231,6 +233,12 @@ class TestTermsAndScope:
     ) -> None:
         assert is_specific(term, question) is specific
 
+    def test_an_unknown_part_of_a_hyphenated_name_names_a_product(self, vocab: Vocabulary) -> None:
+        q = analyse("Does obe-cel have less CRS than tisa-cel?", vocab, KNOWN | {"cel"})
+        assert "obe" in q.unseen_specific and q.word("obe") == "obe-cel"
+        q = analyse("Is pre-phase therapy needed?", vocab, KNOWN)
+        assert "pre" not in q.unseen_specific  # a common prefix names nothing
+
     def test_unseen_names_are_refusable_uncommon_words_only_weigh(self, vocab: Vocabulary) -> None:
         q = analyse("What is the vaccination schedule for kids on venetoclax?", vocab, KNOWN)
         assert q.unseen_specific == {"venetoclax"}
@@ -298,6 +306,8 @@ class TestTypos:
         assert corrections == {"apprived": "approv"}
         _, none = correct_typos("What came later?", {"latex", "came"}, vocab)
         assert none == {}  # a common English word is no typo
+        _, none = correct_typos("What premedication is given?", {"preced", "given"}, vocab)
+        assert none == {}  # "premed" is what is left of a long word, not a typo of "preced"
 
     def test_corrects_to_a_known_word_with_the_same_start(self, vocab: Vocabulary) -> None:
         fixed, corrections = correct_typos("dose of nelarabin", {"nelarabine", "dose"}, vocab)

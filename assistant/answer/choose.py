@@ -36,10 +36,13 @@ from assistant.answer.question import (
     UBIQUITOUS_SHARE,
     QuestionAnalysis,
     Timepoint,
+    bound_phrases,
+    bounds_agree,
     counted_re,
     figures_of,
     is_common,
     is_variant,
+    spelled_out,
 )
 from assistant.answer.retrieval import Hit
 from assistant.answer.scope import Scope, label
@@ -120,6 +123,12 @@ class Choice:
 def _gives(timepoint: Timepoint, u: Unit) -> bool:
     """Whether a unit gives a figure at the timepoint ("5-year", "5 years", "five-year")."""
     return bool(timepoint.pattern.search(u.text))
+
+
+def _bounded_alike(question: str, share: bool, u: Unit) -> bool:
+    """Whether a unit bounds every figure the question bounds, the same way, and gives the share
+    asked for (when one is) beside it."""
+    return bounds_agree(question, u.text) and (not share or bool(SHARE_FIGURE.search(u.text)))
 
 
 def _about(informative: set[str], specific: set[str], u: Unit) -> bool:
@@ -207,8 +216,16 @@ class Chooser:
         for hit in hits:
             if hit.chunk.doc_id in docs:
                 seen |= self.cache.passage_tokens(hit.chunk)
-        # or written there with another ending ("South Africa" for "South African")
-        return [t for t in absent if t not in seen and not any(is_variant(t, w) for w in seen if w[:3] == t[:3])]
+        # or written there with another ending ("South Africa" for "South African"), or spelled out
+        # ("the United States" for "US")
+        texts = [u.chunk.text for u in chosen]
+        return [
+            t
+            for t in absent
+            if t not in seen
+            and not any(is_variant(t, w) for w in seen if w[:3] == t[:3])
+            and not any(spelled_out(q.word(t), text) for text in texts)
+        ]
 
     def _absent_refusal(self, q: QuestionAnalysis, absent: list[str]) -> Choice:
         """The refusal naming what the passages found do not mention; where the corpus names it
@@ -469,6 +486,12 @@ class Chooser:
             return Choice(True, reason="no passage gives the figure asked for", missing=missing)
         return self._uncounted(q, chosen, informative, named)
 
+    @staticmethod
+    def _names_any(q: QuestionAnalysis, named: set[str], u: Unit) -> bool:
+        """Whether a unit's passage names one of `named`, or spells out one the question writes as an
+        acronym ("the United States" for "US")."""
+        return bool(u.passage_tokens & named) or any(spelled_out(q.word(t), u.chunk.text) for t in named)
+
     def asked_therapies(self, q: QuestionAnalysis) -> set[str]:
         """The narrowest therapies the question names: "Kymriah" asks about tisagenlecleucel, not any
         CAR-T; the classes "TKI" and "chemotherapy" alone name no one drug."""
@@ -486,7 +509,9 @@ class Chooser:
             return None
         asked = set(self.vocab.tokens(" ".join(q.units))) | set(self.vocab.tokens("many much long"))
         subject = informative or {t for t in q.terms if t not in asked and not self._ubiquitous(t)}
-        about = [u for u in chosen if (not subject or u.tokens & subject) and (not named or u.passage_tokens & named)]
+        about = [
+            u for u in chosen if (not subject or u.tokens & subject) and (not named or self._names_any(q, named, u))
+        ]
         if any(counted_re(q.units).search(u.text) for u in about):
             return None
         what = f"the number of {q.units[0]}s" if len(q.units) == 1 else "the duration"
@@ -506,6 +531,12 @@ class Chooser:
             fixed.append((q.proposal, f"no passage found mentions {q.proposal}", partial(self._states, q), True))
         for t in q.timepoints:
             fixed.append((t.label, f"no passage found gives a figure at {t.label}", partial(_gives, t), False))
+        if (q.wants_number or q.wants_share) and (bounded := bound_phrases(q.corrected)):
+            # a figure asked for a bounded group ("CR rate in adults over 26") comes from a unit that
+            # bounds it the same way, not from one about another group ("pediatric and young adult")
+            label = " and ".join(bounded)
+            test = partial(_bounded_alike, q.corrected, q.wants_share)
+            fixed.append((label, f"no passage found gives a figure for {label}", test, True))
         informative, specific = self.informative(q), self.asked_therapies(q)
         drugs = ", ".join(sorted(self.vocab.label(c) for c in specific))
         about = f" {drugs}" if drugs else ""
@@ -615,7 +646,7 @@ class Chooser:
         if named and (q.wants_dose or q.units):
             # a figure asked about a named drug, trial or gene: units of passages that never name it are
             # neighbours (another drug's card), not evidence
-            chosen = [u for u in chosen if u.passage_tokens & named] or chosen
+            chosen = [u for u in chosen if self._names_any(q, named, u)] or chosen
         if specific := self.asked_therapies(q):
             # a question about one product is not answered with another's figures ("85.4% ORR" of a CD19
             # CAR-T study for tisagenlecleucel): a unit with figures comes from a passage naming it

@@ -369,6 +369,62 @@ DOSE_RE = re.compile(r"\d[\d,.]*\s*(mg|mcg|µg|g|units|IU)(/m²|/kg|/m2)?\b|mg/m
 NUMBER_RE = re.compile(r"(?<![\w.])[<>≥≤]?\d+(?:[.,]\d+)*(?:\s*%)?")
 
 
+# A figure the question bounds ("patients over 55", "< 60 years", "aged 65 and older"): the unit
+# that answers must bound the same figure the same way ("under 55" is the opposite).
+_UP = r"over|above|older than|more than|greater than|exceeding|at least|>|≥"
+_DOWN = r"under|below|younger than|less than|fewer than|at most|<|≤"
+_BOUND_BEFORE = re.compile(rf"(?:(?P<up>{_UP})|(?P<down>{_DOWN}))\s*(?P<n>\d+(?:\.\d+)?)(?!\d|\.\d)", re.I)
+_BOUND_AFTER = re.compile(
+    r"(?<![\d.])(?P<n>\d+(?:\.\d+)?)(?:\s*(?:years?|yrs?)(?:\s+old)?)?\s+(?:and|or)\s+"
+    r"(?:(?P<up>older|over|above|more)|(?P<down>younger|under|below|less|fewer))\b",
+    re.I,
+)
+
+
+def bounds(text: str) -> dict[str, str]:
+    """The bounded figures of a text and their direction: {"55": "up"} for "over 55"."""
+    found: dict[str, str] = {}
+    for pattern in (_BOUND_BEFORE, _BOUND_AFTER):
+        for m in pattern.finditer(text):
+            found.setdefault(m.group("n"), "up" if m.group("up") else "down")
+    return found
+
+
+@lru_cache(maxsize=1024)
+def _spelled_out_re(acronym: str) -> re.Pattern[str] | None:
+    letters = [c for c in acronym if c.isalpha()]
+    if not 2 <= len(letters) <= 6 or not acronym.replace(".", "").isupper():
+        return None
+    joiner = r"[\w-]*\W+(?:(?:of|and|the|for|in)\W+)?"
+    body = joiner.join(re.escape(c) for c in letters) + r"\w*"
+    # two letters are matched as capitals only ("United States"); longer ones in any case
+    return re.compile(rf"\b{body}") if len(letters) == 2 else re.compile(rf"\b{body}", re.I)
+
+
+def spelled_out(acronym: str, text: str) -> bool:
+    """Whether `text` spells out the acronym as the question writes it: "US" in "the United States",
+    "MRD" in "minimal residual disease", "CNS" in "central nervous system"."""
+    pattern = _spelled_out_re(acronym)
+    return pattern is not None and bool(pattern.search(text))
+
+
+def bound_phrases(text: str) -> list[str]:
+    """The bounds as written ("over 26", "65 and older"), in order."""
+    found = [m for pattern in (_BOUND_BEFORE, _BOUND_AFTER) for m in pattern.finditer(text)]
+    return [m.group(0) for m in sorted(found, key=lambda m: m.start())]
+
+
+def bounds_agree(question: str, text: str) -> bool:
+    """Every figure the question bounds is in the text, not bounded the other way."""
+    theirs = bounds(text)
+    for number, direction in bounds(question).items():
+        if not re.search(rf"(?<![\d.]){re.escape(number)}(?![\d]|\.\d)", text):
+            return False
+        if theirs.get(number, direction) != direction:
+            return False
+    return True
+
+
 @dataclass
 class QuestionAnalysis:
     text: str

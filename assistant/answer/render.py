@@ -27,7 +27,7 @@ from ally.vocab import STOPWORDS, stem, words
 from assistant.answer.choose import Choice
 from assistant.answer.evidence import Unit
 from assistant.answer.population import Population, mismatch_note
-from assistant.answer.question import QUESTION_WORDS, asks_for_management, numbers_in
+from assistant.answer.question import QUESTION_WORDS, asks_for_management, bounds_agree, numbers_in
 from assistant.answer.retrieval import Hit
 from assistant.core import AnswerEvent
 from assistant.storage import Database
@@ -406,38 +406,6 @@ def _content(text: str) -> set[str]:
     }
 
 
-# A figure the question bounds ("patients over 55", "< 60 years", "aged 65 and older"): the sentence
-# that states the proposition must bound the same figure the same way ("under 55" is the opposite).
-_UP = r"over|above|older than|more than|greater than|exceeding|at least|>|≥"
-_DOWN = r"under|below|younger than|less than|fewer than|at most|<|≤"
-_BOUND_BEFORE = re.compile(rf"(?:(?P<up>{_UP})|(?P<down>{_DOWN}))\s*(?P<n>\d+(?:\.\d+)?)(?!\d|\.\d)", re.I)
-_BOUND_AFTER = re.compile(
-    r"(?<![\d.])(?P<n>\d+(?:\.\d+)?)(?:\s*(?:years?|yrs?)(?:\s+old)?)?\s+(?:and|or)\s+"
-    r"(?:(?P<up>older|over|above|more)|(?P<down>younger|under|below|less|fewer))\b",
-    re.I,
-)
-
-
-def bounds(text: str) -> dict[str, str]:
-    """The bounded figures of a text and their direction: {"55": "up"} for "over 55"."""
-    found: dict[str, str] = {}
-    for pattern in (_BOUND_BEFORE, _BOUND_AFTER):
-        for m in pattern.finditer(text):
-            found.setdefault(m.group("n"), "up" if m.group("up") else "down")
-    return found
-
-
-def _bounds_agree(question: str, text: str) -> bool:
-    """Every figure the question bounds is in the text, not bounded the other way."""
-    theirs = bounds(text)
-    for number, direction in bounds(question).items():
-        if not re.search(rf"(?<![\d.]){re.escape(number)}(?![\d]|\.\d)", text):
-            return False
-        if theirs.get(number, direction) != direction:
-            return False
-    return True
-
-
 def verdict(question: str, text: str) -> str | None:
     """ "yes" or "no" when a quoted sentence states the question's proposition (or its negation)
     directly: it holds most of the question's content words, does not hedge, and either denies
@@ -445,7 +413,7 @@ def verdict(question: str, text: str) -> str | None:
     wanted = _content(question)
     if not wanted or len(wanted & _content(text)) / len(wanted) < YESNO_COVERAGE or _HEDGE_RE.search(text):
         return None
-    if not _bounds_agree(question, text):
+    if not bounds_agree(question, text):
         return None  # "over 55" asked, "under 55" (or no 55) stated: not the proposition
     if _DENIES_RE.search(text):
         states = False

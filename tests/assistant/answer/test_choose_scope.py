@@ -142,6 +142,29 @@ class TestNamedThingsAndFigures:
             assert not choice.abstained and expected in shown
 
     @pytest.mark.parametrize(
+        ("texts", "expected"),
+        [
+            (["CR was reached by 80% of children and young adults with ALL."], None),  # another group: refused
+            (
+                ["CR was reached by 80% of children with ALL.", "CR was reached by 70% of adults over 60 with ALL."],
+                "70%",
+            ),
+            (["CR was reached by 70% of adults under 60 with ALL."], None),  # bounded the other way
+        ],
+    )
+    def test_a_figure_for_a_bounded_group_comes_from_a_unit_bounding_it_alike(
+        self, settings: Settings, vocab: Vocabulary, texts: list[str], expected: str | None
+    ) -> None:
+        chunks = [Chunk(f"b{i}", "all-doc", "", t, "", 0, "Doc", []) for i, t in enumerate(texts)]
+        idf = idf_of(vocab, *chunks, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG)
+        q = analyse("What CR rate is reached in adults over 60 with ALL?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf, Scope.of([info("all-doc", ["all"])])).choose(q, hits(*chunks))
+        if expected is None:
+            assert choice.abstained and choice.reason == "no passage found gives a figure for over 60"
+        else:
+            assert not choice.abstained and expected in choice.units[0].text
+
+    @pytest.mark.parametrize(
         "share_text",
         [
             "About 90% of children are cured.",  # not chosen on its words: it joins the answer

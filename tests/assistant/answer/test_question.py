@@ -27,6 +27,7 @@ from assistant.answer.question import (
     known_variant,
     numbers_in,
     proposed_answer,
+    spelled_out,
     timepoints_in,
     title_case,
 )
@@ -53,6 +54,23 @@ class TestNamedConcepts:
         q = analyse(question, vocab, KNOWN)
         therapies = {c for c in q.named if c.startswith("c_") and vocab.concepts[c].therapy}
         assert {c for c in q.named if c.startswith("c_")} - therapies == named
+
+
+class TestSpelledOut:
+    @pytest.mark.parametrize(
+        ("acronym", "text", "expected"),
+        [
+            ("US", "6,500 cases are diagnosed annually in the United States.", True),
+            ("U.S.", "approved in the United States", True),
+            ("US", "used in both arms", False),  # two letters: capitals only
+            ("MRD", "minimal residual disease was undetectable", True),
+            ("CNS", "central nervous system relapse", True),
+            ("CNS", "complete response was seen", False),
+            ("ponatinib", "ponatinib is a TKI", False),  # not an acronym
+        ],
+    )
+    def test_spelled_out(self, acronym: str, text: str, expected: bool) -> None:
+        assert spelled_out(acronym, text) is expected
 
 
 class TestIntent:

@@ -8,9 +8,10 @@ assistant, units about another disease than the one asked about, units whose onl
 the question is generic words), selects the units that answer the question relative to the best
 one, completes a selected pathway branch with its sibling options and a drug card with the fields
 asked about, removes near-duplicates, abstains (saying what was not found) when the evidence does
-not cover the question, does not mention a specific thing the question names, or lacks the dose or
-figure asked for, and pairs units that give different figures on the same point. Rendering is
-`render.py`'s.
+not cover the question (or covers little of it and means nothing close to it), does not mention a
+specific thing the question names, or lacks the dose, figure, share, age or bounded group asked for
+(the unit that gives it leads; a figure never comes from another product's passage), and pairs
+units that give different figures on the same point. Rendering is `render.py`'s.
 """
 
 from __future__ import annotations

@@ -228,11 +228,24 @@ class Chooser:
             and not any(spelled_out(q.word(t), text) for text in texts)
         ]
 
+    def _acronym_of(self, q: QuestionAnalysis, token: str) -> str | None:
+        """How the question writes a concept when it writes it as an acronym the concept's own words are
+        not ("BLAST" trial for the concept "blasts"), else None."""
+        if token not in self.vocab.concepts or any(c.isupper() for c in self.vocab.label(token)):
+            return None
+        for m in self.vocab.matches(q.corrected):
+            written = q.corrected[m.start : m.end]
+            if m.concept == token and written.isupper():
+                return written
+        return None
+
     def _absent_refusal(self, q: QuestionAnalysis, absent: list[str]) -> Choice:
         """The refusal naming what the passages found do not mention; where the corpus names it
-        elsewhere, it says so (the thing is known, this answer about it is not there)."""
-        names = [self._name(q, t) for t in absent]
-        if all(t in self.idf.df for t in absent):
+        elsewhere, it says so (the thing is known, this answer about it is not there). An acronym the
+        question writes for a common word's concept ("BLAST") is named as written, never as known."""
+        acronyms = {t: a for t in absent if (a := self._acronym_of(q, t))}
+        names = [acronyms.get(t) or self._name(q, t) for t in absent]
+        if not acronyms and all(t in self.idf.df for t in absent):
             reason = (
                 f"the passages found for this question do not mention {_listed(names)} (the sources name it elsewhere)"
             )

@@ -104,6 +104,17 @@ class TestNamedThingsAndFigures:
             "the passages found for this question do not mention blinatumomab (the sources name it elsewhere)"
         )
 
+    def test_an_acronym_written_for_a_common_word_s_concept_is_named_as_written(
+        self, settings: Settings, vocab: Vocabulary
+    ) -> None:
+        rate = Chunk("rate", "d1", "", "The response rate with blinatumomab was 80% in one trial.", "", 0, "Doc", [])
+        cells = Chunk("cells", "d2", "", "Blasts were counted in the marrow.", "", 0, "Doc", [])
+        idf = idf_of(vocab, rate, cells, AML, PHASES, YEARS, ALL_POS)
+        q = analyse("What was the response rate with blinatumomab in the BLAST trial?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(rate))
+        assert choice.abstained and choice.missing == ["BLAST"]
+        assert choice.reason == "no passage found mentions BLAST"  # not "blast", not "named elsewhere"
+
     def test_a_phrase_the_corpus_lacks_is_refused_and_named(self, settings: Settings, vocab: Vocabulary) -> None:
         idf = idf_of(vocab, PROSE)
         q = analyse("Is cranial irradiation used with blinatumomab?", vocab, idf.known)

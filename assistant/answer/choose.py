@@ -478,7 +478,7 @@ class Chooser:
         """The refusal when a dose, a figure or a counted figure is asked and no chosen unit about
         what is asked gives it; None otherwise."""
         informative = self.informative(q)
-        if q.wants_dose and not {c for c in q.concepts if self.vocab.concepts[c].therapy} | (q.named - {"c_dose"}):
+        if q.wants_dose and not q.named - {"c_dose"}:  # q.named holds every therapy the question names
             # "What's the dose?", "the dose in kids?" with no drug named (a follow-up names it from the
             # turn before): any passage's dose would answer for a drug not asked about
             return Choice(True, reason="the question does not say which drug's dose it asks for", missing=["the drug"])

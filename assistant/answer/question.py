@@ -381,13 +381,34 @@ _BOUND_AFTER = re.compile(
 )
 
 
+def _bound_matches(text: str) -> list[re.Match[str]]:
+    """The bounds of a text ("over 55", "65 and older"), in text order."""
+    found = [m for pattern in (_BOUND_BEFORE, _BOUND_AFTER) for m in pattern.finditer(text)]
+    return sorted(found, key=lambda m: m.start())
+
+
 def bounds(text: str) -> dict[str, str]:
     """The bounded figures of a text and their direction: {"55": "up"} for "over 55"."""
     found: dict[str, str] = {}
-    for pattern in (_BOUND_BEFORE, _BOUND_AFTER):
-        for m in pattern.finditer(text):
-            found.setdefault(m.group("n"), "up" if m.group("up") else "down")
+    for m in _bound_matches(text):
+        found.setdefault(m.group("n"), "up" if m.group("up") else "down")
     return found
+
+
+def bound_phrases(text: str) -> list[str]:
+    """The bounds as written ("over 26", "65 and older"), in order."""
+    return [m.group(0) for m in _bound_matches(text)]
+
+
+def bounds_agree(question: str, text: str) -> bool:
+    """Every figure the question bounds is in the text, not bounded the other way."""
+    theirs = bounds(text)
+    for number, direction in bounds(question).items():
+        if not re.search(rf"(?<![\d.]){re.escape(number)}(?![\d]|\.\d)", text):
+            return False
+        if theirs.get(number, direction) != direction:
+            return False
+    return True
 
 
 @lru_cache(maxsize=1024)
@@ -406,23 +427,6 @@ def spelled_out(acronym: str, text: str) -> bool:
     "MRD" in "minimal residual disease", "CNS" in "central nervous system"."""
     pattern = _spelled_out_re(acronym)
     return pattern is not None and bool(pattern.search(text))
-
-
-def bound_phrases(text: str) -> list[str]:
-    """The bounds as written ("over 26", "65 and older"), in order."""
-    found = [m for pattern in (_BOUND_BEFORE, _BOUND_AFTER) for m in pattern.finditer(text)]
-    return [m.group(0) for m in sorted(found, key=lambda m: m.start())]
-
-
-def bounds_agree(question: str, text: str) -> bool:
-    """Every figure the question bounds is in the text, not bounded the other way."""
-    theirs = bounds(text)
-    for number, direction in bounds(question).items():
-        if not re.search(rf"(?<![\d.]){re.escape(number)}(?![\d]|\.\d)", text):
-            return False
-        if theirs.get(number, direction) != direction:
-            return False
-    return True
 
 
 @dataclass

@@ -97,3 +97,17 @@ class TestMatching:
     )
     def test_clinicians_shorthand_for_negative_and_positive(self, text: str, concept: str) -> None:
         assert concept in VOCAB.tokens(text)
+
+    @pytest.mark.parametrize(
+        ("text", "has_test"),
+        [
+            ("which test guides the next step?", True),  # the question's word
+            ("check MRD status after induction", True),  # a test by name answers "which test"
+            ("NGS detects gene mutations", True),
+            ("ABL kinase domain mutation testing", True),
+            ("bone marrow transplant in CR1", False),  # bone marrow is not a test on its own
+            ("blinatumomab plus TKI", False),
+        ],
+    )
+    def test_a_named_test_is_a_test(self, text: str, has_test: bool) -> None:
+        assert ("c_test" in VOCAB.tokens(text)) is has_test

@@ -544,7 +544,8 @@ class Chooser:
         if q.proposal:
             fixed.append((q.proposal, f"no passage found mentions {q.proposal}", partial(self._states, q), True))
         for t in q.timepoints:
-            fixed.append((t.label, f"no passage found gives a figure at {t.label}", partial(_gives, t), False))
+            when = t.label if re.match(r"(?:at|after|within|by|over)\s", t.label, re.I) else f"at {t.label}"
+            fixed.append((t.label, f"no passage found gives a figure {when}", partial(_gives, t), False))
         if (q.wants_number or q.wants_share) and (bounded := bound_phrases(q.corrected)):
             # a figure asked for a bounded group ("CR rate in adults over 26") comes from a unit that
             # bounds it the same way, not from one about another group ("pediatric and young adult")

@@ -709,6 +709,39 @@ _AGE_OF_PATIENT = re.compile(
     re.I,
 )
 
+# The setting a question closes a clause with ("safe in pregnancy?", "data on blinatumomab in
+# infants?", "dose with cirrhosis, ..."): one word after a preposition, then the clause ends. Where
+# the corpus never uses that word, an answer about the subject alone would be about another
+# population, so the word is a name the sources lack (refused by name), not merely weighed.
+_CLOSING_SETTING = re.compile(
+    r"\b(?:in|during|among|for|with|without)\s+(?:(?:a|an|the)\s+)?([A-Za-z][\w'-]*)"
+    r"(?=\s*(?:$|[?.,;:!)]|\s[-\u2013\u2014]\s|\s+(?:and|or|vs\.?|versus)\b))",
+    re.I,
+)
+
+
+def _name_unseen_phrases(
+    corrected: str,
+    runs: list[list[tuple[str, str]]],
+    unseen_uncommon: set[str],
+    unseen_specific: set[str],
+    words_of: dict[str, str],
+) -> None:
+    """Uncommon words the corpus never uses that name a thing become names the corpus lacks (refused
+    by name, not merely weighed): two or more in a row ("cranial irradiation", "replacement milks"),
+    and a setting that closes a clause (`_CLOSING_SETTING`: "safe in pregnancy?")."""
+    for phrase in [r for r in runs if len(r) >= 2]:
+        name = " ".join(dict.fromkeys(as_written(raw, corrected) for _, raw in phrase))
+        for token, _ in phrase:
+            unseen_uncommon.discard(token)
+            unseen_specific.add(token)
+            words_of[token] = name
+    for m in _CLOSING_SETTING.finditer(corrected):
+        token = stem(m.group(1).lower())
+        if token in unseen_uncommon:
+            unseen_uncommon.discard(token)
+            unseen_specific.add(token)
+
 
 def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> QuestionAnalysis:
     """What `question` asks; `known_terms`: the store's terms (a `Lexicon`, built once, on the answer path)."""
@@ -757,14 +790,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
                 continue
         runs.append(run)
         run = []
-    # Two or more such words in a row name a thing ("cranial irradiation", "replacement milks"): as a
-    # name the corpus lacks, refused by name, not merely weighed.
-    for phrase in [r for r in [*runs, run] if len(r) >= 2]:
-        name = " ".join(dict.fromkeys(as_written(raw, corrected) for _, raw in phrase))
-        for token, _ in phrase:
-            unseen_uncommon.discard(token)
-            unseen_specific.add(token)
-            words_of[token] = name
+    _name_unseen_phrases(corrected, [*runs, run], unseen_uncommon, unseen_specific, words_of)
     terms = [t for t in content_tokens(_AGE_OF_PATIENT.sub(" ", corrected), vocab) if t.startswith("c_") or t in keep]
     proposal = proposed_answer(corrected)
     proposal_figures = tuple(figures_of(proposal))

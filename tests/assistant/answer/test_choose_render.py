@@ -283,6 +283,16 @@ class TestChoose:
         else:
             assert cited <= {u.chunk.chunk_id for u in choice.units}
 
+    def test_a_timepoint_written_with_its_preposition_is_named_once(
+        self, settings: Settings, vocab: Vocabulary
+    ) -> None:
+        passages = [chunk("p0", "With nelarabine, overall survival of adults was 45% at five years.")]
+        passages += [chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)]
+        idf = corpus_idf(vocab, passages)
+        q = analyse("What is the overall survival of adults with nelarabine at 2 years?", vocab, idf.known)
+        choice = chooser(settings, vocab, idf).choose(q, hits(passages[0]))
+        assert (choice.reason, choice.missing) == ("no passage found gives a figure at 2 years", ["at 2 years"])
+
     def test_nothing_retrieved(self, settings: Settings, vocab: Vocabulary, idf: IdfTable) -> None:
         q = analyse("What is the dose of nelarabine?", vocab, idf.known)
         assert chooser(settings, vocab, idf).choose(q, []).abstained

@@ -263,6 +263,32 @@ class TestTermsAndScope:
         assert "vaccin" in q.unseen_uncommon and "vaccin" in q.terms
         assert "kid" not in q.terms  # common English the corpus does not use says nothing
 
+    @pytest.mark.parametrize(
+        ("question", "setting"),
+        [
+            ("Is inotuzumab safe in pregnancy?", "pregnanc"),
+            ("Ph+ ALL in pregnancy - what to do?", "pregnanc"),
+            ("What dose of ponatinib in patients with cirrhosis?", "cirrhosi"),
+            ("Any data on blinatumomab in infants, and for how long?", "infant"),
+        ],
+    )
+    def test_a_setting_that_closes_the_clause_is_a_name_the_corpus_lacks(
+        self, vocab: Vocabulary, question: str, setting: str
+    ) -> None:
+        q = analyse(question, vocab, KNOWN)
+        assert setting in q.unseen_specific and setting not in q.unseen_uncommon
+
+    @pytest.mark.parametrize(
+        "question",
+        [
+            "Where is ALL in the ranking of acute leukemias in adults?",  # the phrase goes on: not a setting
+            "Does the use of blinatumomab during pregnancy impact the child?",
+        ],
+    )
+    def test_an_uncommon_word_inside_a_longer_phrase_only_weighs(self, vocab: Vocabulary, question: str) -> None:
+        q = analyse(question, vocab, KNOWN | {"leukemia", "child"})
+        assert not q.unseen_specific and q.unseen_uncommon
+
     def test_consecutive_uncommon_unseen_words_name_one_thing(self, vocab: Vocabulary) -> None:
         q = analyse("Is cranial irradiation still used?", vocab, KNOWN)
         assert {"cranial", "irradi"} <= q.unseen_specific

@@ -111,3 +111,17 @@ class TestMatching:
     )
     def test_a_named_test_is_a_test(self, text: str, has_test: bool) -> None:
         assert ("c_test" in VOCAB.tokens(text)) is has_test
+
+    @pytest.mark.parametrize(
+        ("text", "concepts"),
+        [
+            ("median OS of 12 months", {"c_os", "c_survival"}),  # the abbreviation is the endpoint
+            ("overall survival improved", {"c_os", "c_survival"}),
+            ("7-year EFS", {"c_efs", "c_survival"}),
+            ("survival rates around 40%", {"c_survival"}),  # bears on any survival endpoint asked
+            ("ORR was 81%", {"c_orr", "c_response"}),
+        ],
+    )
+    def test_an_endpoint_is_a_kind_of_survival_or_response(self, text: str, concepts: set[str]) -> None:
+        found = {t for t in VOCAB.tokens(text) if t.startswith("c_")}
+        assert found == concepts

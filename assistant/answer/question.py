@@ -497,11 +497,15 @@ def _named_concepts(question: str, vocab: Vocabulary) -> set[str]:
     return named
 
 
+# A unit a dose or a measure is written in, as the tokenizer leaves it ("m2" of "mg/m2", "kg").
+_MEASURE_UNIT = re.compile(r"(?:m2|m²|kg|mg|mcg|µg|ug|ng|ml|dl|mmol|µmol|umol|iu)", re.I)
+
+
 def is_specific(term: str, question: str) -> bool:
     """Whether a question word names something specific (a drug, a gene, a trial, a number, a name),
     rather than a common word the corpus happens not to use ("listed", "kids")."""
-    if term.isdigit() or term in STOPWORDS or term in QUESTION_WORDS:
-        return False
+    if term.isdigit() or term in STOPWORDS or term in QUESTION_WORDS or _MEASURE_UNIT.fullmatch(term):
+        return False  # the "m2" of "5 g/m2" is part of a dose, not a name
     if any(ch.isdigit() for ch in term) or is_rare(term):
         return True
     if title_case(question):

@@ -225,6 +225,8 @@ class TestTermsAndScope:
             ("listed", False),  # common English
             ("translocation", False),  # a technical noun, not a name
             ("pts", False),  # clinical shorthand
+            ("m2", False),  # the unit of "5 g/m2", part of a dose
+            ("kg", False),
         ],
     )
     def test_is_specific(self, term: str, specific: bool) -> None:

@@ -99,6 +99,16 @@ class QuestionItem(BaseModel):
         return self
 
 
+_HYPHEN = re.compile(r"\s*[-\u2010\u2011\u2013]\s*")
+
+
+def literal_pattern(variant: str) -> str:
+    """A regex matching `variant` literally (after `normalize`) but for its hyphens, which match a
+    hyphen, a space or nothing: authors write "pre-sacral" and "presacral", "poly- and dermatomyositis"
+    and "poly-and dermatomyositis" for one term."""
+    return r"[-\u2010\u2011\u2013\s]*".join(re.escape(part) for part in _HYPHEN.split(normalize(variant)))
+
+
 class DocumentItem(BaseModel):
     """One question whose gold is a set of documents (a line of an external question set).
 
@@ -114,7 +124,7 @@ class DocumentItem(BaseModel):
     key_fact_alts: list[list[str]] = Field(
         default_factory=list,
         description="Facts a correct answer states; each a list of accepted literal variants (matched verbatim "
-        "after NFKC, whitespace and case normalisation).",
+        "after NFKC, whitespace and case normalisation; a hyphen also matches a space or nothing).",
     )
     expected_yesno: Literal["yes", "no", "maybe"] | None = Field(default=None, description="Gold yes/no/maybe.")
     qtype: str = Field(default="question", description="Question type (factoid, list, summary, yesno, ...).")
@@ -135,8 +145,9 @@ class DocumentItem(BaseModel):
 
     @property
     def key_facts(self) -> list[list[str]]:
-        """The key facts as the harness's regex alternatives (each variant matched literally)."""
-        return [[re.escape(normalize(v)) for v in variants if v.strip()] for variants in self.key_fact_alts]
+        """The key facts as the harness's regex alternatives (each variant matched literally, a hyphen
+        in it matching a hyphen, a space or nothing: "pre-sacral" is "presacral")."""
+        return [[literal_pattern(v) for v in variants if v.strip()] for variants in self.key_fact_alts]
 
     # The document-gold format has no conversations, patients or expected refusals.
     expect_abstain: bool = False

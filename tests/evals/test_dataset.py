@@ -17,6 +17,7 @@ from evals.dataset import (
     DocumentItem,
     default_pathway_path,
     default_questions_path,
+    literal_pattern,
     load_pathway_cases,
     load_questions,
     off_field_items,
@@ -124,7 +125,25 @@ class TestDocumentGoldItems:
         (item,) = load_questions(self.write(tmp_path, self.LINE))
         assert isinstance(item, DocumentItem)
         assert item.category == "bioasq-list" and not item.expect_abstain
-        assert item.key_facts[1] == ["AsCNAR", re.escape("allele-specific copy-number analysis (ACNA)")]
+        alts = item.key_facts[1]
+        assert len(alts) == 2 and re.fullmatch(alts[0], "AsCNAR")
+        assert re.fullmatch(alts[1], "allele-specific copy-number analysis (ACNA)")
+
+    @pytest.mark.parametrize(
+        ("variant", "text", "matches"),
+        [
+            ("pre-sacral mass", "a presacral mass", True),  # one term, written with or without its hyphen
+            ("pre-sacral mass", "a pre sacral mass", True),
+            ("poly- and dermatomyositis", "poly-and dermatomyositis", True),
+            ("Apolipoprotein A-I", "apolipoprotein A-I", True),
+            ("pre-sacral mass", "a sacral mass", False),  # the rest stays literal
+            ("IL-2 (high dose)", "IL-2 high dose", False),
+        ],
+    )
+    def test_a_key_fact_hyphen_matches_a_hyphen_a_space_or_nothing(
+        self, variant: str, text: str, matches: bool
+    ) -> None:
+        assert bool(re.search(literal_pattern(variant), text, flags=re.IGNORECASE)) is matches
 
     def test_the_shared_external_set_loads(self) -> None:
         path = Path(__file__).resolve().parents[2].parent / "shared" / "external-dev" / "questions.jsonl"

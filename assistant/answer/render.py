@@ -27,7 +27,7 @@ from ally.vocab import STOPWORDS, stem, words
 from assistant.answer.choose import Choice
 from assistant.answer.evidence import Unit
 from assistant.answer.population import Population, mismatch_note
-from assistant.answer.question import QUESTION_WORDS, asks_for_management, bounds_agree, numbers_in
+from assistant.answer.question import QUESTION_WORDS, asks_for_management, bounds_agree, figures_of, numbers_in
 from assistant.answer.retrieval import Hit
 from assistant.core import AnswerEvent
 from assistant.storage import Database
@@ -408,13 +408,15 @@ def _content(text: str) -> set[str]:
 
 def verdict(question: str, text: str) -> str | None:
     """ "yes" or "no" when a quoted sentence states the question's proposition (or its negation)
-    directly: it holds most of the question's content words, does not hedge, and either denies
-    plainly or holds no negation at all; None otherwise. A negated question ("Is X not …?") flips it."""
+    directly: it holds most of the question's content words and every figure the question gives, does
+    not hedge, and either denies plainly or holds no negation at all; None otherwise. A negated question ("Is X not …?") flips it."""
     wanted = _content(question)
     if not wanted or len(wanted & _content(text)) / len(wanted) < YESNO_COVERAGE or _HEDGE_RE.search(text):
         return None
     if not bounds_agree(question, text):
         return None  # "over 55" asked, "under 55" (or no 55) stated: not the proposition
+    if set(figures_of(question)) - set(figures_of(text)):
+        return None  # "every 28 days" asked, "every 21 days" stated: a figure the sentence does not give
     if _DENIES_RE.search(text):
         states = False
     elif _NEGATION_RE.search(text):

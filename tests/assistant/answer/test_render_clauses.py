@@ -142,6 +142,12 @@ class TestYesNo:
         tx = "Does tranexamic acid increase seizures after haemorrhage?"
         assert verdict(tx, "Tranexamic acid did not increase seizures after haemorrhage.") == "no"
 
+    def test_a_verdict_needs_every_figure_the_question_gives(self) -> None:
+        card = "nelarabine — Adults: 1500 mg/m² IV over 2 hours on Days 1, 3, 5; repeated every 21 days"
+        q = "Is nelarabine given to adults at 1500 mg/m² over 2 hours on days 1, 3, 5 every {} days?"
+        assert verdict(q.format(21), card) == "yes"
+        assert verdict(q.format(28), card) is None  # most words match, the cycle length does not
+
     @pytest.mark.parametrize(
         ("question", "text", "expected"),
         [

@@ -190,7 +190,20 @@ class Chooser:
         if q.unseen_specific:
             names = sorted({q.word(t) for t in q.unseen_specific})
             return (f"the sources do not mention {_listed(names)}", names)
-        return None
+        return self._unseen_attribute(q)
+
+    def _unseen_attribute(self, q: QuestionAnalysis) -> tuple[str, list[str]] | None:
+        """The refusal when the question asks about a therapy it names, and all it asks about that
+        therapy is in words the corpus never uses ("Does nelarabine cause neuropathy?", "contraindications
+        to inotuzumab?"): any passage found would be about the therapy, not about what is asked."""
+        specific = self.asked_therapies(q)
+        # words of four letters or more: clinical shorthand ("peg" for pegaspargase) names no attribute
+        unseen = [t for t in q.terms if t in q.unseen_uncommon and len(q.word(t)) >= 4]
+        if not specific or not unseen or self.informative(q) - self.vocab.with_broader(specific):
+            return None
+        names = sorted({q.word(t) for t in unseen})
+        drugs = ", ".join(sorted(self.vocab.label(c) for c in specific))
+        return (f"the sources do not mention {_listed(names, 'and')} for {drugs}", names)
 
     def _ubiquitous(self, token: str) -> bool:
         return self.idf.share(token) > UBIQUITOUS_SHARE

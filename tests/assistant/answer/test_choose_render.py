@@ -298,6 +298,37 @@ class TestChoose:
         assert chooser(settings, vocab, idf).choose(q, []).abstained
 
 
+class TestUnseenAttribute:
+    """What a question asks about a therapy it names, in words the corpus never uses, is refused by
+    name: any passage found would be about the therapy, not about what is asked."""
+
+    PASSAGES: tuple[Chunk, ...] = (
+        chunk("p0", "Nelarabine is given to adults at 1500 mg/m2 on days 1, 3 and 5."),
+        chunk("p1", "Neurotoxicity is the main adverse event of nelarabine."),
+        chunk("p2", "Pegaspargase and Erwinia asparaginase are the asparaginase products in use."),
+        *[chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)],
+    )
+
+    @pytest.mark.parametrize(
+        ("question", "refused", "missing"),
+        [
+            ("Does nelarabine cause neuropathy?", True, ["neuropathy"]),  # only the drug is in the corpus
+            ("Any contraindications to nelarabine?", True, ["contraindications"]),
+            ("Does nelarabine cause neurotoxicity?", False, None),  # what is asked is in the corpus
+            ("what types of asparaginase are there - peg vs erwinia?", False, None),  # shorthand names nothing
+        ],
+    )
+    def test_an_attribute_the_corpus_never_names_is_refused_by_name(
+        self, settings: Settings, vocab: Vocabulary, question: str, refused: bool, missing: list[str] | None
+    ) -> None:
+        idf = corpus_idf(vocab, list(self.PASSAGES))
+        q = analyse(question, vocab, idf.known)
+        choice = chooser(settings, vocab, idf).choose(q, hits(*self.PASSAGES[:3]))
+        assert choice.abstained is refused, choice.reason
+        if refused:
+            assert choice.missing == missing and choice.reason.startswith(f"the sources do not mention {missing[0]}")
+
+
 class TestAskedFigures:
     """A dose or a counted figure asked about a named thing comes from a passage that names it."""
 

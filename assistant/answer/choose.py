@@ -25,6 +25,7 @@ import numpy as np
 from wordfreq import zipf_frequency
 
 from ally.settings import Settings
+from ally.subjects import diseases_in
 from ally.text import split_sentences
 from ally.vocab import STOPWORDS, Vocabulary, stem, words
 from assistant.answer.evidence import IdfTable, Unit, UnitCache, coverage, defines, score_units
@@ -360,6 +361,11 @@ class Chooser:
         if q.what_it_is:  # "what is X": a unit that says what X is leads, if one was chosen
             terms = set(q.terms)
             leads = [i for i, u in enumerate(chosen) if u.own_tokens & terms and defines(u.text, terms, self.vocab)]
+        if not leads and q.wants_disease:
+            # "which disease is X used to treat?": a unit that names a disease the question does not
+            # leads ("… in chronic myeloid leukemia patients" before "… patients with adverse disease features")
+            asked_diseases = set(q.diseases)
+            leads = [i for i, u in enumerate(chosen) if set(diseases_in(u.display)) - asked_diseases]
         if not leads:
             # a unit whose own words only restate the question ("CALGB 10403" for "what's in CALGB
             # 10403?") does not lead while another says more

@@ -182,6 +182,20 @@ def asks_what_it_is(question: str) -> bool:
     return m is not None and len(m.group(1).split()) <= 4 and not _ATTRIBUTE_OF.search(m.group(1))
 
 
+# "Which disease is dasatinib used to treat?", "what type of cancer …", "for which indications …": the
+# answer is a disease, and the unit that names one leads (`asks_disease`).
+_WHICH_DISEASE = re.compile(
+    r"\b(?:which|what)\s+(?:(?:kinds?|types?|sorts?)\s+of\s+)?"
+    r"(?:diseases?|conditions?|disorders?|illness(?:es)?|cancers?|malignanc(?:y|ies)|tumou?rs?|indications?)\b",
+    re.I,
+)
+
+
+def asks_disease(question: str) -> bool:
+    """Whether the question asks which disease (condition, cancer, indication) something concerns."""
+    return bool(_WHICH_DISEASE.search(question))
+
+
 # "How many years …", "how long …": the figure asked for is counted in a unit, which the evidence
 # must give with a number ("3 years", "two-year", "6-12 months").
 _HOW_MANY = re.compile(r"\bhow (?:many|much)((?:\s+[a-z]+){1,4})", re.I)
@@ -443,6 +457,7 @@ class QuestionAnalysis:
     injection: bool
     what_it_is: bool = False  # asks what a thing is, not one attribute of it (`asks_what_it_is`)
     wants_list: bool = False  # a list or an explanation: the answer may run longer (`_LONG_ANSWER`)
+    wants_disease: bool = False  # asks which disease something concerns (`asks_disease`)
     units: tuple[str, ...] = ()  # the units a counted figure is asked in ("how many years": year)
     diseases: list[str] = field(default_factory=list)  # disease ids named (ally.subjects)
     corrections: dict[str, str] = field(default_factory=dict)
@@ -812,6 +827,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         what_it_is=asks_what_it_is(corrected),
         injection=bool(_INJECTION.search(question)),
         wants_list=bool(_LONG_ANSWER.search(corrected)) or asks_for_management(corrected),
+        wants_disease=asks_disease(corrected),
         units=asked_units(corrected),
         diseases=diseases_in(corrected),
         corrections=corrections,

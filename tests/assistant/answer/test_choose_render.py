@@ -483,3 +483,24 @@ class TestRender:
     def test_fields_render_with_the_drug_name(self) -> None:
         comp = compose(Choice(False, units=units_of(CARD, 0)[1:2]), None)
         assert comp.sentences[0].text == "Nelarabine — Dosing Schedule: Adults: 1500 mg/m² IV on Days 1, 3, 5"
+
+
+class TestWhichDisease:
+    """A question asking which disease something treats is led by a unit that names a disease."""
+
+    PASSAGES: tuple[Chunk, ...] = (
+        chunk("p0", "Dasatinib is used to treat patients with adverse disease features."),
+        chunk("p1", "Dasatinib is used to treat chronic myeloid leukemia, a disease of adults."),
+        *[chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)],
+    )
+
+    @pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+    def test_the_unit_naming_a_disease_leads(
+        self, settings: Settings, vocab: Vocabulary, order: tuple[int, int]
+    ) -> None:
+        idf = corpus_idf(vocab, list(self.PASSAGES))
+        q = analyse("Which disease is dasatinib used to treat?", vocab, idf.known)
+        assert q.wants_disease
+        choice = chooser(settings, vocab, idf).choose(q, hits(*(self.PASSAGES[i] for i in order)))
+        assert not choice.abstained, choice.reason
+        assert len(choice.units) == 2 and "chronic myeloid leukemia" in choice.units[0].text

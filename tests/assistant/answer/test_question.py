@@ -16,6 +16,7 @@ from assistant.answer.question import (
     analyse,
     as_written,
     asked_units,
+    asks_disease,
     asks_for_management,
     asks_what_it_is,
     correct_typos,
@@ -149,6 +150,20 @@ class TestIntent:
     )
     def test_asks_what_it_is(self, question: str, expected: bool) -> None:
         assert asks_what_it_is(question) is expected
+
+    @pytest.mark.parametrize(
+        ("question", "expected"),
+        [
+            ("Which disease is Dasatinib used to treat?", True),
+            ("Dasatinib and blinatumomab are used for treatment of which disease?", True),
+            ("As of 2019, what type of cancer is commonly associated with ionizing radiation", True),
+            ("For which indications has midostaurin received approval?", True),
+            ("Which drug is used for Ph+ ALL?", False),  # the answer is a drug
+            ("What is the dose of dasatinib in this disease?", False),
+        ],
+    )
+    def test_asks_disease(self, question: str, expected: bool) -> None:
+        assert asks_disease(question) is expected
 
     @pytest.mark.parametrize(
         ("question", "expected"),

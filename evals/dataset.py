@@ -102,11 +102,26 @@ class QuestionItem(BaseModel):
 _HYPHEN = re.compile(r"\s*[-\u2010\u2011\u2013]\s*")
 
 
+_HYPHENS = "-\u2010\u2011\u2013"
+
+
+def _unhyphenated(part: str) -> str:
+    """A regex for a hyphen-free stretch of a key fact that also matches it hyphenated between two
+    letters ("antirheumatic" matches "anti-rheumatic")."""
+    out = []
+    for i, ch in enumerate(part):
+        if i and ch.isalpha() and part[i - 1].isalpha():
+            out.append(f"[{_HYPHENS}]?")
+        out.append(re.escape(ch))
+    return "".join(out)
+
+
 def literal_pattern(variant: str) -> str:
-    """A regex matching `variant` literally (after `normalize`) but for its hyphens, which match a
-    hyphen, a space or nothing: authors write "pre-sacral" and "presacral", "poly- and dermatomyositis"
-    and "poly-and dermatomyositis" for one term."""
-    return r"[-\u2010\u2011\u2013\s]*".join(re.escape(part) for part in _HYPHEN.split(normalize(variant)))
+    """A regex matching `variant` literally (after `normalize`) but for hyphens: a hyphen of the fact
+    matches a hyphen, a space or nothing, and the text may hyphenate a word the fact writes whole.
+    Authors write "pre-sacral" and "presacral", "poly- and dermatomyositis" and "poly-and
+    dermatomyositis", "antirheumatic" and "anti-rheumatic" for one term."""
+    return rf"[{_HYPHENS}\s]*".join(_unhyphenated(part) for part in _HYPHEN.split(normalize(variant)))
 
 
 class DocumentItem(BaseModel):

@@ -231,10 +231,27 @@ def counted_re(units: tuple[str, ...]) -> re.Pattern[str]:
 
 
 _NUMBER_INTENT = re.compile(
-    r"\b(what percent(age)?|percentage|proportion|how many|how often|how common|what share|fraction|rate|rates|"
-    r"incidence|survival|how likely)\b",
+    r"\b(what percent(age)?|percentage|proportion|how many|how often|how common|what share|fraction|how likely)\b",
     re.I,
 )
+# A measure named in the question ("survival", "the relapse rate") asks for its figure, unless the
+# question asks what acts on it ("what predicted long-term survival?", "which factors affect the
+# relapse rate?"): then the answer is the predictor, not a number.
+_MEASURE_INTENT = re.compile(r"\b(rate|rates|incidence|survival)\b", re.I)
+_ACTS_ON_MEASURE = re.compile(
+    r"\b(?:what|which)\s+(?:\w+\s+){0,2}?(?:predict|determin|affect|influenc|improv|driv|increas|reduc|lower)\w*\b",
+    re.I,
+)
+
+
+def asks_number(question: str) -> bool:
+    """Whether the question asks for a figure: a share, a count, a rate or survival (`_NUMBER_INTENT`,
+    `_MEASURE_INTENT`), not what acts on one (`_ACTS_ON_MEASURE`)."""
+    if _NUMBER_INTENT.search(question):
+        return True
+    return bool(_MEASURE_INTENT.search(question)) and not _ACTS_ON_MEASURE.search(question)
+
+
 # A question asking for an age ("median age at diagnosis", "at what age", "how old") is answered
 # by a unit that gives one ("ages 2 and 5", "aged 65", "55 years old", "under 40"), not by a count.
 _AGE_INTENT = re.compile(
@@ -820,7 +837,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         terms=list(dict.fromkeys(terms)),
         concepts=vocab.concepts_in(corrected),
         wants_dose=bool(_DOSE_INTENT.search(corrected)),
-        wants_number=bool(_NUMBER_INTENT.search(corrected)),
+        wants_number=asks_number(corrected),
         wants_share=bool(_SHARE_INTENT.search(corrected)),
         wants_age=bool(_AGE_INTENT.search(corrected)),
         wants_definition=bool(_DEFINITION.search(corrected)),

@@ -18,6 +18,7 @@ from assistant.answer.question import (
     asked_units,
     asks_disease,
     asks_for_management,
+    asks_number,
     asks_what_it_is,
     correct_typos,
     counted_re,
@@ -164,6 +165,20 @@ class TestIntent:
     )
     def test_asks_disease(self, question: str, expected: bool) -> None:
         assert asks_disease(question) is expected
+
+    @pytest.mark.parametrize(
+        ("question", "expected"),
+        [
+            ("What is the 5-year survival of adult ALL?", True),
+            ("relapse rate after CAR-T?", True),
+            ("How many patients relapse?", True),
+            ("In IH-2014, what predicted long-term survival and relapse?", False),  # the predictor is asked
+            ("Which factors affect the relapse rate?", False),
+            ("What improved survival, and what percentage of patients benefited?", True),  # a share too
+        ],
+    )
+    def test_asks_number(self, question: str, expected: bool) -> None:
+        assert asks_number(question) is expected
 
     @pytest.mark.parametrize(
         ("question", "expected"),

@@ -18,10 +18,32 @@ from importlib import resources
 from pathlib import Path
 
 import snowballstemmer
+from wordfreq import zipf_frequency
 
 from ally import yaml_data
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
+# A code name (letters and a number) is written with and without its hyphen: "LB-100" and "LB100",
+# "IL-6" and "IL6", "PD-1" and "PD1" (in the real PubMed corpus about one mention in ten drops it).
+# One word either way, unless the letters are a common English word that counts ("type 2", "day-30",
+# "grade-3", "phase-2" are written with a space as often as with a hyphen).
+_CODE_RE = re.compile(r"\b([A-Za-z]{2,6})[-\u2010\u2011](\d{1,5})\b")
+CODE_WORD_ZIPF = 4.5
+
+
+@lru_cache(maxsize=65536)
+def _code_letters(letters: str) -> bool:
+    return zipf_frequency(letters, "en") < CODE_WORD_ZIPF
+
+
+def _joined(m: re.Match[str]) -> str:
+    return m[1] + m[2] if _code_letters(m[1].lower()) else m[0]
+
+
+def join_codes(text: str) -> str:
+    """`text` with each hyphenated code name written whole ("LB-100" -> "LB100", "Covid-19" ->
+    "Covid19"; "type-2" stays)."""
+    return _CODE_RE.sub(_joined, text) if "-" in text or "\u2010" in text or "\u2011" in text else text
 STOPWORDS = frozenset(
     [
         "a",
@@ -113,7 +135,7 @@ STOPWORDS = frozenset(
 
 
 # Bump when `tokens()` changes: stores re-tokenise their BM25 index when it differs.
-TOKENIZER_VERSION = 4
+TOKENIZER_VERSION = 5
 _STEMMER = snowballstemmer.stemmer("english")
 _STEMMER_LOCK = threading.Lock()  # a snowballstemmer stemmer keeps its word in itself: one thread at a time
 
@@ -128,8 +150,8 @@ def stem(word: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens (before stopword removal and stemming)."""
-    return _WORD_RE.findall(text.lower())
+    """Lower-cased word tokens (before stopword removal and stemming); a code name is one word."""
+    return _WORD_RE.findall(join_codes(text).lower())
 
 
 @dataclass(frozen=True)
@@ -305,7 +327,7 @@ class Vocabulary:
     # --- BM25 tokens -------------------------------------------------------------------------
     def tokens(self, text: str) -> list[str]:
         """BM25 tokens: stemmed lower-cased words without stopwords, plus one token per concept mentioned."""
-        words = [stem(w) for w in _WORD_RE.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
+        words = [stem(w) for w in _WORD_RE.findall(join_codes(text).lower()) if w not in STOPWORDS and len(w) > 1]
         concept_tokens = sorted(self.concepts_in(text))
         return words + concept_tokens
 

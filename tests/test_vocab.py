@@ -125,3 +125,26 @@ class TestMatching:
     def test_an_endpoint_is_a_kind_of_survival_or_response(self, text: str, concepts: set[str]) -> None:
         found = {t for t in VOCAB.tokens(text) if t.startswith("c_")}
         assert found == concepts
+
+
+class TestCodeNames:
+    """A code name is one word whether or not it is written with its hyphen."""
+
+    @pytest.mark.parametrize(
+        ("a", "b", "same"),
+        [
+            ("LB-100 in solid tumours", "LB100 in solid tumours", True),
+            ("anti-PD-1 antibodies", "anti-PD1 antibodies", True),
+            ("Covid-19 in children", "COVID19 in children", True),  # the letters in any case
+            ("IL\u20116 levels", "IL6 levels", True),  # a non-breaking hyphen
+            ("type-2 diabetes", "type 2 diabetes", True),  # a common word counts: it stays a word
+            ("LB-100", "LB 100", False),  # a space is not dropped
+        ],
+    )
+    def test_spelled_with_or_without_its_hyphen(self, a: str, b: str, same: bool) -> None:
+        assert (VOCAB.tokens(a) == VOCAB.tokens(b)) is same
+
+    def test_a_joined_code_is_one_token(self) -> None:
+        assert "lb100" in VOCAB.tokens("LB-100 was well tolerated")
+        assert "lb" not in VOCAB.tokens("LB-100 was well tolerated")
+        assert "day" in VOCAB.tokens("on day-30") and "30" in VOCAB.tokens("on day-30")

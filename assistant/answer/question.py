@@ -711,9 +711,15 @@ def known_variant(raw: str, known_terms: AbstractSet[str]) -> str | None:
     return min(close, key=lambda t: (abs(len(t) - len(root)), t)) if close else None
 
 
+_JOINED_CODE = re.compile(r"([a-z]{2,6})(\d{1,5})")
+
+
 def as_written(word: str, question: str) -> str:
     """The word as the question writes it ("AUGMENT", not "augment"), for messages that name it; a
     part of a hyphenated name as the whole name ("PD-L1", not "L1")."""
+    code = _JOINED_CODE.fullmatch(word)
+    if code and (m := re.search(rf"\b{code[1]}[-\u2010\u2011]{code[2]}\b", question, re.I)):
+        return m.group(0)  # a code name the question hyphenates ("LB-100" for lb100: `join_codes`)
     n = len(question)
 
     def free(i: int) -> bool:  # no word character or hyphen at i

@@ -331,6 +331,7 @@ class TestTermsAndScope:
     def test_a_part_of_a_hyphenated_name_is_named_whole(self) -> None:
         assert as_written("l1", "Is nivolumab a PD-L1 inhibitor?") == "PD-L1"
         assert as_written("augment", "the AUGMENT trial") == "AUGMENT"
+        assert as_written("lb100", "Can LB-100 downregulate miR-33?") == "LB-100"  # a code name, joined
 
     def test_names_keep_the_question_s_spelling(self, vocab: Vocabulary) -> None:
         q = analyse("What did the AUGMENT trial show?", vocab, KNOWN)

@@ -517,6 +517,10 @@ class Chooser:
         if q.wants_number and not any(u.numbers and (not informative or u.tokens & informative) for u in chosen[:3]):
             # the figure must come from a unit about what is asked, not from any unit with a number
             return Choice(True, reason="no passage gives the figure asked for", missing=missing)
+        if q.wants_number and q.measure and not any(u.numbers and u.tokens & q.measure for u in chosen[:3]):
+            # and of the measure asked: a share of cases is no survival figure, a remission rate no cure rate
+            asked = list(q.measure_names)
+            return Choice(True, reason=f"no passage gives a figure for {_listed(asked, 'or')}", missing=asked)
         return self._uncounted(q, chosen, informative, named)
 
     @staticmethod

@@ -244,6 +244,28 @@ _ACTS_ON_MEASURE = re.compile(
 )
 
 
+# The measure a figure is asked of: the word before "rate" ("relapse rate", "CR rate"), or survival,
+# incidence, prevalence, mortality named as such.
+_MEASURE_OF = re.compile(r"\b([a-z][\w+/-]*)\s+rates?\b|\b(survival|incidence|prevalence|mortality)\b", re.I)
+
+
+def asked_measure(question: str, vocab: Vocabulary) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The tokens of the measure whose figure the question asks for ("relapse" and its concept for
+    "the relapse rate", survival's for "5-year survival") and the measure as written ("relapse
+    rate"); empty when it names none."""
+    found: set[str] = set()
+    names: list[str] = []
+    for m in _MEASURE_OF.finditer(question):
+        phrase = m[1] or m[2]
+        if phrase.lower() in STOPWORDS or phrase.lower() in QUESTION_WORDS or is_common(phrase.lower()):
+            continue  # "what rate", "the overall rate": no measure named
+        tokens = [t for t in content_tokens(phrase, vocab) if t != "rate"]
+        if tokens:
+            found.update(tokens)
+            names.append(m[0])
+    return frozenset(found), tuple(dict.fromkeys(names))
+
+
 def asks_number(question: str) -> bool:
     """Whether the question asks for a figure: a share, a count, a rate or survival (`_NUMBER_INTENT`,
     `_MEASURE_INTENT`), not what acts on one (`_ACTS_ON_MEASURE`)."""
@@ -475,6 +497,8 @@ class QuestionAnalysis:
     what_it_is: bool = False  # asks what a thing is, not one attribute of it (`asks_what_it_is`)
     wants_list: bool = False  # a list or an explanation: the answer may run longer (`_LONG_ANSWER`)
     wants_disease: bool = False  # asks which disease something concerns (`asks_disease`)
+    measure: frozenset[str] = frozenset()  # the measure a figure is asked of (`asked_measure`)
+    measure_names: tuple[str, ...] = ()  # ... as the question writes it ("cure rate")
     units: tuple[str, ...] = ()  # the units a counted figure is asked in ("how many years": year)
     diseases: list[str] = field(default_factory=list)  # disease ids named (ally.subjects)
     corrections: dict[str, str] = field(default_factory=dict)
@@ -835,6 +859,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
     _name_unseen_phrases(corrected, [*runs, run], unseen_uncommon, unseen_specific, words_of)
     terms = [t for t in content_tokens(_AGE_OF_PATIENT.sub(" ", corrected), vocab) if t.startswith("c_") or t in keep]
     proposal = proposed_answer(corrected)
+    measure, measure_names = asked_measure(corrected, vocab)
     proposal_figures = tuple(figures_of(proposal))
     proposal_words = _FIGURE_RE.sub(" ", normalise_figures(proposal))
     return QuestionAnalysis(
@@ -851,6 +876,8 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         injection=bool(_INJECTION.search(question)),
         wants_list=bool(_LONG_ANSWER.search(corrected)) or asks_for_management(corrected),
         wants_disease=asks_disease(corrected),
+        measure=measure,
+        measure_names=measure_names,
         units=asked_units(corrected),
         diseases=diseases_in(corrected),
         corrections=corrections,

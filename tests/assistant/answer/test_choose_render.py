@@ -370,6 +370,37 @@ class TestAskedFigures:
         )
         assert choice.abstained and "years" in choice.reason and "maintenance" in choice.reason
 
+    @pytest.mark.parametrize(
+        ("question", "texts", "refused"),
+        [
+            (  # a share of cases is no survival figure
+                "What is the survival of T-ALL compared with B-ALL?",
+                ("B-cell ALL is about 75% of cases and T-cell ALL about 25%.", "T-ALL is treated with chemotherapy."),
+                True,
+            ),
+            (
+                "What is the survival of T-ALL compared with B-ALL?",
+                ("Five-year survival is 60% in T-ALL and 70% in B-ALL.", "T-ALL is treated with chemotherapy."),
+                False,
+            ),
+            (  # a remission rate is no cure rate
+                "What is the cure rate for children with ALL who relapse?",
+                (
+                    "Children with ALL see long-term remission rates above 85%.",
+                    "Relapsed ALL in children is hard to treat.",
+                ),
+                True,
+            ),
+        ],
+    )
+    def test_the_figure_is_of_the_measure_asked(
+        self, settings: Settings, vocab: Vocabulary, question: str, texts: tuple[str, ...], refused: bool
+    ) -> None:
+        choice = self.choose(settings, vocab, question, *texts)
+        assert choice.abstained is refused, (choice.reason, [u.text for u in choice.units])
+        if refused:
+            assert choice.reason.startswith("no passage gives a figure for")
+
 
 SAME_MEASURE = (
     "What is the complete remission rate with nelarabine in adults?",

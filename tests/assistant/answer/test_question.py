@@ -15,6 +15,7 @@ from assistant.answer.question import (
     Lexicon,
     analyse,
     as_written,
+    asked_measure,
     asked_units,
     asks_disease,
     asks_for_management,
@@ -179,6 +180,19 @@ class TestIntent:
     )
     def test_asks_number(self, question: str, expected: bool) -> None:
         assert asks_number(question) is expected
+
+    @pytest.mark.parametrize(
+        ("question", "tokens", "names"),
+        [
+            ("What is the cure rate for children who relapse?", {"cure"}, ("cure rate",)),
+            ("5-year survival of T-ALL?", {"surviv", "c_survival"}, ("survival",)),
+            ("What is the overall rate of relapse?", set(), ()),  # a common word names no measure
+            ("How common is ALL?", set(), ()),
+        ],
+    )
+    def test_asked_measure(self, vocab: Vocabulary, question: str, tokens: set[str], names: tuple[str, ...]) -> None:
+        measure, written = asked_measure(question, vocab)
+        assert tokens <= measure and (bool(measure) == bool(tokens)) and written == names
 
     @pytest.mark.parametrize(
         ("question", "expected"),

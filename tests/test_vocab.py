@@ -93,6 +93,8 @@ class TestMatching:
             ("MRD-neg after induction", "c_mrd_neg"),
             ("still MRD pos", "c_mrd_pos"),
             ("Ph-negative B-ALL", "c_ph_neg"),
+            ("what does Philly positive mean for treatment?", "c_ph_pos"),  # ward slang
+            ("Philly-negative adults", "c_ph_neg"),
         ],
     )
     def test_clinicians_shorthand_for_negative_and_positive(self, text: str, concept: str) -> None:

@@ -44,6 +44,8 @@ def join_codes(text: str) -> str:
     """`text` with each hyphenated code name written whole ("LB-100" -> "LB100", "Covid-19" ->
     "Covid19"; "type-2" stays)."""
     return _CODE_RE.sub(_joined, text) if "-" in text or "\u2010" in text or "\u2011" in text else text
+
+
 STOPWORDS = frozenset(
     [
         "a",
@@ -161,6 +163,9 @@ class Concept:
     label: str | None = None
     broader: tuple[str, ...] = ()
     therapy: bool = False
+    # term -> (words right before it, words right after it) that give it another sense ("T-cell" is
+    # T-ALL in "B-cell (85%) or T-cell (15%) lineage", not in "CAR T-cell therapy" or "T-cell engager")
+    senses: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -171,11 +176,15 @@ class Match:
     term: str
 
 
-def _term_pattern(term: str) -> re.Pattern[str]:
+def _term_pattern(term: str, before: tuple[str, ...] = (), after: tuple[str, ...] = ()) -> re.Pattern[str]:
+    """A term's pattern; `before` / `after`: words that, right before or after it, give it another
+    sense (one space between: the look-behinds are fixed-width)."""
     case_sensitive = len(term) <= 5 and any(c.isupper() for c in term)
     body = r"\s+".join(re.escape(part) for part in term.split())
     flags = 0 if case_sensitive else re.IGNORECASE
-    return re.compile(rf"(?<![\w]){body}(?![\w+])", flags)
+    not_after = "".join(rf"(?<!\b{re.escape(w)}\s)" for w in before)
+    not_before = rf"(?!\s+(?i:{'|'.join(re.escape(w) for w in after)})\b)" if after else ""
+    return re.compile(rf"(?<![\w]){not_after}{body}(?![\w+]){not_before}", flags)
 
 
 # Characters that re.IGNORECASE matches to a different lower-case letter (Kelvin sign ~ k, long s ~ s, ...).
@@ -225,7 +234,9 @@ class Vocabulary:
     def __post_init__(self) -> None:
         pairs = [(c.id, t) for c in self.concepts.values() for t in c.terms]
         pairs.sort(key=lambda p: len(p[1]), reverse=True)
-        self._patterns = [(cid, term, _term_pattern(term)) for cid, term in pairs]
+        self._patterns = [
+            (cid, term, _term_pattern(term, *self.concepts[cid].senses.get(term, ((), ())))) for cid, term in pairs
+        ]
         self._needles = {term: term.split()[0].lower() if term.split() else "" for _, term in pairs}
         for i, (_, term, _) in enumerate(self._patterns):
             key = leading_run(self._needles[term])
@@ -249,7 +260,13 @@ class Vocabulary:
                 label=entry.get("label"),
                 broader=tuple(entry.get("broader", ())),
                 therapy=bool(entry.get("therapy", False)),
+                senses={
+                    t: (tuple(ws.get("before", ())), tuple(ws.get("after", ())))
+                    for t, ws in (entry.get("other_senses") or {}).items()
+                },
             )
+            if unknown := set(concept.senses) - set(concept.terms):
+                raise ValueError(f"vocabulary: {concept.id!r} lists other senses of terms it lacks: {sorted(unknown)}")
             if concept.id in concepts:
                 raise ValueError(f"vocabulary: concept id {concept.id!r} is defined twice")
             concepts[concept.id] = concept

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import threading
+from pathlib import Path
 
 import pytest
 import snowballstemmer
@@ -150,3 +151,33 @@ class TestCodeNames:
         assert "lb100" in VOCAB.tokens("LB-100 was well tolerated")
         assert "lb" not in VOCAB.tokens("LB-100 was well tolerated")
         assert "day" in VOCAB.tokens("on day-30") and "30" in VOCAB.tokens("on day-30")
+
+
+class TestOtherSenses:
+    """A term with another sense next to some words ("T-cell" of "CAR T-cell therapy") is not its
+    concept there."""
+
+    @pytest.mark.parametrize(
+        ("text", "concept", "found"),
+        [
+            ("B-cell (85%) or T-cell (15%) lineage", "c_t_all", True),
+            ("Is there a T-cell CAR-T that works?", "c_t_all", True),  # CAR after the term: still T-ALL
+            ("a CAR T-cell therapy targeting CD19", "c_t_all", False),
+            ("a bispecific T-cell engager", "c_t_all", False),
+            ("relapsed B-cell ALL", "c_b_all", True),  # the longer term is not touched
+            ("CD19-positive B-cell leukemia cells", "c_b_all", True),
+            ("diffuse large B-cell lymphoma", "c_b_all", False),
+            ("B-cell aplasia after CAR-T", "c_b_all", False),
+        ],
+    )
+    def test_a_term_in_another_sense_is_not_the_concept(self, text: str, concept: str, found: bool) -> None:
+        assert (concept in VOCAB.tokens(text)) is found
+
+    def test_other_senses_of_a_term_the_concept_lacks_are_an_error(self, tmp_path: Path) -> None:
+        path = tmp_path / "vocabulary.yaml"
+        path.write_text(
+            'concepts:\n  - id: c_x\n    terms: ["X-ray"]\n    other_senses:\n      "X-cell":\n        after: [therapy]\n',
+            encoding="utf-8",
+        )
+        with pytest.raises(ValueError, match=r"'c_x' lists other senses of terms it lacks: \['X-cell'\]"):
+            Vocabulary.from_yaml(path)

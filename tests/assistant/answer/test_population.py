@@ -17,6 +17,8 @@ class TestPopulationOf:
             ("peds dosing", Population(age="pediatric")),
             ("Ph positive ALL not in CR", Population(ph="positive")),  # written as the concept allows
             ("Ph neg B-ALL", Population(ph="negative", lineage="B")),
+            ("Philly positive adults", Population(age="adult", ph="positive")),  # ward slang, as the vocabulary
+            ("Philly-negative disease", Population(ph="negative")),
             ("Adults with Ph+ disease", Population(age="adult", ph="positive")),
             ("Ph-negative B-ALL", Population(ph="negative", lineage="B")),
             ("relapsed or refractory T-ALL", Population(lineage="T", phase="relapsed_refractory")),

@@ -655,6 +655,30 @@ class Lexicon(AbstractSet[str]):
         return self._long.get(root[:6], [])
 
 
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _one_edit_word(low: str, lexicon: Lexicon) -> str | None:
+    """The word one edit from `low` (a letter dropped, added, changed or two swapped; the first
+    letter kept) that English uses and that is a question word, a stopword or a word of seven
+    letters or more whose stem the corpus holds, the most common in English of them; None when
+    there is none. A stem can hide a typo ("neurotoxicty" stems to "neurotoxicti", "neurotoxicity"
+    to "neurotox"), the word itself cannot; "precedication" stems to a corpus stem but is no word."""
+    splits = [(low[:i], low[i:]) for i in range(1, len(low) + 1)]
+    edits = {a + b[1:] for a, b in splits if b}
+    edits |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    edits |= {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+    edits |= {a + c + b for a, b in splits for c in _LETTERS}
+    edits.discard(low)
+    found = [
+        (zipf, w)
+        for w in edits
+        if (w in QUESTION_WORDS or w in STOPWORDS or (len(w) >= 7 and stem(w) in lexicon))
+        and (zipf := zipf_frequency(w, "en")) > 0
+    ]
+    return max(found, default=(0.0, None))[1]
+
+
 def correct_typos(text: str, known: AbstractSet[str], vocab: Vocabulary) -> tuple[str, dict[str, str]]:
     """Replace words the corpus does not know by a close known word with the same first two letters
     (length ≥ 5, similarity ≥ 0.84; or, for a word rare in English, one edit from a known stem)."""
@@ -680,6 +704,10 @@ def correct_typos(text: str, known: AbstractSet[str], vocab: Vocabulary) -> tupl
         if close and close[0][:2] == low[:2]:
             corrections[word] = close[0]
             return close[0]
+        written_as_name = any(c.isupper() for c in word) and m.start() > 0  # "Curli" is no typo of "carli"
+        if is_rare(low) and not written_as_name and (edit := _one_edit_word(low, lexicon)):
+            corrections[word] = edit  # "whcih" -> "which", "neurotoxicty" -> "neurotoxicity"
+            return edit
         return word
 
     corrected = re.sub(r"[A-Za-z][A-Za-z-]*[A-Za-z]", fix, text)

@@ -406,6 +406,23 @@ class TestTypos:
         fixed, corrections = correct_typos("remmission rate", {"remission", "rate"}, vocab)
         assert corrections == {"remmission": "remission"} and fixed == "remission rate"
 
+    @pytest.mark.parametrize(
+        ("question", "known", "expected"),
+        [
+            ("whcih TKI works against T315I?", {"tki", "work"}, {"whcih": "which"}),  # a question word
+            ("Whcih TKI works?", {"tki", "work"}, {"Whcih": "which"}),  # capitalised as the first word
+            ("nelarabine neurotoxicty", {"nelarabin", "neurotox"}, {"neurotoxicty": "neurotoxicity"}),
+            ("What is known about the protein Curli?", {"carli", "protein"}, {}),  # written as a name
+            ("asciminib dose", {"imatinib", "dose"}, {}),  # no word one edit away
+        ],
+    )
+    def test_a_word_one_edit_from_a_known_one_is_a_typo_of_it(
+        self, vocab: Vocabulary, question: str, known: set[str], expected: dict[str, str]
+    ) -> None:
+        """The edit is checked on the word, not its stem: a typo can change the stem ("neurotoxicty"
+        stems to "neurotoxicti", "neurotoxicity" to "neurotox")."""
+        assert correct_typos(question, known, vocab)[1] == expected
+
     def test_leaves_unknown_words_without_a_close_match(self, vocab: Vocabulary) -> None:
         fixed, corrections = correct_typos("fraction", {"reaction"}, vocab)
         assert fixed == "fraction" and corrections == {}

@@ -2,7 +2,8 @@
 
 From the scored evidence units of the retrieved passages, the chooser refuses what it cannot
 answer (an instruction; a disease no ingested document is about; a specific thing -- a drug, trial,
-gene -- the corpus never mentions, named in the refusal; nothing searchable), keeps out what may
+gene -- the corpus never mentions, named in the refusal; an attribute the corpus never writes asked
+of a therapy it does; nothing searchable), keeps out what may
 never be evidence (passages of untrusted documents, units that address the reader or the
 assistant, units about another disease than the one asked about, units whose only overlap with
 the question is generic words), selects the units that answer the question relative to the best
@@ -10,8 +11,9 @@ one, completes a selected pathway branch with its sibling options and a drug car
 asked about, removes near-duplicates, abstains (saying what was not found) when the evidence does
 not cover the question (or covers little of it and means nothing close to it), does not mention a
 specific thing the question names, or lacks the dose, figure, share, age or bounded group asked for
-(the unit that gives it leads; a figure never comes from another product's passage), and pairs
-units that give different figures on the same point. Rendering is `render.py`'s.
+(the unit that gives it leads; a figure never comes from another product's passage, nor from a
+unit that does not name the measure asked), leads a "which disease" answer with a unit naming one,
+and pairs units that give different figures on the same point. Rendering is `render.py`'s.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from assistant.answer.population import Population, mismatch_note, other_subtype
 from assistant.answer.question import (
     AGE_FIGURE,
     DOSE_RE,
+    NUMBER_RE,
     SHARE_FIGURE,
     UBIQUITOUS_SHARE,
     QuestionAnalysis,
@@ -56,6 +57,9 @@ from assistant.answer.scope import Scope, label
 # ("remission" 3.2, "lineage" 3.5, "survival" 4.0, "patients" 4.6). Two figures whose lead-ins name
 # different things are not one quantity.
 NAME_ZIPF = 3.0
+# How far (characters) a figure may sit from the measure it gives, in the same sentence.
+MEASURE_REACH = 60
+_SENTENCE_END = re.compile(r"[.;!?]\s")
 _PERCENT_RE = re.compile(r"\d+(?:\.\d+)?\s*%")
 
 
@@ -519,11 +523,37 @@ class Chooser:
         if q.wants_number and not any(u.numbers and (not informative or u.tokens & informative) for u in chosen[:3]):
             # the figure must come from a unit about what is asked, not from any unit with a number
             return Choice(True, reason="no passage gives the figure asked for", missing=missing)
-        if q.wants_number and q.measure and not any(u.numbers and u.tokens & q.measure for u in chosen[:3]):
+        if q.wants_number and q.measure and not any(self._gives_measure(q, u) for u in chosen[:3]):
             # and of the measure asked: a share of cases is no survival figure, a remission rate no cure rate
             asked = list(q.measure_names)
             return Choice(True, reason=f"no passage gives a figure for {_listed(asked, 'or')}", missing=asked)
         return self._uncounted(q, chosen, informative, named)
+
+    def _gives_measure(self, q: QuestionAnalysis, u: Unit) -> bool:
+        """Whether the unit gives a figure of the measure: a number in the same sentence, within
+        `MEASURE_REACH` characters of where it names it ("5-year survival now exceeds 90%", "OS was
+        60%"; not the "100% complete remission" of the sentence after "relapsed/refractory T-ALL.")."""
+        measure = q.measure
+        if not (u.numbers and u.tokens & measure):
+            return False
+        text = u.text
+        spans = [
+            (m.start, m.end)
+            for m in self.vocab.matches(text)
+            if self.vocab.with_broader({m.concept}) & measure
+        ]
+        for t in measure:
+            if not t.startswith("c_"):
+                spans += [(m.start(), m.end()) for m in re.finditer(rf"\b{re.escape(t)}\w*", text, re.I)]
+        # a rate asked is given as a share ("20%", "12 of 40"), not by a day or a dose beside it
+        figure_re = SHARE_FIGURE if q.wants_share else NUMBER_RE
+        figures = [(m.start(), m.end()) for m in figure_re.finditer(text)]
+
+        def near(s: int, e: int, fs: int, fe: int) -> bool:  # in one sentence, within reach
+            between = text[min(e, fe) : max(s, fs)]
+            return len(between) <= MEASURE_REACH and not _SENTENCE_END.search(between)
+
+        return any(near(s, e, fs, fe) for s, e in spans for fs, fe in figures)
 
     @staticmethod
     def _names_any(q: QuestionAnalysis, named: set[str], u: Unit) -> bool:

@@ -391,6 +391,20 @@ class TestAskedFigures:
                 ),
                 True,
             ),
+            (  # the share is of remission, a clause away from relapse, and "Day 30" is no rate
+                "What is the relapse rate after allo-HSCT?",
+                (
+                    "The therapy was given for relapsed disease. It achieved a 100% complete remission or CR with "
+                    "incomplete recovery rate by Day 30, with reduced relapse risk when followed by allo-HSCT.",
+                    "Allo-HSCT is used in first remission.",
+                ),
+                True,
+            ),
+            (
+                "What is the relapse rate after allo-HSCT?",
+                ("After allo-HSCT the relapse rate was 20% at two years.", "Allo-HSCT is used in first remission."),
+                False,
+            ),
         ],
     )
     def test_the_figure_is_of_the_measure_asked(

@@ -36,6 +36,7 @@ from assistant.answer.population import Population, mismatch_note, other_subtype
 from assistant.answer.question import (
     AGE_FIGURE,
     DOSE_RE,
+    FREQUENCY_RE,
     NUMBER_RE,
     SHARE_FIGURE,
     UBIQUITOUS_SHARE,
@@ -523,6 +524,17 @@ class Chooser:
         if q.wants_number and not any(u.numbers and (not informative or u.tokens & informative) for u in chosen[:3]):
             # the figure must come from a unit about what is asked, not from any unit with a number
             return Choice(True, reason="no passage gives the figure asked for", missing=missing)
+        if q.wants_frequency and not any(
+            FREQUENCY_RE.search(u.text) and (not informative or u.tokens & informative) for u in chosen[:3]
+        ):
+            # "how often should MRD be measured?": a schedule, not a unit about MRD with any number
+            scheduled = [t for t in q.terms if t in informative and t in q.named] or [
+                t for t in q.terms if t in informative
+            ]
+            topic = ", ".join(dict.fromkeys(self._name(q, t) for t in scheduled)) or "this"
+            return Choice(
+                True, reason=f"no passage gives a schedule (how often) for {topic}", missing=[f"how often ({topic})"]
+            )
         if q.wants_number and q.measure and not any(self._gives_measure(q, u) for u in chosen[:3]):
             # and of the measure asked: a share of cases is no survival figure, a remission rate no cure rate
             asked = list(q.measure_names)
@@ -537,11 +549,7 @@ class Chooser:
         if not (u.numbers and u.tokens & measure):
             return False
         text = u.text
-        spans = [
-            (m.start, m.end)
-            for m in self.vocab.matches(text)
-            if self.vocab.with_broader({m.concept}) & measure
-        ]
+        spans = [(m.start, m.end) for m in self.vocab.matches(text) if self.vocab.with_broader({m.concept}) & measure]
         for t in measure:
             if not t.startswith("c_"):
                 spans += [(m.start(), m.end()) for m in re.finditer(rf"\b{re.escape(t)}\w*", text, re.I)]

@@ -266,6 +266,26 @@ def asked_measure(question: str, vocab: Vocabulary) -> tuple[frozenset[str], tup
     return frozenset(found), tuple(dict.fromkeys(names))
 
 
+# "How often should MRD be measured?", "how often is nelarabine repeated?": a schedule is asked (not
+# how common something is: "how often does CNS relapse occur?"), answered by a unit that gives one.
+_HOW_OFTEN_DONE = re.compile(
+    r"\bhow (?:often|frequently)\b(?:\s+[\w/+-]+){0,6}?\s+(?:measured|given|checked|repeated|monitored|done|"
+    r"performed|administered|tested|assessed|dosed|taken|infused|injected|scheduled|reassessed|followed)\b",
+    re.I,
+)
+FREQUENCY_RE = re.compile(
+    r"\bevery\b|\b(?:once|twice|thrice)\b|\b\d+\s*times\b|\b(?:daily|weekly|monthly|yearly|annually|hourly)\b|"
+    r"\bper\s+(?:day|week|month|year|cycle)\b|\b\d+[- ](?:day|week|month)\s+cycles?\b|\bcontinuous(?:ly)?\b|"
+    r"\bdays?\s+\d+(?:\s*(?:,|and|-|\u2013)\s*\d+)+|\bq\s?\d+\s?(?:h|d|w)\b",
+    re.I,
+)
+
+
+def asks_frequency(question: str) -> bool:
+    """Whether the question asks how often something is done (a schedule, `_HOW_OFTEN_DONE`)."""
+    return bool(_HOW_OFTEN_DONE.search(question))
+
+
 def asks_number(question: str) -> bool:
     """Whether the question asks for a figure: a share, a count, a rate or survival (`_NUMBER_INTENT`,
     `_MEASURE_INTENT`), not what acts on one (`_ACTS_ON_MEASURE`)."""
@@ -497,6 +517,7 @@ class QuestionAnalysis:
     what_it_is: bool = False  # asks what a thing is, not one attribute of it (`asks_what_it_is`)
     wants_list: bool = False  # a list or an explanation: the answer may run longer (`_LONG_ANSWER`)
     wants_disease: bool = False  # asks which disease something concerns (`asks_disease`)
+    wants_frequency: bool = False  # asks how often something is done (`asks_frequency`)
     measure: frozenset[str] = frozenset()  # the measure a figure is asked of (`asked_measure`)
     measure_names: tuple[str, ...] = ()  # ... as the question writes it ("cure rate")
     units: tuple[str, ...] = ()  # the units a counted figure is asked in ("how many years": year)
@@ -904,6 +925,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         injection=bool(_INJECTION.search(question)),
         wants_list=bool(_LONG_ANSWER.search(corrected)) or asks_for_management(corrected),
         wants_disease=asks_disease(corrected),
+        wants_frequency=asks_frequency(corrected),
         measure=measure,
         measure_names=measure_names,
         units=asked_units(corrected),

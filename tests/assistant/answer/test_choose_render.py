@@ -371,6 +371,21 @@ class TestAskedFigures:
         assert choice.abstained and "years" in choice.reason and "maintenance" in choice.reason
 
     @pytest.mark.parametrize(
+        ("texts", "refused"),
+        [
+            (("MRD is measured after induction in patients aged 65 and older.", "MRD guides consolidation."), True),
+            (("MRD is measured every 3 months during maintenance.", "MRD guides consolidation."), False),
+        ],
+    )
+    def test_a_schedule_asked_needs_a_unit_giving_one(
+        self, settings: Settings, vocab: Vocabulary, texts: tuple[str, ...], refused: bool
+    ) -> None:
+        choice = self.choose(settings, vocab, "How often should MRD be measured during maintenance?", *texts)
+        assert choice.abstained is refused, (choice.reason, [u.text for u in choice.units])
+        if refused:
+            assert choice.reason.startswith("no passage gives a schedule (how often) for MRD")
+
+    @pytest.mark.parametrize(
         ("question", "texts", "refused"),
         [
             (  # a share of cases is no survival figure

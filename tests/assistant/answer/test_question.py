@@ -19,6 +19,7 @@ from assistant.answer.question import (
     asked_units,
     asks_disease,
     asks_for_management,
+    asks_frequency,
     asks_number,
     asks_what_it_is,
     correct_typos,
@@ -180,6 +181,19 @@ class TestIntent:
     )
     def test_asks_number(self, question: str, expected: bool) -> None:
         assert asks_number(question) is expected
+
+    @pytest.mark.parametrize(
+        ("question", "expected"),
+        [
+            ("How often should MRD be measured during maintenance?", True),
+            ("How often is nelarabine repeated?", True),
+            ("how frequently is blinatumomab given in consolidation?", True),
+            ("How often does CNS relapse occur?", False),  # how common, not a schedule
+            ("How often is ALL seen in adults?", False),
+        ],
+    )
+    def test_asks_frequency(self, question: str, expected: bool) -> None:
+        assert asks_frequency(question) is expected
 
     @pytest.mark.parametrize(
         ("question", "tokens", "names"),

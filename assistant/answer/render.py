@@ -435,12 +435,15 @@ def _lower_lead(text: str) -> str:
 
 def lead_yes_no(comp: Composition, question: str) -> None:
     """Lead a yes/no answer with "Yes, " or "No, " on the quoted sentence that states it (moved
-    first); when none does, or they disagree, with "The sources do not say directly; "."""
+    first); when none does, or they disagree, with "The sources do not say directly; ". A negated
+    question ("Is CAR-T not an option …?") gets the stating sentence first and no "Yes" or "No":
+    which of them answers a negative question is ambiguous in English ("No, it is an option")."""
     found = [(v, i) for i, s in enumerate(comp.sentences) if s.chunk_ids and (v := verdict(question, s.text))]
     if found and len({v for v, _ in found}) == 1:
         answer, at = found[0]
         sentence = comp.sentences.pop(at)
-        sentence.text = f"{answer.capitalize()}, {_lower_lead(sentence.text)}"
+        if not _NEGATED_Q_RE.search(question):
+            sentence.text = f"{answer.capitalize()}, {_lower_lead(sentence.text)}"
         comp.sentences.insert(0, sentence)
     elif comp.sentences:
         first = comp.sentences[0]

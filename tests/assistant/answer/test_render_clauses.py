@@ -184,6 +184,12 @@ class TestYesNo:
         comp = compose(Choice(False, units=units_of(passage, 0)), None, question="Is Ph-like ALL a high risk subtype?")
         assert comp.sentences[0].text == "Yes, Ph-like ALL has emerged as a high-risk subtype."
 
+    def test_a_negated_question_gets_the_statement_first_and_no_yes_or_no(self) -> None:
+        passage = chunk("p", "Ph-like ALL is frequent in adults. Ph-like ALL has emerged as a high-risk subtype.")
+        question = "Is Ph-like ALL not a high risk subtype?"
+        comp = compose(Choice(False, units=units_of(passage, 0)), None, question=question)
+        assert comp.sentences[0].text == "Ph-like ALL has emerged as a high-risk subtype."
+
     def test_no_direct_statement_says_so(self) -> None:
         passage = chunk("p", "Ph-like ALL is frequent in adults.")
         comp = compose(Choice(False, units=units_of(passage, 0)), None, question="Is Ph-like ALL a high risk subtype?")

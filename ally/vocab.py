@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import snowballstemmer
 from wordfreq import zipf_frequency
@@ -166,6 +167,26 @@ class Concept:
     # term -> (words right before it, words right after it) that give it another sense ("T-cell" is
     # T-ALL in "B-cell (85%) or T-cell (15%) lineage", not in "CAR T-cell therapy" or "T-cell engager")
     senses: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict, compare=False)
+    # the ages in years, inclusive, that the concept's age group covers ("children": 0-17): a patient's
+    # age written in a question ("a 70 year old") stands for the group the sources write in words
+    ages: tuple[int, int] | None = None
+
+
+def _ages(entry: dict[str, Any]) -> tuple[int, int] | None:
+    """A concept entry's `ages: [youngest, oldest]`, checked."""
+    ages = entry.get("ages")
+    if ages is None:
+        return None
+    if not (
+        isinstance(ages, list)
+        and len(ages) == 2
+        and all(isinstance(a, int) and a >= 0 for a in ages)
+        and ages[0] <= ages[1]
+    ):
+        raise ValueError(
+            f"vocabulary: {entry.get('id')!r} has ages {ages!r}; write two whole years, youngest first: [0, 17]"
+        )
+    return (ages[0], ages[1])
 
 
 @dataclass(frozen=True)
@@ -264,6 +285,7 @@ class Vocabulary:
                     t: (tuple(ws.get("before", ())), tuple(ws.get("after", ())))
                     for t, ws in (entry.get("other_senses") or {}).items()
                 },
+                ages=_ages(entry),
             )
             if unknown := set(concept.senses) - set(concept.terms):
                 raise ValueError(f"vocabulary: {concept.id!r} lists other senses of terms it lacks: {sorted(unknown)}")
@@ -276,6 +298,10 @@ class Vocabulary:
                     raise ValueError(f"vocabulary: {concept.id!r} names unknown broader concept {b!r}")
         populations = {name: re.compile(rx, re.IGNORECASE) for name, rx in (raw.get("populations") or {}).items()}
         return cls(concepts, populations, source=data)
+
+    def age_groups(self, age: int) -> set[str]:
+        """The concepts whose age group (`ages`) holds a patient of `age` years."""
+        return {c.id for c in self.concepts.values() if c.ages and c.ages[0] <= age <= c.ages[1]}
 
     # --- matching -----------------------------------------------------------------------------
     def matches(self, text: str) -> list[Match]:

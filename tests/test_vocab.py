@@ -173,6 +173,19 @@ class TestOtherSenses:
     def test_a_term_in_another_sense_is_not_the_concept(self, text: str, concept: str, found: bool) -> None:
         assert (concept in VOCAB.tokens(text)) is found
 
+    @pytest.mark.parametrize("ages", ["[17, 0]", "[0]", "[-1, 17]", "[0, 17.5]", "'children'"])
+    def test_an_age_group_must_be_two_whole_years_youngest_first(self, tmp_path: Path, ages: str) -> None:
+        path = tmp_path / "vocabulary.yaml"
+        path.write_text(f'concepts:\n  - id: c_kids\n    terms: ["kids"]\n    ages: {ages}\n', encoding="utf-8")
+        with pytest.raises(ValueError, match=r"'c_kids' has ages .*; write two whole years, youngest first"):
+            Vocabulary.from_yaml(path)
+
+    @pytest.mark.parametrize(
+        ("age", "groups"), [(8, {"c_pediatric"}), (16, {"c_pediatric", "c_aya"}), (50, set()), (70, {"c_elderly"})]
+    )
+    def test_age_groups_hold_the_ages_they_name(self, age: int, groups: set[str]) -> None:
+        assert VOCAB.age_groups(age) == groups
+
     def test_other_senses_of_a_term_the_concept_lacks_are_an_error(self, tmp_path: Path) -> None:
         path = tmp_path / "vocabulary.yaml"
         path.write_text(

@@ -858,6 +858,16 @@ def _name_unseen_phrases(
             unseen_specific.add(token)
 
 
+def patient_age_groups(question: str, vocab: Vocabulary) -> set[str]:
+    """The vocabulary's age-group concepts holding a patient's age the question writes ("a 70 year
+    old", "8 yo", "aged 16"): the sources write the group ("older adults", "children"), not the age."""
+    found: set[str] = set()
+    for m in _AGE_OF_PATIENT.finditer(question):
+        if number := re.search(r"\d{1,3}", m.group(0)):
+            found |= vocab.age_groups(int(number.group(0)))
+    return found
+
+
 def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> QuestionAnalysis:
     """What `question` asks; `known_terms`: the store's terms (a `Lexicon`, built once, on the answer path)."""
     known_terms = Lexicon.of(known_terms)
@@ -907,6 +917,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         run = []
     _name_unseen_phrases(corrected, [*runs, run], unseen_uncommon, unseen_specific, words_of)
     terms = [t for t in content_tokens(_AGE_OF_PATIENT.sub(" ", corrected), vocab) if t.startswith("c_") or t in keep]
+    terms += sorted(patient_age_groups(corrected, vocab))  # "a 70 year old": the sources' "older" patients
     proposal = proposed_answer(corrected)
     measure, measure_names = asked_measure(corrected, vocab)
     proposal_figures = tuple(figures_of(proposal))

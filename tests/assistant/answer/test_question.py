@@ -250,6 +250,21 @@ class TestTermsAndScope:
         assert not {"75", "yo", "year", "old", "75yo"} & set(q.terms)
         assert "c_b_all" in q.terms
 
+    @pytest.mark.parametrize(
+        ("question", "group"),
+        [
+            ("Ph+ ALL in a 70 year old, what induction?", "c_elderly"),
+            ("an 8-year-old with B-ALL: first-line?", "c_pediatric"),
+            ("first-line regimens for a fit 30yo with T-ALL?", "c_aya"),
+        ],
+    )
+    def test_a_patient_s_age_stands_for_the_age_group_holding_it(
+        self, vocab: Vocabulary, question: str, group: str
+    ) -> None:
+        # the sources write "older adults", "children", "AYA", not the patient's age
+        assert group in analyse(question, vocab, KNOWN).terms
+        assert not {"c_elderly", "c_pediatric", "c_aya"} & set(analyse("ALL aged 50: options?", vocab, KNOWN).terms)
+
     def test_a_figure_that_is_no_age_stays_a_term(self, vocab: Vocabulary) -> None:
         q = analyse("Is the 75% remission rate seen in adults over 60 years?", vocab, KNOWN | {"75", "60"})
         assert "75" in q.terms

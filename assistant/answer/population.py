@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from ally.schema import Patient
 from ally.vocab import default_vocabulary
+from assistant.answer.question import question_patient_age
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ def population_of(text: str) -> Population:
 
 def population_of_question(question: str, patient: Patient | None) -> Population:
     q = population_of(question)
+    if q.age is None and (years := question_patient_age(question)) is not None:
+        # "nelarabine dose for an 8 year old": the adults' line is flagged as about adults
+        q = Population("pediatric" if years < 18 else "adult", q.ph, q.lineage, q.phase)
     if patient is None:
         return q
     age = q.age

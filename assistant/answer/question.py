@@ -858,14 +858,20 @@ def _name_unseen_phrases(
             unseen_specific.add(token)
 
 
+def _patient_ages(question: str) -> list[int]:
+    return [int(n.group(0)) for m in _AGE_OF_PATIENT.finditer(question) if (n := re.search(r"\d{1,3}", m.group(0)))]
+
+
+def question_patient_age(question: str) -> int | None:
+    """The patient's age the question writes ("a 70 year old", "8 yo", "aged 16"), when it writes one."""
+    ages = _patient_ages(question)
+    return ages[0] if len(set(ages)) == 1 else None
+
+
 def patient_age_groups(question: str, vocab: Vocabulary) -> set[str]:
-    """The vocabulary's age-group concepts holding a patient's age the question writes ("a 70 year
-    old", "8 yo", "aged 16"): the sources write the group ("older adults", "children"), not the age."""
-    found: set[str] = set()
-    for m in _AGE_OF_PATIENT.finditer(question):
-        if number := re.search(r"\d{1,3}", m.group(0)):
-            found |= vocab.age_groups(int(number.group(0)))
-    return found
+    """The vocabulary's age-group concepts holding a patient's age the question writes: the sources
+    write the group ("older adults", "children"), not the age."""
+    return set().union(*(vocab.age_groups(age) for age in _patient_ages(question)))
 
 
 def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> QuestionAnalysis:

@@ -37,6 +37,18 @@ class TestPopulationOf:
     def test_no_patient_reads_the_question(self) -> None:
         assert population_of_question("in children", None) == Population(age="pediatric")
 
+    @pytest.mark.parametrize(
+        ("question", "age"),
+        [
+            ("nelarabine dose for an 8 year old?", "pediatric"),
+            ("nelarabine dose for a 40 yo", "adult"),
+            ("a 16-year-old and a 70-year-old with ALL", None),  # two patients: no one age group
+            ("nelarabine dose for adults", "adult"),
+        ],
+    )
+    def test_a_patient_s_age_in_the_question_gives_its_age_group(self, question: str, age: str | None) -> None:
+        assert population_of_question(question, None).age == age
+
 
 class TestMismatchNote:
     def test_other_population_is_noted(self) -> None:

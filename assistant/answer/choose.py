@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import astuple, dataclass, field
 from functools import partial
 
@@ -146,9 +147,12 @@ def _about(informative: set[str], specific: set[str], u: Unit) -> bool:
     return (not informative or bool(u.tokens & informative)) and (not specific or bool(u.passage_tokens & specific))
 
 
-def _gives_share(informative: set[str], specific: set[str], u: Unit) -> bool:
-    """Whether a unit about what is asked gives a share or rate ("25%", "3 of 40", "one in five")."""
-    return bool(SHARE_FIGURE.search(u.text)) and _about(informative, specific, u)
+def _gives_share(informative: set[str], specific: set[str], group: AbstractSet[str], u: Unit) -> bool:
+    """Whether a unit about what is asked gives a share or rate ("25%", "3 of 40", "one in five"),
+    and names the group the share is asked of (`group`: informative words of "of smokers", any one)."""
+    return (
+        bool(SHARE_FIGURE.search(u.text)) and _about(informative, specific, u) and (not group or bool(group & u.tokens))
+    )
 
 
 def _gives_age(informative: set[str], specific: set[str], u: Unit) -> bool:
@@ -619,8 +623,11 @@ class Chooser:
         drugs = ", ".join(sorted(self.vocab.label(c) for c in specific))
         about = f" {drugs}" if drugs else ""
         if q.wants_share:  # a share or rate is answered by one ("25%", "3 of 40"), not by a dose or a grade
-            share = partial(_gives_share, informative, specific)
-            reason = f"no passage gives the share or rate asked for{about}"
+            # ... of the group asked ("of smokers"): a share among patients with lung cancer is another's
+            group = q.share_of & informative
+            share = partial(_gives_share, informative, specific, group)
+            among = ", ".join(dict.fromkeys(self._name(q, t) for t in q.terms if t in group))
+            reason = f"no passage gives the share or rate asked for{about}" + (f" of {among}" if among else "")
             fixed.append((drugs or "the share or rate", reason, share, True))
         if q.wants_age:  # an age asked: a unit about what is asked that gives one leads ("6,500 cases" is no age)
             age = partial(_gives_age, informative, specific)

@@ -320,6 +320,30 @@ _SHARE_INTENT = re.compile(
     r"chances?|rates?)\b|\bwhat %",
     re.I,
 )
+# "What percentage of smokers had …", "the proportion of adult ALL that is Ph+": the group the share is
+# taken of, which a unit giving the share must be about (`share_group`).
+_SHARE_OF = re.compile(
+    r"(?:\b(?:percent(?:age)?s?|proportions?|fractions?|share)|%)\s+of\s+((?:the\s+|all\s+)?[\w+/-]+(?:\s+[\w+/-]+){0,2})",
+    re.I,
+)
+
+
+def share_group(question: str, vocab: Vocabulary) -> frozenset[str]:
+    """The tokens of the group a share is asked of ("of smokers": smoker; "of adult ALL": adult, the
+    ALL concept), its words up to the first function word ("of smokers had …" stops at "had")."""
+    found: set[str] = set()
+    for m in _SHARE_OF.finditer(question):
+        kept: list[str] = []
+        for w in m.group(1).split():
+            if w.lower() in ("the", "all") and not kept and w != "ALL":
+                continue
+            if w.lower() in STOPWORDS and w != "ALL":
+                break
+            kept.append(w)
+        found |= {t for t in vocab.tokens(" ".join(kept)) if t not in QUESTION_WORDS}
+    return frozenset(found)
+
+
 SHARE_FIGURE = re.compile(
     r"\d\s*%|\bper ?cent\b|\bper\s+[\d,]+\b|\b\d+\s*(?:of|out of|in)\s+(?:every\s+)?[\d,]+\b|"
     r"\bone[- ](?:in|out of)\b|\b\d+(?:\.\d+)?\s*/\s*\d+\b|"
@@ -518,6 +542,7 @@ class QuestionAnalysis:
     wants_list: bool = False  # a list or an explanation: the answer may run longer (`_LONG_ANSWER`)
     wants_disease: bool = False  # asks which disease something concerns (`asks_disease`)
     wants_frequency: bool = False  # asks how often something is done (`asks_frequency`)
+    share_of: frozenset[str] = frozenset()  # the group a share is asked of ("of smokers", `share_group`)
     measure: frozenset[str] = frozenset()  # the measure a figure is asked of (`asked_measure`)
     measure_names: tuple[str, ...] = ()  # ... as the question writes it ("cure rate")
     units: tuple[str, ...] = ()  # the units a counted figure is asked in ("how many years": year)
@@ -936,6 +961,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         wants_dose=bool(_DOSE_INTENT.search(corrected)),
         wants_number=asks_number(corrected),
         wants_share=bool(_SHARE_INTENT.search(corrected)),
+        share_of=share_group(corrected, vocab),
         wants_age=bool(_AGE_INTENT.search(corrected)),
         wants_definition=bool(_DEFINITION.search(corrected)),
         what_it_is=asks_what_it_is(corrected),

@@ -373,6 +373,27 @@ class TestAskedFigures:
     @pytest.mark.parametrize(
         ("texts", "refused"),
         [
+            (
+                (  # a share among patients with lung cancer, not among smokers
+                    "Twenty-eight (94%) of 30 patients developing lung cancer received irradiation.",
+                    "Smokers were followed for small cell lung cancer.",
+                ),
+                True,
+            ),
+            (("Small cell lung cancer was found in 24% of smokers.", "Smokers were followed for lung cancer."), False),
+        ],
+    )
+    def test_a_share_asked_of_a_group_comes_from_a_unit_naming_it(
+        self, settings: Settings, vocab: Vocabulary, texts: tuple[str, ...], refused: bool
+    ) -> None:
+        choice = self.choose(settings, vocab, "What percentage of smokers had small cell lung cancer?", *texts)
+        assert choice.abstained is refused, (choice.reason, [u.text for u in choice.units])
+        if refused:
+            assert choice.reason == "no passage gives the share or rate asked for of smokers"
+
+    @pytest.mark.parametrize(
+        ("texts", "refused"),
+        [
             (("MRD is measured after induction in patients aged 65 and older.", "MRD guides consolidation."), True),
             (("MRD is measured every 3 months during maintenance.", "MRD guides consolidation."), False),
         ],

@@ -31,6 +31,7 @@ from assistant.answer.question import (
     known_variant,
     numbers_in,
     proposed_answer,
+    share_group,
     spelled_out,
     timepoints_in,
     title_case,
@@ -181,6 +182,19 @@ class TestIntent:
     )
     def test_asks_number(self, question: str, expected: bool) -> None:
         assert asks_number(question) is expected
+
+    @pytest.mark.parametrize(
+        ("question", "group"),
+        [
+            ("what percentage of smokers had small cell lung cancer?", {"smoker"}),
+            ("What proportion of pediatric malignancies is ALL?", {"c_pediatric", "malign"}),
+            ("what % of smokers quit?", {"smoker"}),
+            ("How common is CNS relapse?", set()),  # a share, of no group
+        ],
+    )
+    def test_share_group(self, vocab: Vocabulary, question: str, group: set[str]) -> None:
+        assert group <= share_group(question, vocab)
+        assert bool(group) is bool(share_group(question, vocab))
 
     @pytest.mark.parametrize(
         ("question", "expected"),

@@ -45,6 +45,7 @@ from assistant.answer.question import (
     Timepoint,
     bound_phrases,
     bounds_agree,
+    bounds_contradict,
     counted_re,
     figures_of,
     is_common,
@@ -216,6 +217,31 @@ class Chooser:
         names = sorted({q.word(t) for t in unseen})
         drugs = ", ".join(sorted(self.vocab.label(c) for c in specific))
         return (f"the sources do not mention {_listed(names, 'and')} for {drugs}", names)
+
+    def _of_asked_things(self, q: QuestionAnalysis, chosen: list[Unit], named: set[str]) -> list[Unit]:
+        """The chosen units less the neighbours of what the question names, where figures are asked."""
+        if named and (q.wants_dose or q.units):
+            # a figure asked about a named drug, trial or gene: units of passages that never name it are
+            # neighbours (another drug's card), not evidence
+            chosen = [u for u in chosen if self._names_any(q, named, u)] or chosen
+        if specific := self.asked_therapies(q):
+            # a question about one product is not answered with another's figures ("85.4% ORR" of a CD19
+            # CAR-T study for tisagenlecleucel): a unit with figures comes from a passage naming it
+            chosen = [u for u in chosen if u.passage_tokens & specific or not u.numbers] or chosen
+        return chosen
+
+    @staticmethod
+    def _same_side(q: QuestionAnalysis, chosen: list[Unit]) -> list[Unit] | Choice:
+        """The chosen units less those about the group on the other side of a bound the question sets
+        ("adults under 65" asked, "Adult >65 or with significant comorbidities" written); the refusal
+        when that leaves none."""
+        if not bound_phrases(q.corrected):
+            return chosen
+        same_side = [u for u in chosen if not bounds_contradict(q.corrected, u.display)]
+        if same_side:
+            return same_side
+        label = " and ".join(bound_phrases(q.corrected))
+        return Choice(True, reason=f"the passages found concern another group than {label}", missing=[label])
 
     def _ubiquitous(self, token: str) -> bool:
         return self.idf.share(token) > UBIQUITOUS_SHARE
@@ -722,20 +748,16 @@ class Chooser:
         chosen = self.select(q, hits, population, question_vector)
         if not chosen:
             return self._nothing_chosen(q, hits, population, question_vector)
+        narrowed = self._same_side(q, chosen)
+        if isinstance(narrowed, Choice):
+            return narrowed
         # the drugs, trials and genes the question names (not a common word written as an acronym: "US")
         named = {
             t
             for t in q.named
             if t in q.terms and not self._ubiquitous(t) and (t.startswith("c_") or not is_common(q.word(t)))
         }
-        if named and (q.wants_dose or q.units):
-            # a figure asked about a named drug, trial or gene: units of passages that never name it are
-            # neighbours (another drug's card), not evidence
-            chosen = [u for u in chosen if self._names_any(q, named, u)] or chosen
-        if specific := self.asked_therapies(q):
-            # a question about one product is not answered with another's figures ("85.4% ORR" of a CD19
-            # CAR-T study for tisagenlecleucel): a unit with figures comes from a passage naming it
-            chosen = [u for u in chosen if u.passage_tokens & specific or not u.numbers] or chosen
+        chosen = self._of_asked_things(q, narrowed, named)
         top = max(chosen, key=lambda u: u.coverage)  # the unit that covers most of the question
         covered = set().union(*(u.tokens for u in chosen))
         missing = self._readable(q, [t for t in q.terms if t not in covered and not self._ubiquitous(t)])

@@ -508,6 +508,13 @@ def bounds_agree(question: str, text: str) -> bool:
     return True
 
 
+def bounds_contradict(question: str, text: str) -> bool:
+    """Whether the text bounds a figure the question bounds the other way ("under 65" asked,
+    "Adult >65" written): it is about the group on the other side of the bound."""
+    theirs = bounds(text)
+    return any(number in theirs and theirs[number] != direction for number, direction in bounds(question).items())
+
+
 @lru_cache(maxsize=1024)
 def _spelled_out_re(acronym: str) -> re.Pattern[str] | None:
     letters = [c for c in acronym if c.isalpha()]

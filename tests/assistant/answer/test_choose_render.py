@@ -371,6 +371,27 @@ class TestAskedFigures:
         assert choice.abstained and "years" in choice.reason and "maintenance" in choice.reason
 
     @pytest.mark.parametrize(
+        ("texts", "kept"),
+        [
+            (
+                (
+                    "Adults >65 or with significant comorbidities receive less intense chemotherapy such as POMP.",
+                    "Adults <65 and no significant comorbidities receive pediatric-inspired chemotherapy.",
+                ),
+                ["Adults <65 and no significant comorbidities receive pediatric-inspired chemotherapy."],
+            ),
+            (("Adults >65 or with significant comorbidities receive less intense chemotherapy such as POMP.",), []),
+        ],
+    )
+    def test_a_bounded_group_is_not_answered_from_the_other_side_of_the_bound(
+        self, settings: Settings, vocab: Vocabulary, texts: tuple[str, ...], kept: list[str]
+    ) -> None:
+        choice = self.choose(settings, vocab, "Which chemotherapy do adults under 65 receive?", *texts)
+        assert [u.text for u in choice.units] == kept
+        if not kept:
+            assert choice.abstained and choice.reason == "the passages found concern another group than under 65"
+
+    @pytest.mark.parametrize(
         ("texts", "refused"),
         [
             (

@@ -22,6 +22,7 @@ from assistant.answer.question import (
     asks_frequency,
     asks_number,
     asks_what_it_is,
+    bounds_contradict,
     correct_typos,
     counted_re,
     defined_in_question,
@@ -182,6 +183,18 @@ class TestIntent:
     )
     def test_asks_number(self, question: str, expected: bool) -> None:
         assert asks_number(question) is expected
+
+    @pytest.mark.parametrize(
+        ("text", "contradicts"),
+        [
+            ("Adult >65 or with significant comorbidities", True),
+            ("patients aged 65 years and older", True),
+            ("Adult <65 and no significant comorbidities", False),
+            ("adults of any age", False),  # no bound: not the other group
+        ],
+    )
+    def test_bounds_contradict(self, text: str, contradicts: bool) -> None:
+        assert bounds_contradict("options for adults under 65?", text) is contradicts
 
     @pytest.mark.parametrize(
         ("question", "group"),

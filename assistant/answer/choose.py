@@ -561,7 +561,7 @@ class Chooser:
             scheduled = [t for t in q.terms if t in informative and t in q.named] or [
                 t for t in q.terms if t in informative
             ]
-            topic = ", ".join(dict.fromkeys(self._name(q, t) for t in scheduled)) or "this"
+            topic = ", ".join(self._readable(q, scheduled)) or "this"
             return Choice(
                 True, reason=f"no passage gives a schedule (how often) for {topic}", missing=[f"how often ({topic})"]
             )
@@ -652,7 +652,7 @@ class Chooser:
             # ... of the group asked ("of smokers"): a share among patients with lung cancer is another's
             group = q.share_of & informative
             share = partial(_gives_share, informative, specific, group)
-            among = ", ".join(dict.fromkeys(self._name(q, t) for t in q.terms if t in group))
+            among = ", ".join(self._readable(q, [t for t in q.terms if t in group]))
             reason = f"no passage gives the share or rate asked for{about}" + (f" of {among}" if among else "")
             fixed.append((drugs or "the share or rate", reason, share, True))
         if q.wants_age:  # an age asked: a unit about what is asked that gives one leads ("6,500 cases" is no age)

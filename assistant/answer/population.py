@@ -46,16 +46,20 @@ def population_of(text: str) -> Population:
     return Population(age, ph, lineage, phase)
 
 
+def _age_group(years: float) -> str:
+    return "pediatric" if years < 18 else "adult"
+
+
 def population_of_question(question: str, patient: Patient | None) -> Population:
     q = population_of(question)
     if q.age is None and (years := question_patient_age(question)) is not None:
         # "nelarabine dose for an 8 year old": the adults' line is flagged as about adults
-        q = Population("pediatric" if years < 18 else "adult", q.ph, q.lineage, q.phase)
+        q = Population(_age_group(years), q.ph, q.lineage, q.phase)
     if patient is None:
         return q
     age = q.age
     if patient.age is not None:
-        age = "pediatric" if patient.age < 18 else "adult"
+        age = _age_group(patient.age)
     ph = q.ph
     if patient.ph in ("positive", "negative"):
         ph = patient.ph

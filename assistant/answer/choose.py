@@ -10,7 +10,8 @@ the question is generic words), selects the units that answer the question relat
 one, completes a selected pathway branch with its sibling options and a drug card with the fields
 asked about, removes near-duplicates, abstains (saying what was not found) when the evidence does
 not cover the question (or covers little of it and means nothing close to it), does not mention a
-specific thing the question names, or lacks the dose, figure, share, age or bounded group asked for
+specific thing the question names (a yes/no question about a subject the units do name, relating it
+to a thing the corpus names elsewhere, is answered with that gap said), or lacks the dose, figure, share, age or bounded group asked for
 (the unit that gives it leads; a figure never comes from another product's passage, nor from a
 unit that does not name the measure asked), leads a "which disease" answer with a unit naming one,
 and pairs units that give different figures on the same point. Rendering is `render.py`'s.
@@ -48,6 +49,7 @@ from assistant.answer.question import (
     bounds_contradict,
     counted_re,
     figures_of,
+    in_setting,
     is_common,
     is_variant,
     spelled_out,
@@ -129,6 +131,8 @@ class Choice:
     reason: str = ""
     missing: list[str] = field(default_factory=list)
     terms: frozenset[str] = frozenset()  # the question's terms (what each rendered sentence covers)
+    unmentioned: list[str] = field(default_factory=list)  # what a yes/no question asks of its subject
+    # that the chosen units do not mention (said in the lead: "the passages found do not mention PD-L1")
 
 
 def _gives(timepoint: Timepoint, u: Unit) -> bool:
@@ -161,7 +165,8 @@ def _gives_age(informative: set[str], specific: set[str], u: Unit) -> bool:
     return bool(AGE_FIGURE.search(u.text)) and _about(informative, specific, u)
 
 
-def _listed(names: list[str], conjunction: str = "or") -> str:
+def listed(names: list[str], conjunction: str = "or") -> str:
+    """Names as a reader lists them ("A, B or C")."""
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
 
 
@@ -202,7 +207,7 @@ class Chooser:
             return ("the question names nothing the sources could be searched for", [])
         if q.unseen_specific:
             names = sorted({q.word(t) for t in q.unseen_specific})
-            return (f"the sources do not mention {_listed(names)}", names)
+            return (f"the sources do not mention {listed(names)}", names)
         return self._unseen_attribute(q)
 
     def _unseen_attribute(self, q: QuestionAnalysis) -> tuple[str, list[str]] | None:
@@ -216,7 +221,7 @@ class Chooser:
             return None
         names = sorted({q.word(t) for t in unseen})
         drugs = ", ".join(sorted(self.vocab.label(c) for c in specific))
-        return (f"the sources do not mention {_listed(names, 'and')} for {drugs}", names)
+        return (f"the sources do not mention {listed(names, 'and')} for {drugs}", names)
 
     def _of_asked_things(self, q: QuestionAnalysis, chosen: list[Unit], named: set[str]) -> list[Unit]:
         """The chosen units less the neighbours of what the question names, where figures are asked."""
@@ -279,6 +284,46 @@ class Chooser:
             and not any(spelled_out(q.word(t), text) for text in texts)
         ]
 
+    def _position(self, q: QuestionAnalysis, token: str) -> int:
+        """Where the question first writes a term (a concept by its first mention)."""
+        if token.startswith("c_"):
+            return min(
+                (m.start for m in self.vocab.matches(q.corrected) if m.concept == token), default=len(q.corrected)
+            )
+        m = re.search(rf"(?<![\w-])[\w-]*{re.escape(q.word(token))}", q.corrected, re.IGNORECASE)
+        return m.start() if m else len(q.corrected)
+
+    def _subject_answered(self, q: QuestionAnalysis, chosen: list[Unit], absent: list[str]) -> list[Unit]:
+        """For a yes/no question whose subject the chosen units name and say what the question asks
+        of it, while a thing it relates the subject to is named elsewhere in the corpus but not there
+        ("Is nivolumab a PD-L1 inhibitor?" answered by "PD-1 inhibitor nivolumab"): the units that
+        name the subject and the asked predicate, to be given with that gap said. Empty (refused) when
+        a figure is asked, the missing thing is the subject, it sets the setting, group or comparator
+        ("in the AUGMENT trial", "for CD7-positive T-ALL": units of another setting would stand in
+        for it), or no unit names the subject with the predicate."""
+        if not q.yes_no or q.wants_dose or q.wants_number or q.wants_share or q.units or q.timepoints:
+            return []
+        if not all(t in self.idf.df and self._acronym_of(q, t) is None for t in absent):
+            return []  # never written in the corpus: refused by name
+        informative = sorted(self.informative(q), key=lambda t: (self._position(q, t), t))
+        if not informative or informative[0] in absent or any(in_setting(q.corrected, q.word(t)) for t in absent):
+            return []
+        first_gap = min(self._position(q, t) for t in absent)
+        subject = {t for t in informative if t in q.named and self._position(q, t) < first_gap}
+        # what is asked of the subject, less the parts of the missing thing's own word ("PD" of "PD-L1")
+        gap_words = {q.word(t).lower() for t in absent}
+        asked = {
+            t
+            for t in informative
+            if t not in subject
+            and t not in absent
+            and t not in q.named
+            and not any(q.word(t).lower() in w for w in gap_words)
+        }
+        if not subject or not asked:
+            return []
+        return [u for u in chosen if u.tokens & subject and u.tokens & asked]
+
     def _acronym_of(self, q: QuestionAnalysis, token: str) -> str | None:
         """How the question writes a concept when it writes it as an acronym the concept's own words are
         not ("BLAST" trial for the concept "blasts"), else None."""
@@ -295,13 +340,13 @@ class Chooser:
         elsewhere, it says so (the thing is known, this answer about it is not there). An acronym the
         question writes for a common word's concept ("BLAST") is named as written, never as known."""
         acronyms = {t: a for t in absent if (a := self._acronym_of(q, t))}
-        names = [acronyms.get(t) or self._name(q, t) for t in absent]
+        names = list(dict.fromkeys(acronyms.get(t) or self._name(q, t) for t in absent))  # "PD", "L1": PD-L1
         if not acronyms and all(t in self.idf.df for t in absent):
             reason = (
-                f"the passages found for this question do not mention {_listed(names)} (the sources name it elsewhere)"
+                f"the passages found for this question do not mention {listed(names)} (the sources name it elsewhere)"
             )
             return Choice(True, reason=reason, missing=names)
-        return Choice(True, reason=f"no passage found mentions {_listed(names)}", missing=names)
+        return Choice(True, reason=f"no passage found mentions {listed(names)}", missing=names)
 
     def informative(self, q: QuestionAnalysis) -> set[str]:
         """The question terms that can tell one passage from another: not common English words
@@ -568,7 +613,7 @@ class Chooser:
         if q.wants_number and q.measure and not any(self._gives_measure(q, u) for u in chosen[:3]):
             # and of the measure asked: a share of cases is no survival figure, a remission rate no cure rate
             asked = list(q.measure_names)
-            return Choice(True, reason=f"no passage gives a figure for {_listed(asked, 'or')}", missing=asked)
+            return Choice(True, reason=f"no passage gives a figure for {listed(asked, 'or')}", missing=asked)
         return self._uncounted(q, chosen, informative, named)
 
     def _gives_measure(self, q: QuestionAnalysis, u: Unit) -> bool:
@@ -694,12 +739,12 @@ class Chooser:
                 return Choice(True, reason=f"no passage covers {', '.join(missing)}", missing=missing)
             # each term is in some chosen passage, but no passage holds enough of them together
             asked = self._readable(q, [t for t in q.terms if not self._ubiquitous(t)]) or self._readable(q, q.terms)
-            return Choice(True, reason=f"no passage covers {_listed(asked, 'and')} together", missing=asked)
+            return Choice(True, reason=f"no passage covers {listed(asked, 'and')} together", missing=asked)
         if self._weak(top, chosen):
             asked = missing or self._readable(q, [t for t in q.terms if not self._ubiquitous(t)])
             return Choice(
                 True,
-                reason=f"no passage found is about {_listed(asked, 'and')}: the passages share a few of the "
+                reason=f"no passage found is about {listed(asked, 'and')}: the passages share a few of the "
                 "question's words but not its meaning",
                 missing=asked,
             )
@@ -763,15 +808,20 @@ class Chooser:
         missing = self._readable(q, [t for t in q.terms if t not in covered and not self._ubiquitous(t)])
         # the most specific reason first: a named thing not found, then a figure not given, then coverage
         absent = self._absent_named(q, covered, chosen, hits)
+        unmentioned: list[str] = []
         if absent:  # the answer may not stand in for a named thing with a neighbour
-            return self._absent_refusal(q, absent)
+            answered = self._subject_answered(q, chosen, absent)
+            if not answered:
+                return self._absent_refusal(q, absent)
+            # what the sources say of the subject, with the part they do not cover said
+            chosen, unmentioned = answered, self._readable(q, absent)
+            missing = [m for m in missing if m not in unmentioned]
         pool = self._units(q, hits, len(hits))
         refused = self._unstated(q, chosen, pool, population) or self._figure_refusal(q, chosen, missing, named)
+        if refused is None:
+            refused = self._uncovered(q, top, chosen, missing)
         if refused is not None:
-            return refused
-        uncovered = self._uncovered(q, top, chosen, missing)
-        if uncovered is not None:
-            return uncovered
+            return self._absent_refusal(q, absent) if absent else refused
 
         if q.wants_dose:  # the dose asked for leads: a card's dosing field before its status or indications
             chosen.sort(key=lambda u: DOSE_RE.search(u.text) is None)
@@ -779,4 +829,4 @@ class Chooser:
         for pair in pairs:
             if all(pair.b.text != u.text for u in chosen):
                 chosen.append(pair.b)
-        return Choice(False, units=chosen, pairs=pairs, terms=frozenset(q.terms))
+        return Choice(False, units=chosen, pairs=pairs, terms=frozenset(q.terms), unmentioned=unmentioned)

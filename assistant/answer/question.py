@@ -549,6 +549,7 @@ class QuestionAnalysis:
     wants_list: bool = False  # a list or an explanation: the answer may run longer (`_LONG_ANSWER`)
     wants_disease: bool = False  # asks which disease something concerns (`asks_disease`)
     wants_frequency: bool = False  # asks how often something is done (`asks_frequency`)
+    yes_no: bool = False  # asks yes or no (`yes_no_question`)
     share_of: frozenset[str] = frozenset()  # the group a share is asked of ("of smokers", `share_group`)
     measure: frozenset[str] = frozenset()  # the measure a figure is asked of (`asked_measure`)
     measure_names: tuple[str, ...] = ()  # ... as the question writes it ("cure rate")
@@ -976,6 +977,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         wants_list=bool(_LONG_ANSWER.search(corrected)) or asks_for_management(corrected),
         wants_disease=asks_disease(corrected),
         wants_frequency=asks_frequency(corrected),
+        yes_no=yes_no_question(corrected),
         measure=measure,
         measure_names=measure_names,
         units=asked_units(corrected),
@@ -990,6 +992,39 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         proposal_figures=proposal_figures,
         timepoints=timepoints_in(corrected),
     )
+
+
+_AUX = r"(?:is|are|am|does|do|did|can|could|should|shall|has|have|had|was|were|will|would|may|might|must)(?:n't)?"
+# A yes/no question: a clause that starts with an auxiliary verb ("Is …", "Fatigue in pSS: is there
+# a link …?"), not a wh-question.
+_YESNO_RE = re.compile(rf"(?:^|[:.?;,]\s+|--\s*)[\"'“]?{_AUX}\b", re.IGNORECASE)
+_WH_RE = re.compile(r"^\s*(what|which|who|whom|whose|when|where|why|how|list|name|describe|explain)\b", re.I)
+
+
+def yes_no_question(question: str) -> bool:
+    """Whether the question asks yes or no ("Is …?", "Does …?", "Title: is it safe?"); a choice
+    between alternatives ("Is it favorable or poor risk?") does not."""
+    if _WH_RE.match(question) or re.search(r"\bor\b(?!\s+not\b)", question, re.IGNORECASE):
+        return False
+    return bool(_YESNO_RE.search(question))
+
+
+# A phrase that sets where or against what the question asks ("in the AUGMENT trial", "for T-ALL",
+# "with PD-L1 expression", "than inotuzumab"): up to three words between the preposition and the word.
+_SETTING_PREPOSITION = re.compile(
+    r"\b(?:in|during|among|for|with|without|after|before|following|at|within|under|over|than|versus|vs\.?|"
+    r"compared\s+(?:to|with))\s+(?:[\w'-]+\s+){0,3}$",
+    re.IGNORECASE,
+)
+
+
+def in_setting(question: str, word: str) -> bool:
+    """Whether `word` (as the question writes it) stands in a phrase that sets the question's
+    setting, group or comparator ("in the AUGMENT trial", "for CD7-positive T-ALL", "than X"), not in
+    what it asks of its subject ("a PD-L1 inhibitor", "bind to CD140")."""
+    # the whole written word ("PD-L1" for its part "L1")
+    m = re.search(rf"(?<![\w-])[\w-]*{re.escape(word)}", question, re.IGNORECASE)
+    return m is not None and bool(_SETTING_PREPOSITION.search(question[: m.start()]))
 
 
 def asks_for_management(question: str) -> bool:

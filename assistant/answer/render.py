@@ -24,10 +24,17 @@ from wordfreq import zipf_frequency
 from ally.schema import Answer, Citation, PathwayResult, RetrievedPassage
 from ally.text import LEANS_BACK, split_sentences
 from ally.vocab import STOPWORDS, stem, words
-from assistant.answer.choose import Choice
+from assistant.answer.choose import Choice, listed
 from assistant.answer.evidence import Unit
 from assistant.answer.population import Population, mismatch_note
-from assistant.answer.question import QUESTION_WORDS, asks_for_management, bounds_agree, figures_of, numbers_in
+from assistant.answer.question import (
+    QUESTION_WORDS,
+    asks_for_management,
+    bounds_agree,
+    figures_of,
+    numbers_in,
+    yes_no_question,
+)
 from assistant.answer.retrieval import Hit
 from assistant.core import AnswerEvent
 from assistant.storage import Database
@@ -359,11 +366,6 @@ def _texts(members: list[Unit], population: Population | None = None) -> list[st
 
 # --- yes/no leads ------------------------------------------------------------------------------
 
-_AUX = r"(?:is|are|am|does|do|did|can|could|should|shall|has|have|had|was|were|will|would|may|might|must)(?:n't)?"
-# A yes/no question: a clause that starts with an auxiliary verb ("Is …", "Fatigue in pSS: is there
-# a link …?"), not a wh-question.
-_YESNO_RE = re.compile(rf"(?:^|[:.?;,]\s+|--\s*)[\"'“]?{_AUX}\b", re.IGNORECASE)
-_WH_RE = re.compile(r"^\s*(what|which|who|whom|whose|when|where|why|how|list|name|describe|explain)\b", re.I)
 _NEGATED_Q_RE = re.compile(r"\bnot\b|n't\b", re.IGNORECASE)
 # A unit that hedges does not state the proposition: no lead from it.
 _HEDGE_RE = re.compile(
@@ -388,14 +390,6 @@ _NEGATION_RE = re.compile(r"\b(?:not|no|never|none|without|nor|neither|cannot|la
 YESNO_COVERAGE = 0.85  # share of the question's content words a unit must state to answer it
 NOT_DIRECT = "The sources do not say directly; "
 _LOWER_LEAD = frozenset([*_FUNCTION_WORDS, "it", "we", "our", "there", "both", "in", "here"])
-
-
-def yes_no_question(question: str) -> bool:
-    """Whether the question asks yes or no ("Is …?", "Does …?", "Title: is it safe?"); a choice
-    between alternatives ("Is it favorable or poor risk?") does not."""
-    if _WH_RE.match(question) or re.search(r"\bor\b(?!\s+not\b)", question, re.IGNORECASE):
-        return False
-    return bool(_YESNO_RE.search(question))
 
 
 def _content(text: str) -> set[str]:
@@ -433,11 +427,18 @@ def _lower_lead(text: str) -> str:
     return text[0].lower() + text[1:] if first.lower() in _LOWER_LEAD and first[:1].isupper() else text
 
 
-def lead_yes_no(comp: Composition, question: str) -> None:
+def lead_yes_no(comp: Composition, question: str, unmentioned: list[str] | None = None) -> None:
     """Lead a yes/no answer with "Yes, " or "No, " on the quoted sentence that states it (moved
     first); when none does, or they disagree, with "The sources do not say directly; ". A negated
     question ("Is CAR-T not an option …?") gets the stating sentence first and no "Yes" or "No":
-    which of them answers a negative question is ambiguous in English ("No, it is an option")."""
+    which of them answers a negative question is ambiguous in English ("No, it is an option").
+    `unmentioned`: what the question asks of its subject that the quoted passages do not mention;
+    then no sentence states the proposition, and the lead says what is not there."""
+    if unmentioned and comp.sentences:
+        first = comp.sentences[0]
+        gap = f"the passages found do not mention {listed(unmentioned)}"
+        first.text = f"{NOT_DIRECT.rstrip('; ')} ({gap}); {_lower_lead(first.text)}"
+        return
     found = [(v, i) for i, s in enumerate(comp.sentences) if s.chunk_ids and (v := verdict(question, s.text))]
     if found and len({v for v, _ in found}) == 1:
         answer, at = found[0]
@@ -502,7 +503,7 @@ def compose(
     if not comp.sentences:
         return Composition(True, reason="no passage in the store answers the question as evidence")
     if question and yes_no_question(question):
-        lead_yes_no(comp, question)
+        lead_yes_no(comp, question, choice.unmentioned)
     if budget is not None:
         within_budget(comp, budget)
     return comp

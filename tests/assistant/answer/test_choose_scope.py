@@ -104,6 +104,39 @@ class TestNamedThingsAndFigures:
             "the passages found for this question do not mention blinatumomab (the sources name it elsewhere)"
         )
 
+    NIVOLUMAB = Chunk("nivo", "nivo-doc", "", "PD-1 inhibitor nivolumab was approved for melanoma.", "", 0, "Doc", [])
+    AVELUMAB = Chunk("avel", "avel-doc", "", "Avelumab is a PD-L1 inhibitor.", "", 0, "Doc", [])
+
+    @pytest.mark.parametrize(
+        ("question", "answered"),
+        [
+            # what the question relates its subject to is missing from the passages found: what they
+            # say of the subject is given, with the gap said
+            ("Is nivolumab a PD-L1 inhibitor?", True),
+            ("Was nivolumab approved as a PD-L1 inhibitor?", True),
+            # the missing thing sets the setting or the group: another setting's evidence would stand in
+            ("Was nivolumab approved for PD-L1 inhibitor-treated melanoma?", False),
+            ("Is nivolumab approved as an inhibitor in PD-L1 positive melanoma?", False),
+            # the missing thing is the subject
+            ("Is a PD-L1 inhibitor approved for melanoma?", False),
+            # nothing asked of the subject but the missing thing
+            ("Does nivolumab block PD-L1?", False),
+            # not yes or no: refused as before
+            ("Which PD-L1 inhibitor is nivolumab?", False),
+        ],
+    )
+    def test_a_yes_no_question_about_a_named_subject_says_what_the_passages_lack(
+        self, settings: Settings, vocab: Vocabulary, question: str, answered: bool
+    ) -> None:
+        idf = idf_of(vocab, self.NIVOLUMAB, self.AVELUMAB, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG, BAD)
+        q = analyse(question, vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(self.NIVOLUMAB))
+        if answered:
+            assert not choice.abstained and choice.unmentioned == ["PD-L1"]
+            assert [u.chunk.chunk_id for u in choice.units] == ["nivo"]
+        else:
+            assert choice.abstained and choice.missing == ["PD-L1"], choice.reason
+
     def test_an_acronym_written_for_a_common_word_s_concept_is_named_as_written(
         self, settings: Settings, vocab: Vocabulary
     ) -> None:

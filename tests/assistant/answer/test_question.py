@@ -27,6 +27,7 @@ from assistant.answer.question import (
     counted_re,
     defined_in_question,
     figures_of,
+    in_setting,
     is_specific,
     is_variant,
     known_variant,
@@ -247,6 +248,25 @@ class TestIntent:
     )
     def test_asks_for_management(self, question: str, expected: bool) -> None:
         assert asks_for_management(question) is expected
+
+
+class TestSettingPhrases:
+    @pytest.mark.parametrize(
+        ("question", "word", "expected"),
+        [
+            ("Is nivolumab a PD-L1 inhibitor?", "L1", False),  # part of the written word "PD-L1"
+            ("Does lucatumumab bind to CD140?", "CD140", False),
+            ("Can LB-100 downregulate miR-33?", "miR-33", False),
+            ("Did blinatumomab improve OS in the AUGMENT trial?", "AUGMENT", True),
+            ("Are CAR-T cells used for CD7-positive T-ALL?", "CD7", True),
+            ("Is nivolumab approved for patients with PD-L1 expression?", "L1", True),
+            ("Is blinatumomab better than inotuzumab?", "inotuzumab", True),
+            ("Is blinatumomab compared with inotuzumab in this trial?", "inotuzumab", True),
+            ("Is nivolumab a PD-L1 inhibitor?", "atezolizumab", False),  # not written at all
+        ],
+    )
+    def test_a_word_in_a_setting_or_comparator_phrase(self, question: str, word: str, expected: bool) -> None:
+        assert in_setting(question, word) is expected
 
 
 class TestTermsAndScope:

@@ -195,6 +195,15 @@ class TestYesNo:
         comp = compose(Choice(False, units=units_of(passage, 0)), None, question="Is Ph-like ALL a high risk subtype?")
         assert comp.sentences[0].text == NOT_DIRECT + "Ph-like ALL is frequent in adults."
 
+    def test_a_part_the_passages_do_not_mention_is_said_in_the_lead_and_no_yes_or_no(self) -> None:
+        passage = chunk("p", "Ph-like ALL has emerged as a high-risk subtype.")
+        choice = Choice(False, units=units_of(passage, 0), unmentioned=["CRLF2"])
+        comp = compose(choice, None, question="Is Ph-like ALL a high risk subtype?")
+        assert comp.sentences[0].text == (
+            "The sources do not say directly (the passages found do not mention CRLF2); "
+            "Ph-like ALL has emerged as a high-risk subtype."
+        )
+
     def test_other_questions_get_no_lead(self) -> None:
         passage = chunk("p", "Ph-like ALL has emerged as a high-risk subtype.")
         comp = compose(Choice(False, units=units_of(passage, 0)), None, question="What is Ph-like ALL?")

@@ -174,6 +174,15 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
+# The subject of a sentence that points back to what the sentence before names ("The therapy
+# achieved a 100% CR rate …", "It induced …"): its figures are that thing's.
+_POINTS_BACK = re.compile(
+    r"^(?:[A-Z][\w ]{0,25},\s+)?(?:(?:the|this|these|such)\s+(?:therap(?:y|ies)|treatments?|regimens?|drugs?|agents?|"
+    r"approach(?:es)?|combinations?|products?|strateg(?:y|ies)|interventions?)|it|they)\b",
+    re.IGNORECASE,
+)
+
+
 class Chooser:
     def __init__(
         self,
@@ -593,8 +602,15 @@ class Chooser:
             # a rate or figure asked for one drug comes from a passage about that drug and from a unit
             # that names what is measured ("ICANS", "ORR"), not from another product's trial
             measure = informative - self.vocab.with_broader(specific)
-            about = [u for u in chosen if u.passage_tokens & specific and (not measure or u.tokens & measure)]
-            if not any(u.numbers for u in about):
+            about = [
+                u
+                for u in chosen
+                if u.passage_tokens & specific
+                and (not measure or u.tokens & measure)
+                and not self._figures_of_another(u, specific)
+            ]
+            # a rate asked is given as a share ("81%", "12 of 40"), not by a year or a count beside it
+            if not any(SHARE_FIGURE.search(u.text) if q.wants_share else u.numbers for u in about):
                 return Choice(True, reason=f"no passage gives the figure asked for {drugs}", missing=[drugs])
         if q.wants_number and not any(u.numbers and (not informative or u.tokens & informative) for u in chosen[:3]):
             # the figure must come from a unit about what is asked, not from any unit with a number
@@ -615,6 +631,24 @@ class Chooser:
             asked = list(q.measure_names)
             return Choice(True, reason=f"no passage gives a figure for {listed(asked, 'or')}", missing=asked)
         return self._uncounted(q, chosen, informative, named)
+
+    def _figures_of_another(self, u: Unit, specific: set[str]) -> bool:
+        """Whether every figure of the unit is given in a sentence whose subject points back to a
+        therapy other than those asked, named in the sentence before ("… CD5 CAR-T therapy for
+        r/r T-ALL. The therapy achieved a 100% CR rate …, when followed by allo-HSCT": a CAR-T
+        figure, not a transplant's)."""
+        sentences = split_sentences(u.text)
+        with_figures = [i for i, s in enumerate(sentences) if NUMBER_RE.search(s)]
+        if not with_figures:
+            return False
+        related = self.vocab.with_broader(specific)
+        for i in with_figures:
+            if i == 0 or not _POINTS_BACK.match(sentences[i]):
+                return False
+            before = {c for c in self.vocab.concepts_in(sentences[i - 1]) if self.vocab.concepts[c].therapy}
+            if not before or before & related or any(self.vocab.with_broader({c}) & specific for c in before):
+                return False
+        return True
 
     def _gives_measure(self, q: QuestionAnalysis, u: Unit) -> bool:
         """Whether the unit gives a figure of the measure: a number in the same sentence, within

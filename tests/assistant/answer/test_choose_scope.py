@@ -186,6 +186,29 @@ class TestNamedThingsAndFigures:
             assert not choice.abstained and expected in shown
 
     @pytest.mark.parametrize(
+        ("question", "answered"),
+        [
+            ("What is the remission rate after allo-HSCT?", False),  # the 100% is the CAR-T's
+            ("What remission rate did CAR-T achieve?", True),  # "The therapy" is the CAR-T
+        ],
+    )
+    def test_a_figure_whose_sentence_points_back_to_another_therapy_is_not_the_one_asked(
+        self, settings: Settings, vocab: Vocabulary, question: str, answered: bool
+    ) -> None:
+        text = (
+            "A study reported donor-derived CAR-T therapy for relapsed T-ALL. "
+            "The therapy achieved a 100% remission rate, with fewer relapses when followed by allo-HSCT."
+        )
+        cart = Chunk("cart", "d1", "", text, "", 0, "Doc", [])
+        idf = idf_of(vocab, cart, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG)
+        q = analyse(question, vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(cart))
+        if answered:
+            assert not choice.abstained and "100%" in " ".join(u.text for u in choice.units)
+        else:
+            assert choice.abstained and choice.missing == ["allo-HSCT"], choice.reason
+
+    @pytest.mark.parametrize(
         ("texts", "expected"),
         [
             (["CR was reached by 80% of children and young adults with ALL."], None),  # another group: refused

@@ -165,6 +165,15 @@ def _gives_age(informative: set[str], specific: set[str], u: Unit) -> bool:
     return bool(AGE_FIGURE.search(u.text)) and _about(informative, specific, u)
 
 
+HARM = "c_toxicity"  # the vocabulary's concept of harms (side effects, adverse events, CRS, VOD ...)
+
+
+def _gives_harm(therapies: set[str], u: Unit) -> bool:
+    """Whether a unit names a harm and its passage names the therapy asked or its class (CRS of
+    "CAR-T cell therapy" for tisagenlecleucel)."""
+    return HARM in u.tokens and bool(u.passage_tokens & therapies)
+
+
 def listed(names: list[str], conjunction: str = "or") -> str:
     """Names as a reader lists them ("A, B or C")."""
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
@@ -734,6 +743,14 @@ class Chooser:
             among = ", ".join(self._readable(q, [t for t in q.terms if t in group]))
             reason = f"no passage gives the share or rate asked for{about}" + (f" of {among}" if among else "")
             fixed.append((drugs or "the share or rate", reason, share, True))
+        if specific and HARM in q.concepts:
+            # the side effects of a named therapy: a unit naming a harm, from a passage about the therapy
+            # or its class, leads ("Tisagenlecleucel is a … CAR T-cell therapy targeting CD19" names none)
+            harm = partial(_gives_harm, self.vocab.with_broader(specific))
+            harms = ", ".join(
+                self._readable(q, [t for t in q.terms if t.startswith("c_") and HARM in self.vocab.with_broader({t})])
+            )
+            fixed.append((f"{harms} of {drugs}", f"no passage found gives {harms} for {drugs}", harm, True))
         if q.wants_age:  # an age asked: a unit about what is asked that gives one leads ("6,500 cases" is no age)
             age = partial(_gives_age, informative, specific)
             fixed.append((drugs or "the age", f"no passage found gives the age asked for{about}", age, True))

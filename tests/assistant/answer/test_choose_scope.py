@@ -186,6 +186,42 @@ class TestNamedThingsAndFigures:
             assert not choice.abstained and expected in shown
 
     @pytest.mark.parametrize(
+        ("question", "lead"),
+        [
+            # a harm of the therapy's class, from a passage naming the class, leads
+            ("What are the side effects of tisagenlecleucel?", "cytokine release syndrome"),
+            ("Which adverse events does Kymriah cause?", "cytokine release syndrome"),
+            ("What are the side effects of nelarabine?", None),  # its passage names no harm: refused
+        ],
+    )
+    def test_a_harm_asked_of_a_therapy_comes_from_a_unit_naming_one(
+        self, settings: Settings, vocab: Vocabulary, question: str, lead: str | None
+    ) -> None:
+        tisa = Chunk(
+            "tisa",
+            "d1",
+            "",
+            "Tisagenlecleucel is a CD19-directed CAR-T cell therapy for relapsed B-ALL.",
+            "",
+            0,
+            "Doc",
+            [],
+        )
+        harm = Chunk(
+            "harm", "d2", "", "CAR-T cell therapy carries a risk of cytokine release syndrome.", "", 0, "Doc", []
+        )
+        nela = Chunk(
+            "nela", "d3", "", "Nelarabine is a purine nucleoside analog given for relapsed T-ALL.", "", 0, "Doc", []
+        )
+        idf = idf_of(vocab, tisa, harm, nela, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG)
+        q = analyse(question, vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(tisa, nela, harm))
+        if lead is None:
+            assert choice.abstained and choice.missing == ["side effects of nelarabine"], choice.reason
+        else:
+            assert not choice.abstained and lead in choice.units[0].text
+
+    @pytest.mark.parametrize(
         ("question", "answered"),
         [
             ("What is the remission rate after allo-HSCT?", False),  # the 100% is the CAR-T's

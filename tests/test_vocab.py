@@ -129,6 +129,19 @@ class TestMatching:
         found = {t for t in VOCAB.tokens(text) if t.startswith("c_")}
         assert found == concepts
 
+    @pytest.mark.parametrize(
+        ("text", "concepts"),
+        [
+            ("neuropsychiatric adverse events", {"c_toxicity"}),  # a harm of any kind
+            ("What are the side effects of it?", {"c_toxicity"}),
+            ("cytokine release syndrome", {"c_crs", "c_toxicity"}),  # a named harm is a harm
+            ("veno-occlusive disease/liver toxicity", {"c_vod", "c_toxicity"}),
+        ],
+    )
+    def test_a_named_harm_is_a_harm(self, text: str, concepts: set[str]) -> None:
+        found = {t for t in VOCAB.tokens(text) if t.startswith("c_")}
+        assert found == concepts
+
 
 class TestCodeNames:
     """A code name is one word whether or not it is written with its hyphen."""
@@ -168,6 +181,10 @@ class TestOtherSenses:
             ("CD19-positive B-cell leukemia cells", "c_b_all", True),
             ("diffuse large B-cell lymphoma", "c_b_all", False),
             ("B-cell aplasia after CAR-T", "c_b_all", False),
+            ("my son has ALL, what are his chances?", "c_survival", True),  # lay wording for survival
+            ("what are the chances a child is cured?", "c_survival", True),
+            ("what are the chances of relapse?", "c_survival", False),
+            ("what is the outlook for adults?", "c_survival", True),
         ],
     )
     def test_a_term_in_another_sense_is_not_the_concept(self, text: str, concept: str, found: bool) -> None:

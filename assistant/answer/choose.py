@@ -241,8 +241,24 @@ class Chooser:
         drugs = ", ".join(sorted(self.vocab.label(c) for c in specific))
         return (f"the sources do not mention {listed(names, 'and')} for {drugs}", names)
 
+    def _harm_of(self, q: QuestionAnalysis) -> tuple[set[str], str] | None:
+        """What a harm is asked of ("the side effects of nivolumab"): the tokens that name it (a
+        therapy with its class, else the names the question writes) and how the reader names it;
+        None when the question asks no harm of a named thing."""
+        if HARM not in q.concepts:
+            return None
+        if specific := self.asked_therapies(q):
+            return self.vocab.with_broader(specific), ", ".join(sorted(self.vocab.label(c) for c in specific))
+        names = [t for t in q.terms if t in q.named and not t.startswith("c_") and not self._ubiquitous(t)]
+        return (set(names), ", ".join(self._readable(q, names))) if names else None
+
     def _of_asked_things(self, q: QuestionAnalysis, chosen: list[Unit], named: set[str]) -> list[Unit]:
-        """The chosen units less the neighbours of what the question names, where figures are asked."""
+        """The chosen units less the neighbours of what the question names, where figures or harms
+        are asked."""
+        if harmed := self._harm_of(q):
+            # another drug's side effects ("severe adverse effects … in the ibuprofen group") are no
+            # answer about this one's
+            chosen = [u for u in chosen if HARM not in u.tokens or u.passage_tokens & harmed[0]] or chosen
         if named and (q.wants_dose or q.units):
             # a figure asked about a named drug, trial or gene: units of passages that never name it are
             # neighbours (another drug's card), not evidence
@@ -743,14 +759,15 @@ class Chooser:
             among = ", ".join(self._readable(q, [t for t in q.terms if t in group]))
             reason = f"no passage gives the share or rate asked for{about}" + (f" of {among}" if among else "")
             fixed.append((drugs or "the share or rate", reason, share, True))
-        if specific and HARM in q.concepts:
+        if harmed := self._harm_of(q):
             # the side effects of a named therapy: a unit naming a harm, from a passage about the therapy
             # or its class, leads ("Tisagenlecleucel is a … CAR T-cell therapy targeting CD19" names none)
-            harm = partial(_gives_harm, self.vocab.with_broader(specific))
+            names, thing = harmed
+            harm = partial(_gives_harm, names)
             harms = ", ".join(
                 self._readable(q, [t for t in q.terms if t.startswith("c_") and HARM in self.vocab.with_broader({t})])
             )
-            fixed.append((f"{harms} of {drugs}", f"no passage found gives {harms} for {drugs}", harm, True))
+            fixed.append((f"{harms} of {thing}", f"no passage found gives {harms} for {thing}", harm, True))
         if q.wants_age:  # an age asked: a unit about what is asked that gives one leads ("6,500 cases" is no age)
             age = partial(_gives_age, informative, specific)
             fixed.append((drugs or "the age", f"no passage found gives the age asked for{about}", age, True))

@@ -192,6 +192,8 @@ class TestNamedThingsAndFigures:
             ("What are the side effects of tisagenlecleucel?", "cytokine release syndrome"),
             ("Which adverse events does Kymriah cause?", "cytokine release syndrome"),
             ("What are the side effects of nelarabine?", None),  # its passage names no harm: refused
+            # a drug the vocabulary does not know: another drug's adverse effects are no answer
+            ("What are the side effects of nivolumab?", None),
         ],
     )
     def test_a_harm_asked_of_a_therapy_comes_from_a_unit_naming_one(
@@ -213,11 +215,14 @@ class TestNamedThingsAndFigures:
         nela = Chunk(
             "nela", "d3", "", "Nelarabine is a purine nucleoside analog given for relapsed T-ALL.", "", 0, "Doc", []
         )
-        idf = idf_of(vocab, tisa, harm, nela, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG)
+        nivo = Chunk("nivo", "d4", "", "Nivolumab is a PD-1 inhibitor approved for melanoma.", "", 0, "Doc", [])
+        other = Chunk("other", "d5", "", "Severe adverse effects were seen in the ibuprofen group.", "", 0, "Doc", [])
+        idf = idf_of(vocab, tisa, harm, nela, nivo, other, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG)
         q = analyse(question, vocab, idf.known)
-        choice = Chooser(settings, vocab, idf).choose(q, hits(tisa, nela, harm))
+        choice = Chooser(settings, vocab, idf).choose(q, hits(tisa, nela, nivo, other, harm))
         if lead is None:
-            assert choice.abstained and choice.missing == ["side effects of nelarabine"], choice.reason
+            drug = question.removeprefix("What are the side effects of ").rstrip("?")
+            assert choice.abstained and choice.missing == [f"side effects of {drug}"], choice.reason
         else:
             assert not choice.abstained and lead in choice.units[0].text
 

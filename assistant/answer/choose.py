@@ -267,7 +267,20 @@ class Chooser:
             # a question about one product is not answered with another's figures ("85.4% ORR" of a CD19
             # CAR-T study for tisagenlecleucel): a unit with figures comes from a passage naming it
             chosen = [u for u in chosen if u.passage_tokens & specific or not u.numbers] or chosen
+            # nor with another product's card ("Is revumenib approved?": brexucabtagene's indications)
+            chosen = [u for u in chosen if not self._card_of_another(u, specific)] or chosen
         return chosen
+
+    def _card_of_another(self, u: Unit, specific: set[str]) -> bool:
+        """Whether a unit is a field of the card of a therapy other than those asked (nor their class,
+        nor a product of an asked class)."""
+        if u.kind != "field" or not u.context:
+            return False
+        named = {c for c in self.vocab.concepts_in(u.context[0]) if self.vocab.concepts[c].therapy}
+        # the card's own product, not its class ("CAR-T" of brexucabtagene is tisagenlecleucel's too)
+        drugs = named - {b for c in named for b in self.vocab.with_broader({c}) if b != c}
+        related = self.vocab.with_broader(specific)
+        return bool(drugs) and not drugs & related and not any(self.vocab.with_broader({c}) & specific for c in drugs)
 
     @staticmethod
     def _same_side(q: QuestionAnalysis, chosen: list[Unit]) -> list[Unit] | Choice:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ally.chunks import Chunk
+from ally.chunks import RECORD, Chunk
 from ally.schema import DocumentInfo
 from ally.settings import Settings
 from ally.vocab import Vocabulary
@@ -184,6 +184,26 @@ class TestNamedThingsAndFigures:
             assert choice.abstained and choice.missing == ["tisagenlecleucel"]
         else:
             assert not choice.abstained and expected in shown
+
+    @pytest.mark.parametrize(
+        ("question", "card_cited"),
+        [
+            ("Who makes Kymriah?", False),  # brexucabtagene's maker is not tisagenlecleucel's
+            ("Who makes Tecartus?", True),
+            ("Which CAR-T products are made by Kite?", True),  # a class asked: any of its cards
+        ],
+    )
+    def test_another_product_s_card_is_no_answer(
+        self, settings: Settings, vocab: Vocabulary, question: str, card_cited: bool
+    ) -> None:
+        card = Chunk("card", "d1", "", "brexucabtagene autoleucel\nManufacturer: Kite/Gilead", "", 0, "Doc", [RECORD])
+        tisa = Chunk(
+            "tisa", "d2", "", "Tisagenlecleucel (Kymriah) is a CD19-directed CAR-T cell therapy.", "", 0, "Doc", []
+        )
+        idf = idf_of(vocab, card, tisa, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG)
+        q = analyse(question, vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(card, tisa))
+        assert any("Kite" in u.text for u in choice.units) is card_cited, choice
 
     @pytest.mark.parametrize(
         ("question", "lead"),

@@ -164,6 +164,9 @@ class Concept:
     label: str | None = None
     broader: tuple[str, ...] = ()
     therapy: bool = False
+    # something asked of a product (its side effects, maker, cost, approval): the unit that answers
+    # gives it, from a passage about that product (`attribute: true`)
+    attribute: bool = False
     # term -> (words right before it, words right after it) that give it another sense ("T-cell" is
     # T-ALL in "B-cell (85%) or T-cell (15%) lineage", not in "CAR T-cell therapy" or "T-cell engager")
     senses: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict, compare=False)
@@ -281,6 +284,7 @@ class Vocabulary:
                 label=entry.get("label"),
                 broader=tuple(entry.get("broader", ())),
                 therapy=bool(entry.get("therapy", False)),
+                attribute=bool(entry.get("attribute", False)),
                 senses={
                     t: (tuple(ws.get("before", ())), tuple(ws.get("after", ())))
                     for t, ws in (entry.get("other_senses") or {}).items()

@@ -142,6 +142,11 @@ class TestMatching:
         found = {t for t in VOCAB.tokens(text) if t.startswith("c_")}
         assert found == concepts
 
+    def test_what_is_asked_of_a_product_is_marked_as_an_attribute(self) -> None:
+        attributes = {c.id for c in VOCAB.concepts.values() if c.attribute}
+        assert {"c_toxicity", "c_manufacturer", "c_cost", "c_fda"} <= attributes
+        assert not any(VOCAB.concepts[c].therapy for c in attributes)
+
 
 class TestCodeNames:
     """A code name is one word whether or not it is written with its hyphen."""

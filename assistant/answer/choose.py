@@ -168,10 +168,20 @@ def _gives_age(informative: set[str], specific: set[str], u: Unit) -> bool:
 HARM = "c_toxicity"  # the vocabulary's concept of harms (side effects, adverse events, CRS, VOD ...)
 
 
-def _gives_harm(therapies: set[str], u: Unit) -> bool:
-    """Whether a unit names a harm and its passage names the therapy asked or its class (CRS of
-    "CAR-T cell therapy" for tisagenlecleucel)."""
-    return HARM in u.tokens and bool(u.passage_tokens & therapies)
+@dataclass(frozen=True)
+class Asked:
+    """Something a question asks of a named product ("the side effects of tisagenlecleucel", "who
+    makes Kymriah"): the vocabulary's attribute concept, the tokens a passage about the product
+    holds, and both as the reader names them ("the maker", "tisagenlecleucel")."""
+
+    attribute: str
+    about: frozenset[str]
+    written: str
+    thing: str
+
+    def given_by(self, u: Unit) -> bool:
+        """Whether a unit gives it: it names the attribute and its passage names the product."""
+        return self.attribute in u.tokens and bool(u.passage_tokens & self.about)
 
 
 def listed(names: list[str], conjunction: str = "or") -> str:
@@ -241,24 +251,44 @@ class Chooser:
         drugs = ", ".join(sorted(self.vocab.label(c) for c in specific))
         return (f"the sources do not mention {listed(names, 'and')} for {drugs}", names)
 
-    def _harm_of(self, q: QuestionAnalysis) -> tuple[set[str], str] | None:
-        """What a harm is asked of ("the side effects of nivolumab"): the tokens that name it (a
-        therapy with its class, else the names the question writes) and how the reader names it;
-        None when the question asks no harm of a named thing."""
-        if HARM not in q.concepts:
-            return None
-        if specific := self.asked_therapies(q):
-            return self.vocab.with_broader(specific), ", ".join(sorted(self.vocab.label(c) for c in specific))
-        names = [t for t in q.terms if t in q.named and not t.startswith("c_") and not self._ubiquitous(t)]
-        return (set(names), ", ".join(self._readable(q, names))) if names else None
+    def _asked_of(self, q: QuestionAnalysis) -> list[Asked]:
+        """What the question asks of the product it names (`Asked`); a harm may come from a passage
+        about the product's class (CRS of "CAR-T cell therapy" for tisagenlecleucel), a maker, cost or
+        approval only from one about the product, and only of a product the vocabulary knows, not of a
+        class ("which immunotherapies are approved?"). The harms of a product the vocabulary lacks are
+        asked of the question's rare words ("nivolumab")."""
+        attributes = sorted(c for c in q.concepts if self.vocab.concepts[c].attribute)
+        if not attributes:
+            return []
+        products = self.asked_therapies(q)
+        if specific := products:
+            thing = ", ".join(sorted(self.vocab.label(c) for c in specific))
+        else:
+            specific = {t for t in q.terms if t in q.named and not t.startswith("c_") and not self._ubiquitous(t)}
+            thing = ", ".join(self._readable(q, [t for t in q.terms if t in specific]))
+        if not specific:
+            return []
+        classes = {b for c in self.vocab.concepts.values() for b in c.broader}
+        asked = []
+        for a in attributes:
+            if a == HARM:  # a class's harms are its products' ("the side effects of CAR-T")
+                about = self.vocab.with_broader(products) if products else specific
+            elif not products or products & classes:
+                # "which immunotherapies are approved …?" asks which products, not one's approval (a
+                # word the vocabulary lacks may name a class: only its harms are asked of it)
+                continue
+            else:
+                about = specific
+            asked.append(Asked(a, frozenset(about), self.vocab.label(a), thing))
+        return asked
 
     def _of_asked_things(self, q: QuestionAnalysis, chosen: list[Unit], named: set[str]) -> list[Unit]:
         """The chosen units less the neighbours of what the question names, where figures or harms
         are asked."""
-        if harmed := self._harm_of(q):
-            # another drug's side effects ("severe adverse effects … in the ibuprofen group") are no
-            # answer about this one's
-            chosen = [u for u in chosen if HARM not in u.tokens or u.passage_tokens & harmed[0]] or chosen
+        for asked in self._asked_of(q):
+            # another drug's side effects ("severe adverse effects … in the ibuprofen group") or maker
+            # are no answer about this one's
+            chosen = [u for u in chosen if asked.attribute not in u.tokens or asked.given_by(u)] or chosen
         if named and (q.wants_dose or q.units):
             # a figure asked about a named drug, trial or gene: units of passages that never name it are
             # neighbours (another drug's card), not evidence
@@ -772,15 +802,12 @@ class Chooser:
             among = ", ".join(self._readable(q, [t for t in q.terms if t in group]))
             reason = f"no passage gives the share or rate asked for{about}" + (f" of {among}" if among else "")
             fixed.append((drugs or "the share or rate", reason, share, True))
-        if harmed := self._harm_of(q):
-            # the side effects of a named therapy: a unit naming a harm, from a passage about the therapy
-            # or its class, leads ("Tisagenlecleucel is a … CAR T-cell therapy targeting CD19" names none)
-            names, thing = harmed
-            harm = partial(_gives_harm, names)
-            harms = ", ".join(
-                self._readable(q, [t for t in q.terms if t.startswith("c_") and HARM in self.vocab.with_broader({t})])
-            )
-            fixed.append((f"{harms} of {thing}", f"no passage found gives {harms} for {thing}", harm, True))
+        for asked in self._asked_of(q):
+            # the side effects, maker or approval of a named product: a unit giving it, from a passage
+            # about the product, leads ("Tisagenlecleucel is a … CAR T-cell therapy targeting CD19" names
+            # no side effect and no maker)
+            what = f"{asked.written} of {asked.thing}"
+            fixed.append((what, f"no passage found gives {asked.written} for {asked.thing}", asked.given_by, True))
         if q.wants_age:  # an age asked: a unit about what is asked that gives one leads ("6,500 cases" is no age)
             age = partial(_gives_age, informative, specific)
             fixed.append((drugs or "the age", f"no passage found gives the age asked for{about}", age, True))

@@ -128,7 +128,10 @@ def test_resolve_citations_fills_every_chunk_id(book: PathwayBook, stored_chunks
         },
         {"lineage": "B", "ph": "like", "phase": "relapsed_refractory", "age": 30, "kmt2a": True, "prior_regimens": 2},
     ):
-        result = resolve_citations(evaluate(make(values), book), stored_chunks)
+        evaluated = evaluate(make(values), book)
+        before = evaluated.model_dump()
+        result = resolve_citations(evaluated, stored_chunks)
+        assert evaluated.model_dump() == before  # the input is left as it was
         seen_nodes.add(result.node_id or "")
         for option in result.options:
             for c in option.citations:

@@ -146,6 +146,8 @@ class TestMatching:
         attributes = {c.id for c in VOCAB.concepts.values() if c.attribute}
         assert {"c_toxicity", "c_manufacturer", "c_cost", "c_fda"} <= attributes
         assert not any(VOCAB.concepts[c].therapy for c in attributes)
+        assert "c_manufacturer" in VOCAB.tokens("Kymriah, produced by Novartis, with a price tag of US$475,000")
+        assert "c_manufacturer" not in VOCAB.tokens("tisagenlecleucel produces durable responses")
 
 
 class TestCodeNames:

@@ -476,6 +476,29 @@ def within_budget(comp: Composition, budget: int) -> None:
     comp.sentences = kept
 
 
+def _joined_to_shown(shown: list[Sentence], text: str, chunk_id: str, covers: frozenset[str]) -> bool:
+    """Join a line that shares a sentence with a line already shown from the same passage to that
+    line, in the passage's order ("S1 S2" shown, "S2 S3" chosen too: "S1 S2 S3", never S2 twice);
+    False when it shares none."""
+    parts = split_sentences(text)
+    for earlier in shown:
+        if earlier.chunk_ids != [chunk_id] or earlier.parts:
+            continue
+        had = split_sentences(earlier.text)
+        if not set(parts) & set(had):
+            continue
+        extra = [p for p in parts if p not in had]
+        if parts[0] in had:  # it goes on from the line shown
+            earlier.text = " ".join([earlier.text, *extra])
+        elif parts[-1] in had:  # it leads up to it
+            earlier.text = " ".join([*extra, earlier.text])
+        else:
+            continue
+        earlier.covers = earlier.covers | covers
+        return True
+    return False
+
+
 def compose(
     choice: Choice, population: Population | None, question: str | None = None, budget: int | None = None
 ) -> Composition:
@@ -495,7 +518,8 @@ def compose(
             text = without_markers(raw)
             if text and text not in seen and not is_instruction(text):
                 seen.add(text)
-                comp.sentences.append(Sentence(text, [cid], note, covers=covers))
+                if not _joined_to_shown(comp.sentences, text, cid, covers):
+                    comp.sentences.append(Sentence(text, [cid], note, covers=covers))
     for pair in choice.pairs:  # say what each source gives, each figure cited to its own passage
         about = f" for {pair.measure}" if pair.measure else ""
         parts = [(pair.figure_a, pair.a.chunk.chunk_id), (pair.figure_b, pair.b.chunk.chunk_id)]

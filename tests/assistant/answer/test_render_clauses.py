@@ -7,7 +7,7 @@ import pytest
 
 from ally.chunks import BULLETS
 from assistant.answer.choose import Choice
-from assistant.answer.evidence import units_of
+from assistant.answer.evidence import Unit, units_of
 from assistant.answer.render import (
     NOT_DIRECT,
     bullet_clauses,
@@ -203,6 +203,18 @@ class TestYesNo:
             "The sources do not say directly (the passages found do not mention CRLF2); "
             "Ph-like ALL has emerged as a high-risk subtype."
         )
+
+    @pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+    def test_units_sharing_a_sentence_render_it_once_in_passage_order(self, order: tuple[int, int]) -> None:
+        s1, s2, s3 = (
+            "CAR-T gave remission in most patients.",
+            "These findings show rapid remission.",
+            "At the same time, research is expanding.",
+        )
+        passage = chunk("p", f"{s1} {s2} {s3}")
+        pairs = [Unit(passage, 0, 0, f"{s1} {s2}", [], "sentence"), Unit(passage, 0, 1, f"{s2} {s3}", [], "sentence")]
+        comp = compose(Choice(False, units=[pairs[i] for i in order]), None)
+        assert [s.text for s in comp.sentences] == [f"{s1} {s2} {s3}"]
 
     def test_other_questions_get_no_lead(self) -> None:
         passage = chunk("p", "Ph-like ALL has emerged as a high-risk subtype.")

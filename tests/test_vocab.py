@@ -192,6 +192,10 @@ class TestOtherSenses:
             ("what are the chances a child is cured?", "c_survival", True),
             ("what are the chances of relapse?", "c_survival", False),
             ("what is the outlook for adults?", "c_survival", True),
+            ("What's next if the patient doesn't go into remission?", "c_no_cr", True),  # lay: no CR
+            ("What if there is no response to induction?", "c_no_cr", True),
+            ("What happens if MRD stays positive after induction?", "c_mrd_pos", True),
+            ("What happens if MRD stays negative?", "c_mrd_pos", False),
         ],
     )
     def test_a_term_in_another_sense_is_not_the_concept(self, text: str, concept: str, found: bool) -> None:

@@ -447,6 +447,18 @@ def fragments(answer_text: str) -> list[str]:
     return [s for s in split_sentences(answer_text) if is_fragment(s)]
 
 
+def repeats(answer_text: str) -> list[str]:
+    """The answer's sentences (markers aside) that it says more than once."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for sentence in split_sentences(answer_text):
+        text = " ".join(strip_markers(sentence).split())
+        if text in seen and text not in out:
+            out.append(text)
+        seen.add(text)
+    return out
+
+
 def shown_text(answer: Answer) -> str:
     """Everything the answer shows the reader: its text and, behind it, the further cited sentences
     beyond its length budget (`Answer.more`). Key facts and citation support are checked on this;
@@ -514,6 +526,7 @@ def _score_form(
     score.answer_chars = answer_chars(answer.answer)
     score.breadcrumb = BREADCRUMB in answer.answer
     score.fragments = fragments(answer.answer)
+    score.repeats = repeats(answer.answer)
 
 
 # --- per-item scores and aggregation --------------------------------------------------------------
@@ -543,6 +556,7 @@ class ItemScore(BaseModel):
     first_line_facts: bool | None = None  # answered factoid/dose item: every key fact in its first line
     breadcrumb: bool | None = None
     fragments: list[str] | None = None
+    repeats: list[str] | None = None  # sentences the answer says twice
     expected_yesno: str | None = None  # the set's gold yes/no/maybe, when it gives one
     yesno_lead: str | None = None  # "yes"/"no" when the answer leads with one
     names_missing: bool | None = None  # an "absent:" item's refusal names the absent thing
@@ -751,7 +765,7 @@ def aggregate(scores: Sequence[ItemScore]) -> dict[str, dict[str, float | None]]
 
 
 def form_metrics(scores: Sequence[ItemScore]) -> dict[str, float | None]:
-    """The answers' form: breadcrumb and fragment rates over the answered items, length in words
+    """The answers' form: breadcrumb, fragment and repeated-sentence rates over the answered items, length in words
     (median, p95) by question kind (short: factoid, dose, yes/no; long: list, summary) and per
     kind, and the same in characters; the share of answered factoid and dose items with every key
     fact in the first line; the yes/no leads against the set's gold labels (rate over the labelled
@@ -760,6 +774,7 @@ def form_metrics(scores: Sequence[ItemScore]) -> dict[str, float | None]:
     out: dict[str, float | None] = {
         "breadcrumb_rate": _mean(1.0 if s.breadcrumb else 0.0 for s in answered),
         "fragment_rate": _mean(1.0 if s.fragments else 0.0 for s in answered),
+        "repeat_rate": _mean(1.0 if s.repeats else 0.0 for s in answered),
     }
     groups: dict[str, list[float]] = {"short": [], "long": []}
     chars: dict[str, list[float]] = {"short": [], "long": []}

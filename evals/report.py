@@ -29,6 +29,7 @@ SUMMARY_COLUMNS: list[tuple[str, str, str, str]] = [
     ("Bad mark", "citations", "invalid_marker_rate", "r"),
     ("Crumbs", "answers", "breadcrumb_rate", "r"),
     ("Frags", "answers", "fragment_rate", "r"),
+    ("Repeats", "answers", "repeat_rate", "r"),
     ("KF lead", "answers", "key_fact_recall_lead", "r"),
     ("KF 1st", "answers", "key_facts_first_line", "r"),
     ("Y/N lead", "answers", "yesno_lead_rate", "r"),

@@ -1,4 +1,4 @@
-"""The answer-form metrics (`evals.metrics`): breadcrumbs, fragments, length by question kind,
+"""The answer-form metrics (`evals.metrics`): breadcrumbs, fragments, repeats, length by question kind,
 yes/no leads against gold labels, and whether a refusal names what the sources lack."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from evals.metrics import (
     is_fragment,
     names_absent_thing,
     question_kind,
+    repeats,
     score_document_item,
     score_item,
     yesno_lead,
@@ -61,6 +62,12 @@ def test_whole_sentences_are_not_fragments(sentence: str) -> None:
 def test_fragments_of_an_answer() -> None:
     text = "Blinatumomab binds CD19. [1]\nThese [2]\nRates were 44%. [1]"
     assert fragments(text) == ["These [2]"]
+
+
+def test_a_sentence_said_twice_is_a_repeat_whatever_its_markers() -> None:
+    text = "Blinatumomab binds CD19. [1] Rates were 44%. [1]\nRates were 44%. [2]\nIt is approved. [3]"
+    assert repeats(text) == ["Rates were 44%."]
+    assert repeats("Blinatumomab binds CD19. [1]\nRates were 44%. [1]") == []
 
 
 @pytest.mark.parametrize(

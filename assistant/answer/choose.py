@@ -823,6 +823,22 @@ class Chooser:
             chosen.insert(0 if leads else len(chosen), max(backing, key=lambda u: u.score))
         return None
 
+    def _both_sides(
+        self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None
+    ) -> None:
+        """A comparison ("the difference between Ph+ and Ph-like ALL") is answered about both things:
+        a side no chosen unit names gets the best unit found that does (in `chosen`, after them)."""
+        if q.sides is None:
+            return
+        informative = self.informative(q)
+        for side in q.sides:
+            key = {t for t in side if t.startswith("c_") or t in q.named} & informative or side & informative
+            if not key or any(u.tokens & key for u in chosen):
+                continue
+            backing = [u for u in self._of_population(pool, population) if u.tokens & key]
+            if backing:
+                chosen.append(max(backing, key=lambda u: u.score))
+
     @staticmethod
     def _states(q: QuestionAnalysis, u: Unit) -> bool:
         """Whether a unit states the answer the question proposes: all its words and figures."""
@@ -933,6 +949,7 @@ class Chooser:
 
         if q.wants_dose:  # the dose asked for leads: a card's dosing field before its status or indications
             chosen.sort(key=lambda u: DOSE_RE.search(u.text) is None)
+        self._both_sides(q, chosen, pool, population)
         pairs = self._disagreements(q, chosen, pool)
         for pair in pairs:
             if all(pair.b.text != u.text for u in chosen):

@@ -564,6 +564,7 @@ class QuestionAnalysis:
     proposal_terms: frozenset[str] = frozenset()  # its content tokens, figures left out
     proposal_figures: tuple[str, ...] = ()  # its figures (`figures_of`)
     timepoints: tuple[Timepoint, ...] = ()  # the timepoints its figure is asked at ("5-year OS")
+    sides: tuple[frozenset[str], frozenset[str]] | None = None  # the terms of each thing compared
 
     @property
     def in_scope_terms(self) -> bool:
@@ -991,6 +992,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         proposal_terms=frozenset(t for t in content_tokens(proposal_words, vocab) if not t.isdigit()),
         proposal_figures=proposal_figures,
         timepoints=timepoints_in(corrected),
+        sides=_sides(corrected, vocab, terms),
     )
 
 
@@ -1025,6 +1027,34 @@ def in_setting(question: str, word: str) -> bool:
     # the whole written word ("PD-L1" for its part "L1")
     m = re.search(rf"(?<![\w-])[\w-]*{re.escape(word)}", question, re.IGNORECASE)
     return m is not None and bool(_SETTING_PREPOSITION.search(question[: m.start()]))
+
+
+# A comparison of two things ("the difference between Ph+ and Ph-like ALL", "ponatinib vs dasatinib",
+# "compare T-ALL and B-ALL", "how does X differ from Y"): each side, as written.
+_COMPARED = (
+    re.compile(r"\bdifferences?\s+between\s+(.+?)\s+(?:and|&|vs\.?|versus)\s+(.+?)\s*(?:[?.;:,]|\bin\b|$)", re.I),
+    re.compile(r"\bcompar(?:e|ing)\s+(.+?)\s+(?:and|with|to|vs\.?|versus)\s+(.+?)\s*(?:[?.;:,]|\bin\b|$)", re.I),
+    re.compile(r"\b(?:does|do|is|are)\s+(.+?)\s+differ\s+from\s+(.+?)\s*(?:[?.;:,]|\bin\b|$)", re.I),
+    re.compile(r"^(?:\s*\w+:\s*)?(.+?)\s+(?:vs\.?|versus)\s+(.+?)\s*(?:[?.;:,]|\bin\b|$)", re.I),
+)
+
+
+def compared_sides(question: str) -> tuple[str, str] | None:
+    """The two things a question compares, as written, or None."""
+    for pattern in _COMPARED:
+        if m := pattern.search(question):
+            return m.group(1).strip(), m.group(2).strip()
+    return None
+
+
+def _sides(question: str, vocab: Vocabulary, terms: list[str]) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The question's terms on each side of a comparison it makes, less those both sides share."""
+    sides = compared_sides(question)
+    if sides is None:
+        return None
+    a, b = (frozenset(vocab.tokens(side)) & set(terms) for side in sides)
+    a, b = a - b, b - a
+    return (a, b) if a and b else None
 
 
 def asks_for_management(question: str) -> bool:

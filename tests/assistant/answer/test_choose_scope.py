@@ -185,6 +185,21 @@ class TestNamedThingsAndFigures:
         else:
             assert not choice.abstained and expected in shown
 
+    def test_a_comparison_is_answered_about_both_things(self, settings: Settings, vocab: Vocabulary) -> None:
+        pos = [
+            Chunk(f"pos{i}", "d1", "", f"In Ph-positive ALL, TKIs improved outcomes in study {i}.", "", 0, "Doc", [])
+            for i in range(2)
+        ]
+        like = Chunk("like", "d2", "", "Ph-like ALL carries ABL-class fusions and a poor prognosis.", "", 0, "Doc", [])
+        idf = idf_of(vocab, *pos, like, PROSE, AML, PHASES, YEARS, ALL_NEG, BAD)
+        q = analyse("What's the difference between Ph+ and Ph-like ALL?", vocab, idf.known)
+        # one unit chosen on score alone: the other side's unit joins it
+        choice = Chooser(settings.model_copy(update={"max_answer_sentences": 1}), vocab, idf).choose(
+            q, hits(*pos, like)
+        )
+        ids = [u.chunk.chunk_id for u in choice.units]
+        assert not choice.abstained and "like" in ids and any(i.startswith("pos") for i in ids)
+
     @pytest.mark.parametrize(
         ("question", "card_cited"),
         [

@@ -23,6 +23,7 @@ from assistant.answer.question import (
     asks_number,
     asks_what_it_is,
     bounds_contradict,
+    compared_sides,
     correct_typos,
     counted_re,
     defined_in_question,
@@ -248,6 +249,26 @@ class TestIntent:
     )
     def test_asks_for_management(self, question: str, expected: bool) -> None:
         assert asks_for_management(question) is expected
+
+
+class TestComparisons:
+    @pytest.mark.parametrize(
+        ("question", "sides"),
+        [
+            ("What's the difference between Ph+ and Ph-like ALL?", ("Ph+", "Ph-like ALL")),
+            ("How does Ph-like ALL differ from Ph-positive ALL?", ("Ph-like ALL", "Ph-positive ALL")),
+            ("Compare ponatinib and dasatinib", ("ponatinib", "dasatinib")),
+            ("blinatumomab vs inotuzumab in relapsed ALL?", ("blinatumomab", "inotuzumab")),
+            (
+                "What is the difference between blinatumomab and inotuzumab in relapsed ALL?",
+                ("blinatumomab", "inotuzumab"),
+            ),
+            ("Is blinatumomab better than chemotherapy?", None),  # one thing's merit, asked as yes or no
+            ("What are the differences in outcome?", None),
+        ],
+    )
+    def test_the_two_things_compared(self, question: str, sides: tuple[str, str] | None) -> None:
+        assert compared_sides(question) == sides
 
 
 class TestSettingPhrases:

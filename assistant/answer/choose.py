@@ -11,10 +11,12 @@ one, completes a selected pathway branch with its sibling options and a drug car
 asked about, removes near-duplicates, abstains (saying what was not found) when the evidence does
 not cover the question (or covers little of it and means nothing close to it), does not mention a
 specific thing the question names (a yes/no question about a subject the units do name, relating it
-to a thing the corpus names elsewhere, is answered with that gap said), or lacks the dose, figure, share, age or bounded group asked for
-(the unit that gives it leads; a figure never comes from another product's passage, nor from a
-unit that does not name the measure asked), leads a "which disease" answer with a unit naming one,
-and pairs units that give different figures on the same point. Rendering is `render.py`'s.
+to a thing the corpus names elsewhere, is answered with that gap said), or lacks the dose, figure,
+share, age, bounded group or product attribute (side effects, maker, cost, approval) asked for (the
+unit that gives it leads; a figure never comes from another product's passage or card, nor from a
+sentence that points back to another therapy, nor from a unit that does not name the measure
+asked), leads a "which disease" answer with a unit naming one, answers a comparison about both
+things, and pairs units that give different figures on the same point. Rendering is `render.py`'s.
 """
 
 from __future__ import annotations

@@ -771,7 +771,10 @@ class Chooser:
         if any(counted_re(q.units).search(u.text) for u in about):
             return None
         what = f"the number of {q.units[0]}s" if len(q.units) == 1 else "the duration"
-        topic = ", ".join(self._name(q, t) for t in sorted(q.terms, key=lambda t: t not in named) if t in subject)
+        # what the figure is asked of, not the unit it is counted in ("cycles of nelarabine": nelarabine)
+        topic = ", ".join(
+            self._name(q, t) for t in sorted(q.terms, key=lambda t: t not in named) if t in subject and t not in asked
+        )
         topic = topic or "this"
         return Choice(True, reason=f"no passage gives {what} for {topic}", missing=[f"{what} ({topic})"])
 

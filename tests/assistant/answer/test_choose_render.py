@@ -38,6 +38,9 @@ def corpus_idf(vocab: Vocabulary, passages: list[Chunk]) -> IdfTable:
     return IdfTable(df, len(passages))
 
 
+FILLER = [f"Unrelated passage number {i} about registries." for i in range(8)]
+
+
 class TestChoose:
     def test_dose_question_chooses_the_dosing_field(self, settings: Settings, vocab: Vocabulary, idf: IdfTable) -> None:
         q = analyse("What is the dose of nelarabine?", vocab, idf.known)
@@ -369,6 +372,14 @@ class TestAskedFigures:
             "The registry marked its one-year anniversary with over 100 patients enrolled.",
         )
         assert choice.abstained and "years" in choice.reason and "maintenance" in choice.reason
+
+    def test_the_refusal_names_what_is_counted_once(self, settings: Settings, vocab: Vocabulary) -> None:
+        texts = ["Nelarabine is infused over 2 hours.", "Consolidation cycles are repeated.", *FILLER]
+        idf = IdfTable({t: 1 for text in texts for t in set(vocab.tokens(text))}, len(texts))
+        q = analyse("How many cycles of nelarabine?", vocab, idf.known)
+        chooser = Chooser(settings, vocab, idf)
+        choice = chooser._uncounted(q, [], chooser.informative(q), set())  # no unit counts cycles
+        assert choice is not None and choice.reason == "no passage gives the number of cycles for nelarabine"
 
     @pytest.mark.parametrize(
         ("texts", "kept"),

@@ -55,6 +55,7 @@ from assistant.answer.question import (
     is_common,
     is_variant,
     spelled_out,
+    written_at,
 )
 from assistant.answer.retrieval import Hit
 from assistant.answer.scope import Scope, label
@@ -219,6 +220,7 @@ class Chooser:
         self.scope = scope or Scope.open()
         self.meaning = meaning if settings.unit_similarity_weight > 0 else None
         self.cache = UnitCache(vocab)
+        self._classes = {b for c in vocab.concepts.values() for b in c.broader}  # concepts other concepts narrow
 
     # --- abstention checks -------------------------------------------------------------------
     def _refusal(self, q: QuestionAnalysis) -> tuple[str, list[str]] | None:
@@ -270,12 +272,11 @@ class Chooser:
             thing = ", ".join(self._readable(q, [t for t in q.terms if t in specific]))
         if not specific:
             return []
-        classes = {b for c in self.vocab.concepts.values() for b in c.broader}
         asked = []
         for a in attributes:
             if a == HARM:  # a class's harms are its products' ("the side effects of CAR-T")
                 about = self.vocab.with_broader(products) if products else specific
-            elif not products or products & classes:
+            elif not products or products & self._classes:
                 # "which immunotherapies are approved …?" asks which products, not one's approval (a
                 # word the vocabulary lacks may name a class: only its harms are asked of it)
                 continue
@@ -308,11 +309,9 @@ class Chooser:
         nor a product of an asked class)."""
         if u.kind != "field" or not u.context:
             return False
-        named = {c for c in self.vocab.concepts_in(u.context[0]) if self.vocab.concepts[c].therapy}
         # the card's own product, not its class ("CAR-T" of brexucabtagene is tisagenlecleucel's too)
-        drugs = named - {b for c in named for b in self.vocab.with_broader({c}) if b != c}
-        related = self.vocab.with_broader(specific)
-        return bool(drugs) and not drugs & related and not any(self.vocab.with_broader({c}) & specific for c in drugs)
+        drugs = self._narrowest({c for c in self.vocab.concepts_in(u.context[0]) if self.vocab.concepts[c].therapy})
+        return bool(drugs) and not self._related(drugs, specific)
 
     @staticmethod
     def _same_side(q: QuestionAnalysis, chosen: list[Unit]) -> list[Unit] | Choice:
@@ -369,8 +368,8 @@ class Chooser:
             return min(
                 (m.start for m in self.vocab.matches(q.corrected) if m.concept == token), default=len(q.corrected)
             )
-        m = re.search(rf"(?<![\w-])[\w-]*{re.escape(q.word(token))}", q.corrected, re.IGNORECASE)
-        return m.start() if m else len(q.corrected)
+        at = written_at(q.corrected, q.word(token))
+        return len(q.corrected) if at is None else at
 
     def _subject_answered(self, q: QuestionAnalysis, chosen: list[Unit], absent: list[str]) -> list[Unit]:
         """For a yes/no question whose subject the chosen units name and say what the question asks
@@ -711,12 +710,11 @@ class Chooser:
         with_figures = [i for i, s in enumerate(sentences) if NUMBER_RE.search(s)]
         if not with_figures:
             return False
-        related = self.vocab.with_broader(specific)
         for i in with_figures:
             if i == 0 or not _POINTS_BACK.match(sentences[i]):
                 return False
             before = {c for c in self.vocab.concepts_in(sentences[i - 1]) if self.vocab.concepts[c].therapy}
-            if not before or before & related or any(self.vocab.with_broader({c}) & specific for c in before):
+            if not before or self._related(before, specific):
                 return False
         return True
 
@@ -751,9 +749,17 @@ class Chooser:
     def asked_therapies(self, q: QuestionAnalysis) -> set[str]:
         """The narrowest therapies the question names: "Kymriah" asks about tisagenlecleucel, not any
         CAR-T; the classes "TKI" and "chemotherapy" alone name no one drug."""
-        therapies = {c for c in q.concepts if self.vocab.concepts[c].therapy} - {"c_tki", "c_chemo"}
-        broader = {b for c in therapies for b in self.vocab.with_broader({c}) if b != c}
-        return therapies - broader
+        return self._narrowest({c for c in q.concepts if self.vocab.concepts[c].therapy} - {"c_tki", "c_chemo"})
+
+    def _narrowest(self, therapies: set[str]) -> set[str]:
+        """The therapies less the classes of others among them ("CAR-T" beside tisagenlecleucel)."""
+        return therapies - {b for c in therapies for b in self.vocab.with_broader({c}) if b != c}
+
+    def _related(self, therapies: set[str], asked: set[str]) -> bool:
+        """Whether any of `therapies` is an asked therapy, its class, or a product of an asked class."""
+        return bool(therapies & self.vocab.with_broader(asked)) or any(
+            self.vocab.with_broader({c}) & asked for c in therapies
+        )
 
     def _uncounted(
         self, q: QuestionAnalysis, chosen: list[Unit], informative: set[str], named: set[str]

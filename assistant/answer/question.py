@@ -1024,9 +1024,15 @@ def in_setting(question: str, word: str) -> bool:
     """Whether `word` (as the question writes it) stands in a phrase that sets the question's
     setting, group or comparator ("in the AUGMENT trial", "for CD7-positive T-ALL", "than X"), not in
     what it asks of its subject ("a PD-L1 inhibitor", "bind to CD140")."""
-    # the whole written word ("PD-L1" for its part "L1")
+    at = written_at(question, word)
+    return at is not None and bool(_SETTING_PREPOSITION.search(question[:at]))
+
+
+def written_at(question: str, word: str) -> int | None:
+    """Where the question first writes `word`, as the start of the whole written word it is part of
+    ("PD-L1" for "L1"), or None."""
     m = re.search(rf"(?<![\w-])[\w-]*{re.escape(word)}", question, re.IGNORECASE)
-    return m is not None and bool(_SETTING_PREPOSITION.search(question[: m.start()]))
+    return m.start() if m else None
 
 
 # A comparison of two things ("the difference between Ph+ and Ph-like ALL", "ponatinib vs dasatinib",

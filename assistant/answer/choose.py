@@ -187,6 +187,15 @@ class Asked:
         return self.attribute in u.tokens and bool(u.passage_tokens & self.about)
 
 
+def _dose_of_no_drug(q: QuestionAnalysis) -> Choice | None:
+    """The refusal of a dose asked with no drug named ("What's the dose?", "the dose in kids?"; a
+    follow-up names it from the turn before): any passage's dose would answer for a drug not asked
+    about. `q.named` holds every therapy the question names."""
+    if q.wants_dose and not q.named - {"c_dose"}:
+        return Choice(True, reason="the question does not say which drug's dose it asks for", missing=["the drug"])
+    return None
+
+
 def listed(names: list[str], conjunction: str = "or") -> str:
     """Names as a reader lists them ("A, B or C")."""
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
@@ -304,6 +313,40 @@ class Chooser:
             chosen = [u for u in chosen if not self._card_of_another(u, specific)] or chosen
         return chosen
 
+    def _narrowed(self, q: QuestionAnalysis, chosen: list[Unit], named: set[str]) -> list[Unit] | Choice:
+        """The chosen units that may answer: on the question's side of a bound, about the things it
+        names, no unasked drug's card figures; the refusal when none is left."""
+        same_side = self._same_side(q, chosen)
+        if isinstance(same_side, Choice):
+            return same_side
+        return self._without_unasked_cards(q, self._of_asked_things(q, same_side, named))
+
+    def _without_unasked_cards(self, q: QuestionAnalysis, chosen: list[Unit]) -> list[Unit] | Choice:
+        """Where a figure is asked, the chosen units less the figures of drug cards whose drug the
+        question does not name (a card's figures are its drug's); the refusal when that leaves none."""
+        if not (q.wants_dose or q.wants_number or q.wants_frequency or q.units):
+            return chosen
+        cards = [u for u in chosen if self._card_not_asked(q, u)]
+        if len(cards) < len(chosen):
+            return [u for u in chosen if u not in cards]
+        drugs = listed(list(dict.fromkeys(u.context[0] for u in cards)), "and")
+        return _dose_of_no_drug(q) or Choice(
+            True, reason=f"the passages found give figures for {drugs}, not for what is asked"
+        )
+
+    def _card_not_asked(self, q: QuestionAnalysis, u: Unit) -> bool:
+        """Whether a unit is a figure of a drug card whose drug the question names neither itself nor by
+        its class ("how often is intrathecal chemo given?" is not answered by nelarabine's "repeated
+        every 21 days"). A card whose name the vocabulary lacks is asked when the question holds a word
+        of its name."""
+        if u.kind != "field" or not u.context or not u.numbers:
+            return False
+        drugs = self._narrowest({c for c in self.vocab.concepts_in(u.context[0]) if self.vocab.concepts[c].therapy})
+        if drugs:
+            return not self._related(drugs, {c for c in q.concepts if self.vocab.concepts[c].therapy})
+        name = {t for t in self.vocab.tokens(u.context[0]) if not self._ubiquitous(t)}
+        return bool(name) and not name & set(q.terms)
+
     def _card_of_another(self, u: Unit, specific: set[str]) -> bool:
         """Whether a unit is a field of the card of a therapy other than those asked (nor their class,
         nor a product of an asked class)."""
@@ -330,9 +373,25 @@ class Chooser:
         return self.idf.share(token) > UBIQUITOUS_SHARE
 
     def _name(self, q: QuestionAnalysis, token: str) -> str:
+        """A term as a reader names it: a therapy or labelled concept by its label, another concept by
+        the question's own words for it ("infusion", not the concept's first term "route")."""
         if token in self.vocab.concepts:
+            concept = self.vocab.concepts[token]
+            if not concept.label and not concept.therapy:
+                written = [q.corrected[m.start : m.end] for m in self.vocab.matches(q.corrected) if m.concept == token]
+                if written:
+                    return written[0]
             return self.vocab.label(token)
         return q.word(token)
+
+    def _topic(self, q: QuestionAnalysis, terms: list[str]) -> str:
+        """What a figure is asked of, for a refusal: the first term's name, the others' after it in
+        brackets ("blinatumomab (infusion)"); a common word beside it ("given") names nothing."""
+        names = self._readable(q, terms)
+        if not names:
+            return "this"
+        rest = [n for n in names[1:] if not is_common(n)]
+        return names[0] + (f" ({', '.join(rest)})" if rest else "")
 
     def _readable(self, q: QuestionAnalysis, terms: list[str]) -> list[str]:
         """Question terms as a reader names them: the question's own word, a concept by its label
@@ -657,10 +716,8 @@ class Chooser:
         """The refusal when a dose, a figure or a counted figure is asked and no chosen unit about
         what is asked gives it; None otherwise."""
         informative = self.informative(q)
-        if q.wants_dose and not q.named - {"c_dose"}:  # q.named holds every therapy the question names
-            # "What's the dose?", "the dose in kids?" with no drug named (a follow-up names it from the
-            # turn before): any passage's dose would answer for a drug not asked about
-            return Choice(True, reason="the question does not say which drug's dose it asks for", missing=["the drug"])
+        if unnamed := _dose_of_no_drug(q):
+            return unnamed
         specific = self.asked_therapies(q)
         drugs = ", ".join(sorted(self.vocab.label(c) for c in specific)) or "this"
         if q.wants_dose:
@@ -681,9 +738,6 @@ class Chooser:
             # a rate asked is given as a share ("81%", "12 of 40"), not by a year or a count beside it
             if not any(SHARE_FIGURE.search(u.text) if q.wants_share else u.numbers for u in about):
                 return Choice(True, reason=f"no passage gives the figure asked for {drugs}", missing=[drugs])
-        if q.wants_number and not any(u.numbers and (not informative or u.tokens & informative) for u in chosen[:3]):
-            # the figure must come from a unit about what is asked, not from any unit with a number
-            return Choice(True, reason="no passage gives the figure asked for", missing=missing)
         if q.wants_frequency and not any(
             FREQUENCY_RE.search(u.text) and (not informative or u.tokens & informative) for u in chosen[:3]
         ):
@@ -691,10 +745,13 @@ class Chooser:
             scheduled = [t for t in q.terms if t in informative and t in q.named] or [
                 t for t in q.terms if t in informative
             ]
-            topic = ", ".join(self._readable(q, scheduled)) or "this"
+            topic = self._topic(q, scheduled)
             return Choice(
                 True, reason=f"no passage gives a schedule (how often) for {topic}", missing=[f"how often ({topic})"]
             )
+        if q.wants_number and not any(u.numbers and (not informative or u.tokens & informative) for u in chosen[:3]):
+            # the figure must come from a unit about what is asked, not from any unit with a number
+            return Choice(True, reason="no passage gives the figure asked for", missing=missing)
         if q.wants_number and q.measure and not any(self._gives_measure(q, u) for u in chosen[:3]):
             # and of the measure asked: a share of cases is no survival figure, a remission rate no cure rate
             asked = list(q.measure_names)
@@ -778,10 +835,9 @@ class Chooser:
             return None
         what = f"the number of {q.units[0]}s" if len(q.units) == 1 else "the duration"
         # what the figure is asked of, not the unit it is counted in ("cycles of nelarabine": nelarabine)
-        topic = ", ".join(
-            self._name(q, t) for t in sorted(q.terms, key=lambda t: t not in named) if t in subject and t not in asked
+        topic = self._topic(
+            q, [t for t in sorted(q.terms, key=lambda t: t not in named) if t in subject and t not in asked]
         )
-        topic = topic or "this"
         return Choice(True, reason=f"no passage gives {what} for {topic}", missing=[f"{what} ({topic})"])
 
     def _unstated(
@@ -928,16 +984,16 @@ class Chooser:
         chosen = self.select(q, hits, population, question_vector)
         if not chosen:
             return self._nothing_chosen(q, hits, population, question_vector)
-        narrowed = self._same_side(q, chosen)
-        if isinstance(narrowed, Choice):
-            return narrowed
         # the drugs, trials and genes the question names (not a common word written as an acronym: "US")
         named = {
             t
             for t in q.named
             if t in q.terms and not self._ubiquitous(t) and (t.startswith("c_") or not is_common(q.word(t)))
         }
-        chosen = self._of_asked_things(q, narrowed, named)
+        narrowed = self._narrowed(q, chosen, named)
+        if isinstance(narrowed, Choice):
+            return narrowed
+        chosen = narrowed
         top = max(chosen, key=lambda u: u.coverage)  # the unit that covers most of the question
         covered = set().union(*(u.tokens for u in chosen))
         missing = self._readable(q, [t for t in q.terms if t not in covered and not self._ubiquitous(t)])

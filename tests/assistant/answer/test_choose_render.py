@@ -373,13 +373,27 @@ class TestAskedFigures:
         )
         assert choice.abstained and "years" in choice.reason and "maintenance" in choice.reason
 
-    def test_the_refusal_names_what_is_counted_once(self, settings: Settings, vocab: Vocabulary) -> None:
+    @pytest.mark.parametrize(
+        ("question", "reason"),
+        [
+            ("How many cycles of nelarabine?", "no passage gives the number of cycles for nelarabine"),
+            # the thing asked first, what the question says of it in its own words after (not "route")
+            (
+                "How long does the blinatumomab infusion last?",
+                "no passage gives the duration for blinatumomab (infusion)",
+            ),
+        ],
+    )
+    def test_the_refusal_names_what_is_counted_once(
+        self, settings: Settings, vocab: Vocabulary, question: str, reason: str
+    ) -> None:
         texts = ["Nelarabine is infused over 2 hours.", "Consolidation cycles are repeated.", *FILLER]
         idf = IdfTable({t: 1 for text in texts for t in set(vocab.tokens(text))}, len(texts))
-        q = analyse("How many cycles of nelarabine?", vocab, idf.known)
+        q = analyse(question, vocab, idf.known)
         chooser = Chooser(settings, vocab, idf)
-        choice = chooser._uncounted(q, [], chooser.informative(q), set())  # no unit counts cycles
-        assert choice is not None and choice.reason == "no passage gives the number of cycles for nelarabine"
+        named = {t for t in q.named if t in q.terms}
+        choice = chooser._uncounted(q, [], chooser.informative(q), named)  # no unit counts it
+        assert choice is not None and choice.reason == reason
 
     @pytest.mark.parametrize(
         ("texts", "kept"),

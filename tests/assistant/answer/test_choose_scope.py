@@ -222,6 +222,39 @@ class TestNamedThingsAndFigures:
         if not card_cited:  # the maker asked of one product: no unit gives it
             assert choice.abstained and choice.missing == ["the maker of tisagenlecleucel"]
 
+    NELARABINE = "nelarabine\nDosing Schedule: 1500 mg/m² IV on Days 1, 3, 5; repeated every 21 days"
+    PONATINIB = "ponatinib\nDosing Schedule: 45 mg orally once daily, every day"
+
+    @pytest.mark.parametrize(
+        ("card_text", "question", "schedule_cited", "missing"),
+        [
+            # another drug's schedule is no answer to how often a procedure is given: refused naming it
+            (NELARABINE, "How often is intrathecal chemo given?", False, ["how often (intrathecal chemo)"]),
+            (NELARABINE, "How often is nelarabine given?", True, None),
+            (NELARABINE, "How often is Arranon given?", True, None),  # its brand name
+            (NELARABINE, "How often is the purine analog given?", False, None),  # the card's drug never named
+            (PONATINIB, "How often is the TKI given?", True, None),  # ponatinib is a TKI: its card answers
+            (PONATINIB, "How often is the CAR-T given?", False, None),
+        ],
+    )
+    def test_a_drug_card_s_figures_answer_only_for_its_drug_or_class(
+        self,
+        settings: Settings,
+        vocab: Vocabulary,
+        card_text: str,
+        question: str,
+        schedule_cited: bool,
+        missing: list[str] | None,
+    ) -> None:
+        card = Chunk("card", "d1", "", card_text, "", 0, "Doc", [RECORD])
+        cns = Chunk("cns", "d2", "", "All patients need CNS prophylaxis with intrathecal chemo.", "", 0, "Doc", [])
+        idf = idf_of(vocab, card, cns, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG)
+        q = analyse(question, vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(card, cns))
+        assert any("every" in u.text for u in choice.units) is schedule_cited, choice
+        if missing is not None:
+            assert choice.abstained and choice.missing == missing
+
     @pytest.mark.parametrize(
         ("question", "lead"),
         [

@@ -422,7 +422,36 @@ def verdict(question: str, text: str) -> str | None:
     return "yes" if states else "no"
 
 
+# A structured abstract's section label at a sentence's start ("CONCLUSIONS:", "PURPOSE OF REVIEW:",
+# "RESULTS In …"): one of the labels NLM's structured abstracts use, or several upper-case words and a
+# colon (one such word is an acronym: "HSCT: recommended …" keeps it); a sentence follows it
+# ("AIMS: 1) to verify …" keeps its label: the enumeration reads as one).
+_ABSTRACT_LABELS = (
+    "BACKGROUND|CONCLUSIONS?|RESULTS|METHODS|FINDINGS|INTERPRETATION|OBJECTIVES?|PURPOSE|INTRODUCTION|"
+    "AIMS?|CONTEXT|SUMMARY|DISCUSSION|SIGNIFICANCE|IMPORTANCE|UNLABELLED"
+)
+_SECTION_LABEL_RE = re.compile(
+    rf"^(?:[A-Z]{{3,}}(?:\s+(?:OF|AND|[A-Z]{{3,}}))+\s*:|(?:{_ABSTRACT_LABELS})(?:\s+AND\s+[A-Z]+)?\b:?)\s+(?=[A-Z])"
+)
+# A clause states something: a finite verb among its words (a title — "The use of methotrexate in
+# rheumatoid arthritis." — names a topic and states nothing).
+_FINITE_RE = re.compile(
+    r"\b(?:is|are|was|were|be|been|being|has|have|had|does|do|did|can|could|will|would|shall|should|must|"
+    r"remains?|showed|shows?|found|reduced|improved|increased|decreased|induced|inhibit(?:s|ed)|causes?|caused|"
+    r"belongs?|contains?|includes?|involves?|binds?|targets?|leads?|results?|acts?|plays?)\b",
+    re.IGNORECASE,
+)
+
+
+def without_section_label(text: str) -> str:
+    """The sentence without a structured abstract's section label at its start."""
+    return _SECTION_LABEL_RE.sub("", text, count=1) or text
+
+
 def _lower_lead(text: str) -> str:
+    """A quoted sentence as it reads after a lead ("Yes, "): no section label before it, and a
+    capitalised function word ("The", "In", "We") lower-cased."""
+    text = without_section_label(text)
     first = text.split(" ", 1)[0]
     return text[0].lower() + text[1:] if first.lower() in _LOWER_LEAD and first[:1].isupper() else text
 
@@ -441,7 +470,8 @@ def lead_yes_no(comp: Composition, question: str, unmentioned: list[str] | None 
         return
     found = [(v, i) for i, s in enumerate(comp.sentences) if s.chunk_ids and (v := verdict(question, s.text))]
     if found and len({v for v, _ in found}) == 1:
-        answer, at = found[0]
+        # the stating sentence that reads as a clause, before a title saying the same
+        answer, at = next(((v, i) for v, i in found if _FINITE_RE.search(comp.sentences[i].text)), found[0])
         sentence = comp.sentences.pop(at)
         if not _NEGATED_Q_RE.search(question):
             sentence.text = f"{answer.capitalize()}, {_lower_lead(sentence.text)}"
@@ -516,8 +546,9 @@ def compose(
             if note:
                 comp.notes[cid] = note
             text = without_markers(raw)
-            if text and text not in seen and not is_instruction(text):
-                seen.add(text)
+            said = without_section_label(text)  # "CONCLUSIONS X." and "X." say the same
+            if text and said not in seen and not is_instruction(text):
+                seen.add(said)
                 if not _joined_to_shown(comp.sentences, text, cid, covers):
                     comp.sentences.append(Sentence(text, [cid], note, covers=covers))
     for pair in choice.pairs:  # say what each source gives, each figure cited to its own passage

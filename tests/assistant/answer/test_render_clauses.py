@@ -15,6 +15,7 @@ from assistant.answer.render import (
     compose,
     repaired,
     verdict,
+    without_section_label,
     yes_no_question,
 )
 
@@ -183,6 +184,39 @@ class TestYesNo:
         passage = chunk("p", "Ph-like ALL is frequent in adults. Ph-like ALL has emerged as a high-risk subtype.")
         comp = compose(Choice(False, units=units_of(passage, 0)), None, question="Is Ph-like ALL a high risk subtype?")
         assert comp.sentences[0].text == "Yes, Ph-like ALL has emerged as a high-risk subtype."
+
+    def test_the_lead_goes_on_a_stating_clause_before_a_title_saying_the_same(self) -> None:
+        passage = chunk(
+            "p",
+            "The use of methotrexate in rheumatoid arthritis. "
+            "Methotrexate has been used in the treatment of rheumatoid arthritis since the 1980s.",
+        )
+        question = "Is methotrexate used in the treatment of rheumatoid arthritis?"
+        comp = compose(Choice(False, units=units_of(passage, 0)), None, question=question)
+        assert comp.sentences[0].text.startswith("Yes, Methotrexate has been used")
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("CONCLUSIONS: Most of the value is explained by size.", "Most of the value is explained by size."),
+            ("CONCLUSIONS Apremilast was effective.", "Apremilast was effective."),
+            ("PURPOSE OF REVIEW: Aortitis is an inflammation.", "Aortitis is an inflammation."),
+            ("RESULTS AND CONCLUSIONS: We found no link.", "We found no link."),
+            # an acronym starting a sentence or a clause stays; so does a label before an enumeration
+            ("HSCT: Recommended in first remission.", "HSCT: Recommended in first remission."),
+            ("FDA Approves blinatumomab.", "FDA Approves blinatumomab."),
+            ("AIMS: 1) to verify a difference.", "AIMS: 1) to verify a difference."),
+        ],
+    )
+    def test_a_structured_abstract_label_is_no_part_of_the_sentence(self, text: str, expected: str) -> None:
+        assert without_section_label(text) == expected
+
+    def test_a_label_goes_after_a_lead_and_a_labelled_copy_of_a_sentence_is_said_once(self) -> None:
+        labelled = chunk("a", "CONCLUSIONS: Apremilast was effective in treating oral ulcers.")
+        plain = chunk("b", "Apremilast was effective in treating oral ulcers.")
+        units = [*units_of(labelled, 0), *units_of(plain, 1)]
+        comp = compose(Choice(False, units=units), None, question="Is apremilast effective in treating oral ulcers?")
+        assert [s.text for s in comp.sentences] == ["Yes, Apremilast was effective in treating oral ulcers."]
 
     def test_a_negated_question_gets_the_statement_first_and_no_yes_or_no(self) -> None:
         passage = chunk("p", "Ph-like ALL is frequent in adults. Ph-like ALL has emerged as a high-risk subtype.")

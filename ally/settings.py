@@ -59,6 +59,14 @@ class Settings(BaseSettings):
         "`ally serve --workers N` sets it to cores / N when it is not set, so the workers' models do not "
         "compete for the same cores.",
     )
+    query_vector_cache: int = Field(
+        default=4096,
+        ge=0,
+        le=1_000_000,
+        description="Questions whose query vectors the assistant keeps (least recently used dropped "
+        "first; 0: none). The encoder is deterministic, so a question asked again is not encoded again; "
+        "about 3 KB each.",
+    )
     encoder_spinning: bool = Field(
         default=True,
         description="Let the ONNX encoder's idle threads spin for work (onnxruntime's default): the "

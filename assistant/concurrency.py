@@ -9,9 +9,10 @@ the server is quiet), and under load the batches grow by themselves.
 
 `BatchingEncoder` batches the query encoder with it: one model call for 16 short queries costs a
 fraction of 16 calls, and the model runs outside the GIL, so the other answer threads keep
-composing meanwhile. `assistant.storage` batches the answer log with it (group commit: one
-transaction and one fsync for the answers of a batch, each caller returning once its row is
-committed).
+composing meanwhile; it keeps the vectors of recent questions in memory (never on disk), so one
+asked again (a suggested question, a retry, the same question from another clinician) is not
+encoded again. `assistant.storage` batches the answer log with it (group commit: one transaction
+and one fsync for the answers of a batch, each caller returning once its row is committed).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import numpy as np
+from cachetools import LRUCache
 
 from ingest.embed import Encoder
 
@@ -114,14 +116,19 @@ class Batcher(Generic[T, R]):
 
 
 class BatchingEncoder:
-    """An encoder shared by threads whose concurrent calls are encoded in one model call."""
+    """An encoder shared by threads whose concurrent calls are encoded in one model call; the
+    vectors of the last `cache_size` texts are kept (`cachetools.LRUCache`, least recently used
+    dropped first): the model is deterministic, so a question asked again is not encoded again."""
 
-    def __init__(self, inner: Encoder, max_batch: int = 32) -> None:
+    def __init__(self, inner: Encoder, max_batch: int = 32, cache_size: int = 0) -> None:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim
         self._batcher: Batcher[str, np.ndarray] = Batcher(inner.encode, max_batch=max_batch)
         self.stats = self._batcher.stats
+        self._cache: LRUCache[str, np.ndarray] | None = LRUCache(maxsize=cache_size) if cache_size > 0 else None
+        self._cache_lock = threading.Lock()
+        self.cache_hits = 0
 
     @property
     def max_batch(self) -> int:
@@ -134,8 +141,20 @@ class BatchingEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        result: np.ndarray = self._batcher(texts)
-        return result
+        if self._cache is None:
+            result: np.ndarray = self._batcher(texts)
+            return result
+        with self._cache_lock:
+            known = {t: v for t in texts if (v := self._cache.get(t)) is not None}
+            self.cache_hits += sum(t in known for t in texts)
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            fresh = self._batcher(missing)
+            with self._cache_lock:
+                for text, vector in zip(missing, fresh, strict=True):
+                    vector.setflags(write=False)  # shared by later callers: nobody may change it
+                    self._cache[text] = known[text] = vector
+        return np.stack([known[t] for t in texts])
 
 
 class KeyedLocks:

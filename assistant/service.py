@@ -59,7 +59,9 @@ class Assistant:
         self.vocab = reader.vocab
         # Threads may answer at once: their query embeddings are batched into shared model calls.
         self.encoder = (
-            BatchingEncoder(encoder_for(settings), max_batch=settings.embed_batch_size)
+            BatchingEncoder(
+                encoder_for(settings), max_batch=settings.embed_batch_size, cache_size=settings.query_vector_cache
+            )
             if settings.dense_weight > 0
             else None
         )

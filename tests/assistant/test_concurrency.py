@@ -79,6 +79,26 @@ class TestBatchingEncoder:
         assert all(len(c) <= max_batch for c in inner.calls)
         assert sorted(t for c in inner.calls for t in c) == sorted(f"q{i}" for i in range(12))
 
+    def test_a_text_asked_again_is_not_encoded_again_and_the_cache_is_bounded(self) -> None:
+        inner = SlowEncoder(delay=0)
+        enc = BatchingEncoder(inner, max_batch=8, cache_size=2)
+        first = enc.encode(["abc", "de"])
+        again = enc.encode(["de", "abc", "de"])  # all known: no model call, rows in the order asked
+        assert inner.calls == [["abc", "de"]] and enc.cache_hits == 3
+        assert again[:, 0].tolist() == [2, 3, 2] and np.array_equal(again[1], first[0])
+        again[0, 0] = 99  # the caller's copy: the kept vector does not change
+        assert enc.encode(["de"])[0, 0] == 2
+        enc.encode(["f"])  # a third text: the least recently used ("abc") is dropped
+        enc.encode(["abc"])
+        assert inner.calls[-1] == ["abc"]
+
+    def test_without_a_cache_every_call_reaches_the_model(self) -> None:
+        inner = SlowEncoder(delay=0)
+        enc = BatchingEncoder(inner, max_batch=8)
+        enc.encode(["abc"])
+        enc.encode(["abc"])
+        assert inner.calls == [["abc"], ["abc"]] and enc.cache_hits == 0
+
     def test_a_call_larger_than_max_batch_still_runs(self) -> None:
         inner = SlowEncoder(delay=0)
         enc = BatchingEncoder(inner, max_batch=2)

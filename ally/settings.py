@@ -65,7 +65,7 @@ class Settings(BaseSettings):
         le=1_000_000,
         description="Questions whose query vectors the assistant keeps (least recently used dropped "
         "first; 0: none). The encoder is deterministic, so a question asked again is not encoded again; "
-        "about 3 KB each.",
+        "about 2 KB each (8 MB at the default).",
     )
     encoder_spinning: bool = Field(
         default=True,

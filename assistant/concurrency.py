@@ -151,7 +151,9 @@ class BatchingEncoder:
         if missing:
             fresh = self._batcher(missing)
             with self._cache_lock:
-                for text, vector in zip(missing, fresh, strict=True):
+                for text, row in zip(missing, fresh, strict=True):
+                    # a copy, not a view: a kept row must not keep its whole batch's array alive
+                    vector = np.array(row, copy=True)
                     vector.setflags(write=False)  # shared by later callers: nobody may change it
                     self._cache[text] = known[text] = vector
         return np.stack([known[t] for t in texts])

@@ -88,6 +88,7 @@ class TestBatchingEncoder:
         assert again[:, 0].tolist() == [2, 3, 2] and np.array_equal(again[1], first[0])
         again[0, 0] = 99  # the caller's copy: the kept vector does not change
         assert enc.encode(["de"])[0, 0] == 2
+        assert all(v.base is None for v in enc._cache.values())  # rows copied: no batch array kept alive
         enc.encode(["f"])  # a third text: the least recently used ("abc") is dropped
         enc.encode(["abc"])
         assert inner.calls[-1] == ["abc"]

@@ -49,6 +49,7 @@ from assistant.answer.question import (
     bound_phrases,
     bounds_agree,
     bounds_contradict,
+    condition_words,
     counted_re,
     figures_of,
     in_setting,
@@ -585,6 +586,16 @@ class Chooser:
             # leads ("… in chronic myeloid leukemia patients" before "… patients with adverse disease features")
             asked_diseases = set(q.diseases)
             leads = [i for i, u in enumerate(chosen) if set(diseases_in(u.display)) - asked_diseases]
+        if not leads and q.wants_circumstances:
+            # "when does someone need a transplant?": a unit naming what the question names and
+            # stating a circumstance it does not ("… in first remission for high-risk disease") leads
+            asked_tokens = set(q.terms).union(self.vocab.tokens(q.corrected))
+            leads = [
+                i
+                for i, u in enumerate(chosen)
+                if q.named <= set(self.vocab.tokens(u.display))
+                and set(self.vocab.tokens(" ".join(condition_words(u.display)))) - asked_tokens
+            ]
         if not leads:
             # a unit whose own words only restate the question ("CALGB 10403" for "what's in CALGB
             # 10403?") does not lead while another says more

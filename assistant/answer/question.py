@@ -281,6 +281,43 @@ FREQUENCY_RE = re.compile(
 )
 
 
+# "When does someone need X?", "under what circumstances is X given?", "which patients should get
+# X?": the question asks for an indication (the circumstances), not a date ("when was X approved?").
+_WHEN_INDICATED = re.compile(
+    r"(?:^|[,;:(]|\band\s|\bbut\s|\bso\s)\s*when\s+(?:is|are|does|do|should|would|could|can|must|will|might|to)\b|"
+    r"\bunder what (?:circumstances|conditions)\b|\bin (?:what|which) (?:cases|situations|settings|circumstances)\b|"
+    r"\b(?:which|what) patients (?:should|need|benefit|are|get|can|qualify|require)\b|"
+    r"\bwho (?:should|needs?|benefits?|qualifies|requires?|is (?:eligible|a candidate))\b",
+    re.I,
+)
+# What states a circumstance: a conditional clause, patients who / with something, or a risk group or
+# remission a therapy is given in (`state`: the marker's own words name it). The words after the
+# marker say which circumstance (`condition_words`).
+CONDITION_RE = re.compile(
+    r"\b(?:if|when|whenever|unless|once|until|after|upon|following|in case of|in the (?:setting|presence) of|"
+    r"(?:in|for) (?:patients|those|people|children|adults|cases|subjects)(?: \w+)? (?:who|with|whose)|"
+    r"who (?:have|has|had|develop|developed|are|were|fail|failed|relapse|relapsed)|"
+    r"(?P<state>(?:for|with|in) (?:very )?(?:high|standard|intermediate|low)[- ]risk|"
+    r"in (?:first|second|third|1st|2nd|3rd) (?:complete )?(?:remission|relapse)|in CR\d?))\b",
+    re.I,
+)
+
+
+def asks_when_indicated(question: str) -> bool:
+    """Whether the question asks in which circumstances something is done or needed (`_WHEN_INDICATED`)."""
+    return bool(_WHEN_INDICATED.search(question))
+
+
+def condition_words(text: str) -> list[str]:
+    """The words of each circumstance `text` states (`CONDITION_RE`): what follows the marker up to
+    the clause's end (at most eight words), with a risk group's or remission's own words."""
+    out: list[str] = []
+    for m in CONDITION_RE.finditer(text):
+        rest = re.split(r"[.;:,()\[\]\u2192]", text[m.end() :], maxsplit=1)[0]
+        out.extend([*(words(m.group("state")) if m.group("state") else []), *words(rest)[:8]])
+    return out
+
+
 def asks_frequency(question: str) -> bool:
     """Whether the question asks how often something is done (a schedule, `_HOW_OFTEN_DONE`)."""
     return bool(_HOW_OFTEN_DONE.search(question))
@@ -549,6 +586,7 @@ class QuestionAnalysis:
     wants_list: bool = False  # a list or an explanation: the answer may run longer (`_LONG_ANSWER`)
     wants_disease: bool = False  # asks which disease something concerns (`asks_disease`)
     wants_frequency: bool = False  # asks how often something is done (`asks_frequency`)
+    wants_circumstances: bool = False  # asks when (in which circumstances) something is done (`asks_when_indicated`)
     yes_no: bool = False  # asks yes or no (`yes_no_question`)
     share_of: frozenset[str] = frozenset()  # the group a share is asked of ("of smokers", `share_group`)
     measure: frozenset[str] = frozenset()  # the measure a figure is asked of (`asked_measure`)
@@ -978,6 +1016,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         wants_list=bool(_LONG_ANSWER.search(corrected)) or asks_for_management(corrected),
         wants_disease=asks_disease(corrected),
         wants_frequency=asks_frequency(corrected),
+        wants_circumstances=asks_when_indicated(corrected),
         yes_no=yes_no_question(corrected),
         measure=measure,
         measure_names=measure_names,

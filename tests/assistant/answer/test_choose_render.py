@@ -612,6 +612,29 @@ class TestRender:
         assert comp.sentences[0].text == "Nelarabine — Dosing Schedule: Adults: 1500 mg/m² IV on Days 1, 3, 5"
 
 
+class TestWhenIndicated:
+    """A question asking in which circumstances a therapy is given is led by a unit that names the
+    therapy and states a circumstance the question does not."""
+
+    PASSAGES: tuple[Chunk, ...] = (
+        chunk("p0", "Allogeneic stem cell transplant improves survival of adults with leukemia."),
+        chunk("p1", "Blinatumomab is given after induction for MRD-positive leukemia."),
+        chunk("p2", "Allogeneic stem cell transplant in first remission for high-risk leukemia."),
+        *[chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)],
+    )
+
+    @pytest.mark.parametrize("order", [(0, 1, 2), (1, 0, 2), (0, 2, 1)])
+    def test_the_unit_stating_a_circumstance_of_the_therapy_leads(
+        self, settings: Settings, vocab: Vocabulary, order: tuple[int, int, int]
+    ) -> None:
+        idf = corpus_idf(vocab, list(self.PASSAGES))
+        q = analyse("When does someone with leukemia need a bone marrow transplant?", vocab, idf.known)
+        assert q.wants_circumstances
+        choice = chooser(settings, vocab, idf).choose(q, hits(*(self.PASSAGES[i] for i in order)))
+        assert not choice.abstained, choice.reason
+        assert "first remission" in choice.units[0].text
+
+
 class TestWhichDisease:
     """A question asking which disease something treats is led by a unit that names a disease."""
 

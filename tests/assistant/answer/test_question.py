@@ -22,8 +22,10 @@ from assistant.answer.question import (
     asks_frequency,
     asks_number,
     asks_what_it_is,
+    asks_when_indicated,
     bounds_contradict,
     compared_sides,
+    condition_words,
     correct_typos,
     counted_re,
     defined_in_question,
@@ -223,6 +225,41 @@ class TestIntent:
     )
     def test_asks_frequency(self, question: str, expected: bool) -> None:
         assert asks_frequency(question) is expected
+
+    @pytest.mark.parametrize(
+        ("question", "expected"),
+        [
+            ("when does someone with ALL need a bone marrow transplant?", True),
+            ("When should rituximab be added in Ph-neg B-ALL?", True),
+            ("Ph+ in CR, when to start maintenance?", True),
+            ("Under what circumstances is CAR-T used?", True),
+            ("Which patients should not get blinatumomab?", True),
+            ("who needs CNS prophylaxis?", True),
+            ("When was nelarabine approved?", False),  # a date, not a circumstance
+            ("Outcomes of blinatumomab when used as bridge to transplant?", False),
+            ("Who makes Kymriah?", False),
+        ],
+    )
+    def test_asks_when_indicated(self, question: str, expected: bool) -> None:
+        assert asks_when_indicated(question) is expected
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("Allo-HSCT in first remission for high-risk disease.", {"first", "remission", "high", "risk", "disease"}),
+            (
+                "Erwinia in patients who have developed hypersensitivity to pegaspargase",
+                {"hypersensitivity", "pegaspargase"},
+            ),
+            ("Rituximab if CD20 positive; otherwise chemotherapy alone", {"cd20", "positive"}),
+            ("Blinatumomab is a bispecific T-cell engager.", set()),
+            ("Nelarabine for patients with T-ALL.", {"t", "all"}),  # only what follows the marker
+        ],
+    )
+    def test_condition_words(self, text: str, expected: set[str]) -> None:
+        found = set(condition_words(text))
+        assert expected <= found and bool(found) is bool(expected)
+        assert "patients" not in found and "otherwise" not in found
 
     @pytest.mark.parametrize(
         ("question", "tokens", "names"),

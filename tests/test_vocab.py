@@ -196,6 +196,10 @@ class TestOtherSenses:
             ("What if there is no response to induction?", "c_no_cr", True),
             ("What happens if MRD stays positive after induction?", "c_mrd_pos", True),
             ("What happens if MRD stays negative?", "c_mrd_pos", False),
+            ("what inherited conditions raise the risk of ALL?", "c_predisposition", True),  # lay: predisposition
+            ("certain genetic syndromes and specific germline variants", "c_predisposition", True),
+            ("does ALL run in families?", "c_predisposition", True),
+            ("a conditional recommendation for blinatumomab", "c_predisposition", False),
         ],
     )
     def test_a_term_in_another_sense_is_not_the_concept(self, text: str, concept: str, found: bool) -> None:

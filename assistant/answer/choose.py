@@ -53,6 +53,7 @@ from assistant.answer.question import (
     counted_re,
     figures_of,
     in_setting,
+    inflects_common,
     is_common,
     is_variant,
     spelled_out,
@@ -257,8 +258,11 @@ class Chooser:
         therapy is in words the corpus never uses ("Does nelarabine cause neuropathy?", "contraindications
         to inotuzumab?"): any passage found would be about the therapy, not about what is asked."""
         specific = self.asked_therapies(q)
-        # words of four letters or more: clinical shorthand ("peg" for pegaspargase) names no attribute
-        unseen = [t for t in q.terms if t in q.unseen_uncommon and len(q.word(t)) >= 4]
+        # words of four letters or more: clinical shorthand ("peg" for pegaspargase) names no attribute,
+        # and neither does a verb's form of a common word ("when should X be switched to Y?")
+        unseen = [
+            t for t in q.terms if t in q.unseen_uncommon and len(q.word(t)) >= 4 and not inflects_common(q.word(t))
+        ]
         if not specific or not unseen or self.informative(q) - self.vocab.with_broader(specific):
             return None
         names = sorted({q.word(t) for t in unseen})

@@ -618,9 +618,32 @@ def is_rare(word: str) -> bool:
     return zipf_frequency(word, "en") < SPECIFIC_ZIPF
 
 
+_INFLECTION = re.compile(r"(?<=[a-z]{3})(?:ed|ing|es|s)$")
+
+
+def _base_forms(word: str) -> list[str]:
+    """The word and the bases an English inflection may come from ("switched": switch; "dosed":
+    dose; "stopped": stop; "taking": take), for frequency: an inflection is rarer than its word."""
+    w = word.lower()
+    m = _INFLECTION.search(w)
+    if m is None or "-" in w:
+        return [w]
+    base = w[: m.start()]
+    forms = [w, base, base + "e"]
+    if len(base) > 3 and base[-1] == base[-2]:
+        forms.append(base[:-1])  # a doubled consonant: "stopped", "planning"
+    return forms
+
+
 def is_common(word: str) -> bool:
     """Whether a word is common in general English (it cannot tell one passage from another)."""
     return not any(ch.isdigit() for ch in word) and zipf_frequency(word, "en") >= COMMON_ZIPF
+
+
+def inflects_common(word: str) -> bool:
+    """Whether a word is an inflection of a common English word ("switched": switch): a verb's or a
+    plural's form is rarer than its word, so frequency alone reads it as a thing's name."""
+    return any(is_common(form) for form in _base_forms(word)[1:])
 
 
 def title_case(question: str) -> bool:

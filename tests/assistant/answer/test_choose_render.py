@@ -319,6 +319,7 @@ class TestUnseenAttribute:
             ("Any contraindications to nelarabine?", True, ["contraindications"]),
             ("Does nelarabine cause neurotoxicity?", False, None),  # what is asked is in the corpus
             ("what types of asparaginase are there - peg vs erwinia?", False, None),  # shorthand names nothing
+            ("when should pegaspargase be switched to Erwinia asparaginase?", False, None),  # a verb names nothing
         ],
     )
     def test_an_attribute_the_corpus_never_names_is_refused_by_name(

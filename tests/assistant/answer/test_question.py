@@ -31,6 +31,7 @@ from assistant.answer.question import (
     defined_in_question,
     figures_of,
     in_setting,
+    inflects_common,
     is_specific,
     is_variant,
     known_variant,
@@ -242,6 +243,13 @@ class TestIntent:
     )
     def test_asks_when_indicated(self, question: str, expected: bool) -> None:
         assert asks_when_indicated(question) is expected
+
+    @pytest.mark.parametrize(
+        ("word", "expected"),
+        [("switched", True), ("stopped", True), ("taking", True), ("neuropathy", False), ("leukocidins", False)],
+    )
+    def test_inflects_common(self, word: str, expected: bool) -> None:
+        assert inflects_common(word) is expected
 
     @pytest.mark.parametrize(
         ("text", "expected"),

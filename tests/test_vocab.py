@@ -200,6 +200,8 @@ class TestOtherSenses:
             ("certain genetic syndromes and specific germline variants", "c_predisposition", True),
             ("does ALL run in families?", "c_predisposition", True),
             ("a conditional recommendation for blinatumomab", "c_predisposition", False),
+            ("is endoaortic balloon occlusion safe?", "c_toxicity", True),  # safety asks about harms
+            ("main safety concerns with CAR-T in ALL?", "c_toxicity", True),
         ],
     )
     def test_a_term_in_another_sense_is_not_the_concept(self, text: str, concept: str, found: bool) -> None:

@@ -165,9 +165,12 @@ def _gives_share(informative: set[str], specific: set[str], group: AbstractSet[s
     )
 
 
-def _gives_age(informative: set[str], specific: set[str], u: Unit) -> bool:
-    """Whether a unit about what is asked gives an age ("between ages 2 and 5", "aged 65")."""
-    return bool(AGE_FIGURE.search(u.text)) and _about(informative, specific, u)
+def _gives_age(informative: set[str], specific: set[str], groups: AbstractSet[str], u: Unit) -> bool:
+    """Whether a unit about what is asked gives an age ("between ages 2 and 5", "aged 65") or, where
+    an age group is asked (`groups`: the vocabulary's age groups), names one ("pediatric and young
+    adult patients")."""
+    gives = bool(AGE_FIGURE.search(u.text)) or bool(groups & u.own_tokens)
+    return gives and _about(informative, specific, u)
 
 
 HARM = "c_toxicity"  # the vocabulary's concept of harms (side effects, adverse events, CRS, VOD ...)
@@ -232,6 +235,7 @@ class Chooser:
         self.meaning = meaning if settings.unit_similarity_weight > 0 else None
         self.cache = UnitCache(vocab)
         self._classes = {b for c in vocab.concepts.values() for b in c.broader}  # concepts other concepts narrow
+        self._age_groups = frozenset(c.id for c in vocab.concepts.values() if c.ages)  # "children", "older adults"
 
     # --- abstention checks -------------------------------------------------------------------
     def _refusal(self, q: QuestionAnalysis) -> tuple[str, list[str]] | None:
@@ -891,7 +895,8 @@ class Chooser:
             what = f"{asked.written} of {asked.thing}"
             fixed.append((what, f"no passage found gives {asked.written} for {asked.thing}", asked.given_by, True))
         if q.wants_age:  # an age asked: a unit about what is asked that gives one leads ("6,500 cases" is no age)
-            age = partial(_gives_age, informative, specific)
+            groups = self._age_groups if q.wants_age_group else frozenset()
+            age = partial(_gives_age, informative, specific, groups)
             fixed.append((drugs or "the age", f"no passage found gives the age asked for{about}", age, True))
         for what, reason, holds, leads in fixed:
             stating = next((i for i, u in enumerate(chosen) if holds(u)), None)

@@ -339,6 +339,9 @@ _AGE_INTENT = re.compile(
     r"\bage (?:range|limit|cut-?off|threshold)s?\b",
     re.I,
 )
+# "What age group gets X?", "which ages is X approved for?": a group of ages answers too ("pediatric
+# and young adult patients"), the vocabulary's age groups.
+_AGE_GROUP_INTENT = re.compile(r"\bage[- ]groups?\b|\b(?:what|which) ages\b|\bage brackets?\b", re.I)
 AGE_FIGURE = re.compile(
     r"\b(?:ages?|aged)\s+(?:of\s+)?(?:between\s+)?\d+|\b\d+\s*(?:-|–|to|and)\s*\d+\s*(?:years?|yrs?)\b|"
     r"\b\d+\s*(?:years?|yrs?)[\s-]+(?:old|of age)\b|\b\d+-year-olds?\b|"
@@ -586,6 +589,7 @@ class QuestionAnalysis:
     wants_list: bool = False  # a list or an explanation: the answer may run longer (`_LONG_ANSWER`)
     wants_disease: bool = False  # asks which disease something concerns (`asks_disease`)
     wants_frequency: bool = False  # asks how often something is done (`asks_frequency`)
+    wants_age_group: bool = False  # asks for an age group: one the vocabulary names answers too
     wants_circumstances: bool = False  # asks when (in which circumstances) something is done (`asks_when_indicated`)
     yes_no: bool = False  # asks yes or no (`yes_no_question`)
     share_of: frozenset[str] = frozenset()  # the group a share is asked of ("of smokers", `share_group`)
@@ -1032,7 +1036,8 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         wants_number=asks_number(corrected),
         wants_share=bool(_SHARE_INTENT.search(corrected)),
         share_of=share_group(corrected, vocab),
-        wants_age=bool(_AGE_INTENT.search(corrected)),
+        wants_age=bool(_AGE_INTENT.search(corrected) or _AGE_GROUP_INTENT.search(corrected)),
+        wants_age_group=bool(_AGE_GROUP_INTENT.search(corrected)),
         wants_definition=bool(_DEFINITION.search(corrected)),
         what_it_is=asks_what_it_is(corrected),
         injection=bool(_INJECTION.search(question)),

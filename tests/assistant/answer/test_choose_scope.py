@@ -383,6 +383,31 @@ class TestNamedThingsAndFigures:
         choice = Chooser(settings, vocab, idf).choose(q, hits(unit, PROSE))
         assert choice.abstained is not answered
 
+    @pytest.mark.parametrize(
+        ("question", "answered"),
+        [
+            ("What age group gets tisagenlecleucel?", True),  # an age group asked: a group answers
+            ("Which ages is tisagenlecleucel given to?", True),
+            ("How old can patients be for tisagenlecleucel?", False),  # an age asked: only a figure answers
+        ],
+    )
+    def test_an_age_group_asked_is_answered_by_an_age_group(
+        self, settings: Settings, vocab: Vocabulary, question: str, answered: bool
+    ) -> None:
+        unit = Chunk(
+            "group",
+            "all-doc",
+            "",
+            "Tisagenlecleucel gave remission in children and young adults with ALL.",
+            "",
+            0,
+            "Doc",
+            [],
+        )
+        idf = idf_of(vocab, unit, PROSE, AML, PHASES)
+        choice = Chooser(settings, vocab, idf).choose(analyse(question, vocab, idf.known), hits(unit, PROSE))
+        assert choice.abstained is not answered, choice.reason
+
     def test_a_figure_must_come_from_a_unit_about_what_is_asked(self, settings: Settings, vocab: Vocabulary) -> None:
         idf = idf_of(vocab, YEARS, PHASES, PROSE, ALL_POS, ALL_NEG, AML)
         q = analyse("How many years does consolidation last?", vocab, idf.known)

@@ -24,7 +24,7 @@ from ally.subjects import diseases_in
 from ally.units import display_text, unit_parts
 from ally.untrusted import is_untrusted
 from ally.vocab import STOPWORDS, Vocabulary
-from assistant.answer.question import QUESTION_WORDS, Lexicon, QuestionAnalysis, numbers_in
+from assistant.answer.question import QUESTION_WORDS, Lexicon, QuestionAnalysis, bounded_age_groups, numbers_in
 from assistant.answer.retrieval import Hit
 
 UNSEEN_UNCOMMON_WEIGHT = 0.5
@@ -190,8 +190,13 @@ class UnitCache:
         found = units_of(chunk, 0)
         title_tokens = set(self.vocab.tokens(chunk.title))
         for u in found:
-            u.own_tokens = set(self.vocab.tokens(u.text))
-            u.context_tokens = set(self.vocab.tokens(" ".join(u.context))) if u.context else set()
+            # an age bound names its age group ("Adult >65": older adults), as a patient's age does
+            u.own_tokens = set(self.vocab.tokens(u.text)) | bounded_age_groups(u.text, self.vocab)
+            u.context_tokens = (
+                set(self.vocab.tokens(" ".join(u.context))) | bounded_age_groups(" ; ".join(u.context), self.vocab)
+                if u.context
+                else set()
+            )
             if u.kind == "sentence":  # a prose sentence is about its document's subject too
                 u.context_tokens |= title_tokens
             u.tokens = u.own_tokens | u.context_tokens

@@ -532,6 +532,22 @@ def bounds(text: str) -> dict[str, str]:
     return found
 
 
+def bounded_age_groups(text: str, vocab: Vocabulary) -> set[str]:
+    """The vocabulary's age groups that hold every age a text's age bound covers ("Adult >65",
+    "aged 65 and older": older adults; "under 18 years": children): the passage is about that group,
+    as a patient's age in a question is (`patient_age_groups`). A bound on another figure ("over 100
+    patients") or one that spans groups ("Adult <65") names none."""
+    found: set[str] = set()
+    for m in _bound_matches(text):
+        if not AGE_FIGURE.search(text[max(0, m.start() - 12) : m.end() + 12]):
+            continue
+        n = float(m.group("n"))
+        inclusive = bool(re.search(r"≤|at most|or (?:younger|under|below|less)", m.group(0), re.I))
+        lo, hi = (n, 130.0) if m.group("up") else (0.0, n if inclusive else n - 1)  # "under 18": 0-17
+        found |= {c.id for c in vocab.concepts.values() if c.ages and c.ages[0] <= lo and hi <= c.ages[1]}
+    return found
+
+
 def bound_phrases(text: str) -> list[str]:
     """The bounds as written ("over 26", "65 and older"), in order."""
     return [m.group(0) for m in _bound_matches(text)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ally.chunks import RECORD, Chunk
+from ally.chunks import BULLETS, RECORD, Chunk
 from ally.schema import DocumentInfo
 from ally.settings import Settings
 from ally.vocab import Vocabulary
@@ -407,6 +407,16 @@ class TestNamedThingsAndFigures:
         idf = idf_of(vocab, unit, PROSE, AML, PHASES)
         choice = Chooser(settings, vocab, idf).choose(analyse(question, vocab, idf.known), hits(unit, PROSE))
         assert choice.abstained is not answered, choice.reason
+
+    def test_an_age_bound_in_a_passage_names_its_age_group(self, settings: Settings, vocab: Vocabulary) -> None:
+        text = "- Adult <65: Intensive chemo\n- Adult >65 or with comorbidities: Less intense chemo"
+        older = Chunk("older", "all-doc", "Treatment > B-ALL", text, text, 0, "Doc", [BULLETS])
+        vague = Chunk("vague", "all-doc", "", "Options for adults with ALL were limited in the past.", "", 0, "Doc", [])
+        idf = idf_of(vocab, older, vague, PROSE, AML, PHASES)
+        q = analyse("What are the options for older adults with ALL?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(vague, older))
+        assert not choice.abstained and choice.units[0].chunk.chunk_id == "older"
+        assert ">65" in choice.units[0].display and "Intensive" not in choice.units[0].display
 
     def test_a_figure_must_come_from_a_unit_about_what_is_asked(self, settings: Settings, vocab: Vocabulary) -> None:
         idf = idf_of(vocab, YEARS, PHASES, PROSE, ALL_POS, ALL_NEG, AML)

@@ -23,6 +23,7 @@ from assistant.answer.question import (
     asks_number,
     asks_what_it_is,
     asks_when_indicated,
+    bounded_age_groups,
     bounds_contradict,
     compared_sides,
     condition_words,
@@ -243,6 +244,20 @@ class TestIntent:
     )
     def test_asks_when_indicated(self, question: str, expected: bool) -> None:
         assert asks_when_indicated(question) is expected
+
+    @pytest.mark.parametrize(
+        ("text", "groups"),
+        [
+            ("Adult >65 or with significant comorbidities", {"c_elderly"}),
+            ("patients aged 65 years and older", {"c_elderly"}),
+            ("children under 18 years", {"c_pediatric"}),  # under 18: 0-17
+            ("aged 18 or younger", set()),  # 0-18 spans two groups' ages
+            ("Adult <65 and no significant comorbidities", set()),
+            ("over 100 patients were older", set()),  # a bound on a count, no age
+        ],
+    )
+    def test_bounded_age_groups(self, vocab: Vocabulary, text: str, groups: set[str]) -> None:
+        assert bounded_age_groups(text, vocab) == groups
 
     @pytest.mark.parametrize(
         ("word", "expected"),

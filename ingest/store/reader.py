@@ -11,7 +11,9 @@ a later commit removes that generation's files.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,8 @@ from ingest.store.chroma import open_collection
 from ingest.store.manifest import Manifest
 from ingest.store.records import ChunkTable
 from ingest.store.state import StoreState
+
+log = logging.getLogger(__name__)
 
 
 class StoreReader:
@@ -46,7 +50,16 @@ class StoreReader:
         if manifest.bm25_current or not manifest.documents:
             self.bm25 = BM25Index.of(state, self.vocab)
         else:  # the vocabulary changed since ingest: re-tokenise in memory (until `ally ingest` rebuilds it)
+            started = time.perf_counter()
             self.bm25 = BM25Index.build(list(self.chunks_by_id.values()), self.vocab)
+            log.warning(
+                "the store at %s was indexed with another vocabulary; its lexical index was rebuilt in memory "
+                "(%.1f s, on every start) - rebuild it once with: ally ingest <your corpus folder> --store %s "
+                "(nothing is embedded again)",
+                store,
+                time.perf_counter() - started,
+                store,
+            )
         self._collection: Any = None
         self._open_lock = threading.Lock()
 

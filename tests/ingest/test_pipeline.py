@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -62,7 +63,9 @@ class TestIdempotence:
         assert second.chunks == first.chunks
         assert enc.encoded == encoded
 
-    def test_a_new_vocabulary_rebuilds_bm25_once_without_embedding(self, tmp_path: Path, corpus: Path) -> None:
+    def test_a_new_vocabulary_rebuilds_bm25_once_without_embedding(
+        self, tmp_path: Path, corpus: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
         import json
 
         from ingest.store import MANIFEST, vocab_hash
@@ -73,6 +76,9 @@ class TestIdempotence:
         manifest = json.loads(path.read_text())
         manifest["vocab_hash"] = "older-vocab"  # as left by an earlier ALLy release
         path.write_text(json.dumps(manifest))
+        with caplog.at_level(logging.WARNING, logger="ingest.store.reader"), open_reader(settings(tmp_path)) as reader:
+            assert reader.bm25.search("blinatumomab", 3)  # still answers, re-tokenised in memory
+        assert "rebuild it once with: ally ingest" in caplog.text and "nothing is embedded again" in caplog.text
         again = ingest_paths([corpus], settings(tmp_path), encoder=enc)
         assert (again.skipped, again.embedded, again.chunks) == (5, 0, first.chunks)
         rebuilt = json.loads(path.read_text())

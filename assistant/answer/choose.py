@@ -51,11 +51,13 @@ from assistant.answer.question import (
     bounds_contradict,
     condition_words,
     counted_re,
+    excludes_age,
     figures_of,
     in_setting,
     inflects_common,
     is_common,
     is_variant,
+    question_patient_age,
     spelled_out,
     written_at,
 )
@@ -368,14 +370,20 @@ class Chooser:
     @staticmethod
     def _same_side(q: QuestionAnalysis, chosen: list[Unit]) -> list[Unit] | Choice:
         """The chosen units less those about the group on the other side of a bound the question sets
-        ("adults under 65" asked, "Adult >65 or with significant comorbidities" written); the refusal
-        when that leaves none."""
-        if not bound_phrases(q.corrected):
+        ("adults under 65" asked, "Adult >65 or with significant comorbidities" written), or whose age
+        bound leaves out the patient the question describes ("45M with …", "aged 65 years and older"
+        written); the refusal when that leaves none."""
+        age = question_patient_age(q.corrected)
+        if not bound_phrases(q.corrected) and age is None:
             return chosen
-        same_side = [u for u in chosen if not bounds_contradict(q.corrected, u.display)]
+        same_side = [
+            u
+            for u in chosen
+            if not bounds_contradict(q.corrected, u.display) and (age is None or not excludes_age(u.display, age))
+        ]
         if same_side:
             return same_side
-        label = " and ".join(bound_phrases(q.corrected))
+        label = " and ".join(bound_phrases(q.corrected)) or f"a {age}-year-old"
         return Choice(True, reason=f"the passages found concern another group than {label}", missing=[label])
 
     def _ubiquitous(self, token: str) -> bool:

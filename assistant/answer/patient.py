@@ -29,7 +29,13 @@ _NUMBER_WORDS = {
 }  # fmt: skip
 _NUM = r"(\d{1,2}|no|zero|one|two|three|four|five|six)"
 
+# Clinical shorthand for age and sex opening a vignette: "45M with Ph+ B-ALL", "a 62 F", "pt 30yo M"
+# (upper-case M or F only, and only where a patient is introduced: "6M" elsewhere may be months).
+AGE_SEX_SHORTHAND = re.compile(
+    r"(?:^\s*|\b(?:[Aa]n?|[Pp]ts?|[Pp]atient)\s+)(\d{1,3})\s?(?:(?:yo|y/o)\s?)?[MF](?![\w+-])"
+)
 _AGE_PATTERNS = [
+    AGE_SEX_SHORTHAND,
     re.compile(r"\b(\d{1,3}(?:\.\d+)?)[\s-]*(?:years?|yrs?|y)[\s-]*old\b", re.I),
     re.compile(r"\b(\d{1,3}(?:\.\d+)?)[\s-]*(?:year|yr)s?[\s-]+of[\s-]+age\b", re.I),
     re.compile(r"\b(?:aged?|age of|age:)\s*(\d{1,3}(?:\.\d+)?)\b", re.I),

@@ -28,6 +28,7 @@ from wordfreq import zipf_frequency
 
 from ally.subjects import diseases_in
 from ally.vocab import STOPWORDS, Vocabulary, stem, words
+from assistant.answer.patient import AGE_SEX_SHORTHAND
 
 # Zipf frequency (log10 of occurrences per billion words) below which a word names something
 # specific. Names of drugs, genes, trials and societies sit below it ("venetoclax" 0, "CSCO" 1.6,
@@ -532,20 +533,38 @@ def bounds(text: str) -> dict[str, str]:
     return found
 
 
-def bounded_age_groups(text: str, vocab: Vocabulary) -> set[str]:
-    """The vocabulary's age groups that hold every age a text's age bound covers ("Adult >65",
-    "aged 65 and older": older adults; "under 18 years": children): the passage is about that group,
-    as a patient's age in a question is (`patient_age_groups`). A bound on another figure ("over 100
-    patients") or one that spans groups ("Adult <65") names none."""
-    found: set[str] = set()
+def age_ranges(text: str) -> list[tuple[float, float]]:
+    """The ages each age bound of a text covers ("Adult >65": 65-130; "under 18 years": 0-17); a
+    bound on another figure ("over 100 patients") is none."""
+    found: list[tuple[float, float]] = []
     for m in _bound_matches(text):
         if not AGE_FIGURE.search(text[max(0, m.start() - 12) : m.end() + 12]):
             continue
         n = float(m.group("n"))
         inclusive = bool(re.search(r"≤|at most|or (?:younger|under|below|less)", m.group(0), re.I))
-        lo, hi = (n, 130.0) if m.group("up") else (0.0, n if inclusive else n - 1)  # "under 18": 0-17
-        found |= {c.id for c in vocab.concepts.values() if c.ages and c.ages[0] <= lo and hi <= c.ages[1]}
+        found.append((n, 130.0) if m.group("up") else (0.0, n if inclusive else n - 1))  # "under 18": 0-17
     return found
+
+
+def bounded_age_groups(text: str, vocab: Vocabulary) -> set[str]:
+    """The vocabulary's age groups that hold every age a text's age bound covers ("Adult >65",
+    "aged 65 and older": older adults; "under 18 years": children): the passage is about that group,
+    as a patient's age in a question is (`patient_age_groups`). A bound on another figure ("over 100
+    patients") or one that spans groups ("Adult <65") names none."""
+    return {
+        c.id
+        for lo, hi in age_ranges(text)
+        for c in vocab.concepts.values()
+        if c.ages and c.ages[0] <= lo and hi <= c.ages[1]
+    }
+
+
+def excludes_age(text: str, age: float) -> bool:
+    """Whether a text bounds the ages it is about so as to leave out a patient of `age` ("aged 65
+    years and older" for a 45-year-old): it has age bounds and none holds the age ("90% of children
+    under 15, 40% of adults over 60" still holds an 8-year-old)."""
+    ranges = age_ranges(text)
+    return bool(ranges) and not any(lo <= age <= hi for lo, hi in ranges)
 
 
 def bound_phrases(text: str) -> list[str]:
@@ -974,7 +993,9 @@ def _name_unseen_phrases(
 
 
 def _patient_ages(question: str) -> list[int]:
-    return [int(n.group(0)) for m in _AGE_OF_PATIENT.finditer(question) if (n := re.search(r"\d{1,3}", m.group(0)))]
+    found = [m.group(0) for m in _AGE_OF_PATIENT.finditer(question)]
+    found += [m.group(1) for m in AGE_SEX_SHORTHAND.finditer(question)]  # "45M with Ph+ B-ALL"
+    return [int(n.group(0)) for text in found if (n := re.search(r"\d{1,3}", text))]
 
 
 def question_patient_age(question: str) -> int | None:
@@ -993,7 +1014,13 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
     """What `question` asks; `known_terms`: the store's terms (a `Lexicon`, built once, on the answer path)."""
     known_terms = Lexicon.of(known_terms)
     corrected, corrections = correct_typos(question, known_terms, vocab)
-    ages = {w for m in _AGE_OF_PATIENT.finditer(corrected) for w in words(m.group(0)) if w not in STOPWORDS}
+    ages = {
+        w
+        for pattern in (_AGE_OF_PATIENT, AGE_SEX_SHORTHAND)
+        for m in pattern.finditer(corrected)
+        for w in words(m.group(0))
+        if w not in STOPWORDS
+    }
     # Words the corpus never uses carry no evidence either way unless they name something specific
     # (a drug, a trial, a place: kept, and refused by name) or are uncommon English ("vaccination":
     # kept, so that evidence lacking them covers less of the question); common words ("listed",

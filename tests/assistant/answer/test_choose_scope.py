@@ -418,6 +418,27 @@ class TestNamedThingsAndFigures:
         assert not choice.abstained and choice.units[0].chunk.chunk_id == "older"
         assert ">65" in choice.units[0].display and "Intensive" not in choice.units[0].display
 
+    @pytest.mark.parametrize(
+        ("question", "kept"), [("45M with ALL, options?", False), ("70F with ALL, options?", True)]
+    )
+    def test_a_unit_whose_age_bound_leaves_out_the_patient_is_dropped(
+        self, settings: Settings, vocab: Vocabulary, question: str, kept: bool
+    ) -> None:
+        older = Chunk(
+            "older",
+            "all-doc",
+            "",
+            "Patients with ALL aged 65 years and older get less intense chemo.",
+            "",
+            0,
+            "Doc",
+            [],
+        )
+        anyone = Chunk("anyone", "all-doc", "", "Options for patients with ALL include chemotherapy.", "", 0, "Doc", [])
+        idf = idf_of(vocab, older, anyone, PROSE, AML, PHASES)
+        choice = Chooser(settings, vocab, idf).choose(analyse(question, vocab, idf.known), hits(older, anyone))
+        assert not choice.abstained and ("older" in {u.chunk.chunk_id for u in choice.units}) is kept
+
     def test_a_figure_must_come_from_a_unit_about_what_is_asked(self, settings: Settings, vocab: Vocabulary) -> None:
         idf = idf_of(vocab, YEARS, PHASES, PROSE, ALL_POS, ALL_NEG, AML)
         q = analyse("How many years does consolidation last?", vocab, idf.known)

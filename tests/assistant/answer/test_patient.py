@@ -58,6 +58,9 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("standard risk T-cell ALL, 16 years old, fit", {"high_risk": False, "lineage": "T", "age": 16, "fit": True}),
     ("18-month-old with B-ALL", {"age": 1.5, "lineage": "B"}),
     ("without T315I, Ph+ ALL relapse", {"t315i": False, "ph": "positive", "phase": "relapsed_refractory"}),
+    ("45M with Ph+ B-ALL", {"age": 45, "ph": "positive", "lineage": "B"}),  # age-and-sex shorthand
+    ("a 62 F with T-ALL", {"age": 62, "lineage": "T"}),
+    ("MRD at 6M in Ph+ ALL", {"ph": "positive"}),  # 6M: no patient introduced, no age
 ]
 
 

@@ -30,6 +30,7 @@ from assistant.answer.question import (
     correct_typos,
     counted_re,
     defined_in_question,
+    excludes_age,
     figures_of,
     in_setting,
     inflects_common,
@@ -258,6 +259,19 @@ class TestIntent:
     )
     def test_bounded_age_groups(self, vocab: Vocabulary, text: str, groups: set[str]) -> None:
         assert bounded_age_groups(text, vocab) == groups
+
+    @pytest.mark.parametrize(
+        ("text", "age", "excluded"),
+        [
+            ("For Ph+ patients aged 65 years and older, blinatumomab is recommended.", 45, True),
+            ("For Ph+ patients aged 65 years and older, blinatumomab is recommended.", 70, False),
+            ("Adult <65 and no significant comorbidities", 70, True),
+            ("90% of children under 15 and 40% of adults over 60 survive.", 8, False),  # one bound holds 8
+            ("Over 100 patients were treated.", 45, False),  # no age bound
+        ],
+    )
+    def test_excludes_age(self, text: str, age: int, excluded: bool) -> None:
+        assert excludes_age(text, age) is excluded
 
     @pytest.mark.parametrize(
         ("word", "expected"),

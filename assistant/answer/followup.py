@@ -28,6 +28,7 @@ _FOLLOWUP_START = re.compile(
 )
 _PRONOUN = re.compile(r"\b(it|its|this|that|these|those|they|them|the same|such)\b", re.I)
 AGE_CUES = ("pediatric", "adult", "young_adult")  # population cues of `ally/data/vocabulary.yaml`
+DOSE = "c_dose"  # the vocabulary's concept of a dose: asked of a therapy like its attributes
 _SUBJECT_CONCEPTS = {"c_all", "c_b_all", "c_t_all", "c_ph_pos", "c_ph_neg", "c_ph_like"}
 
 
@@ -48,6 +49,8 @@ def _family(cid: str, vocab: Vocabulary) -> str | None:
             return f"f{i}"
     if vocab.concepts[cid].therapy:
         return "therapy"
+    if vocab.concepts[cid].attribute or cid == DOSE:
+        return "attribute"  # what is asked of the subject: "who makes it?" after its dose asks the maker only
     return None
 
 

@@ -38,6 +38,23 @@ class TestResolve:
         assert "MRD+" not in got
         assert "Ph+" in got and "induction" in got
 
+    @pytest.mark.parametrize(
+        ("question", "previous", "dropped", "kept"),
+        [
+            ("who makes it?", "and in kids? what is the dose of nelarabine?", "dose", "nelarabine"),
+            ("What's the dose?", "When was clofarabine approved?", "approved", "clofarabine"),
+            ("and if there's toxicity?", "What dose? ponatinib for Ph+ ALL", "dose", "ponatinib"),
+        ],
+    )
+    def test_a_new_attribute_replaces_the_one_asked_before(
+        self, vocab: Vocabulary, question: str, previous: str, dropped: str, kept: str
+    ) -> None:
+        got = resolve(question, previous, vocab)
+        assert dropped not in got.removeprefix(question) and kept in got
+
+    def test_an_elliptical_turn_keeps_the_attribute_asked_before(self, vocab: Vocabulary) -> None:
+        assert "dose" in resolve("and in kids?", "what is the dose of nelarabine?", vocab)
+
     def test_t_lineage_drops_ph_status(self, vocab: Vocabulary) -> None:
         got = resolve("and for T-ALL?", "options for Ph+ B-ALL in CR", vocab)
         assert "Ph+" not in got and "B-ALL" not in got and "CR" in got

@@ -746,9 +746,14 @@ class Chooser:
         if unnamed := _dose_of_no_drug(q):
             return unnamed
         specific = self.asked_therapies(q)
-        drugs = ", ".join(sorted(self.vocab.label(c) for c in specific)) or "this"
+        # a drug the vocabulary lacks is named by the question's rare words ("asciminib")
+        unlisted = {t for t in q.named if not t.startswith("c_")} if not specific else set()
+        drugs = ", ".join(sorted(self.vocab.label(c) for c in specific)) or listed(
+            sorted({q.word(t) for t in unlisted}) or ["this"], "and"
+        )
         if q.wants_dose:
-            about = [u for u in chosen if not specific or specific & u.tokens]
+            # a dose comes from a unit about the drug asked, never another drug's ("imatinib 400 mg")
+            about = [u for u in chosen if (not specific or specific & u.tokens) and unlisted <= u.tokens]
             if not any(DOSE_RE.search(u.text) for u in about):
                 return Choice(True, reason=f"no passage gives a dose for {drugs}", missing=[f"dose of {drugs}"])
         elif specific and (q.wants_number or q.wants_share):

@@ -343,6 +343,27 @@ class TestAskedFigures:
         idf = corpus_idf(vocab, [*passages, CARD, TREE, PROSE, HOSTILE, *others])  # no term in most passages
         return Chooser(settings, vocab, idf).choose(analyse(question, vocab, idf.known), hits(*passages))
 
+    @pytest.mark.parametrize(
+        ("texts", "refused"),
+        [
+            (("Asciminib is an allosteric ABL1 inhibitor. Zelotinib 400 mg daily was its comparator.",), True),
+            (
+                (
+                    "Asciminib is an allosteric ABL1 inhibitor.",
+                    "Asciminib 40 mg twice daily was given to every patient.",
+                ),
+                False,
+            ),
+        ],
+    )
+    def test_a_dose_of_a_drug_the_vocabulary_lacks_comes_from_a_unit_naming_it(
+        self, settings: Settings, vocab: Vocabulary, texts: tuple[str, ...], refused: bool
+    ) -> None:
+        choice = self.choose(settings, vocab, "What is the dose of asciminib?", *texts)
+        assert choice.abstained is refused, choice.reason
+        if refused:
+            assert choice.reason == "no passage gives a dose for asciminib"
+
     def test_another_drug_s_duration_is_not_the_answer(self, settings: Settings, vocab: Vocabulary) -> None:
         choice = self.choose(
             settings,

@@ -175,6 +175,11 @@ def _gives_age(informative: set[str], specific: set[str], groups: AbstractSet[st
     return gives and _about(informative, specific, u)
 
 
+def _gives_schedule(informative: set[str], specific: set[str], u: Unit) -> bool:
+    """Whether a unit about what is asked gives a schedule ("every 2 weeks", "days 1, 3 and 5")."""
+    return bool(FREQUENCY_RE.search(u.text)) and _about(informative, specific, u)
+
+
 HARM = "c_toxicity"  # the vocabulary's concept of harms (side effects, adverse events, CRS, VOD ...)
 
 
@@ -774,10 +779,7 @@ class Chooser:
             FREQUENCY_RE.search(u.text) and (not informative or u.tokens & informative) for u in chosen[:3]
         ):
             # "how often should MRD be measured?": a schedule, not a unit about MRD with any number
-            scheduled = [t for t in q.terms if t in informative and t in q.named] or [
-                t for t in q.terms if t in informative
-            ]
-            topic = self._topic(q, scheduled)
+            topic = self._scheduled(q, informative)
             return Choice(
                 True, reason=f"no passage gives a schedule (how often) for {topic}", missing=[f"how often ({topic})"]
             )
@@ -850,6 +852,13 @@ class Chooser:
             self.vocab.with_broader({c}) & asked for c in therapies
         )
 
+    def _scheduled(self, q: QuestionAnalysis, informative: set[str]) -> str:
+        """What a schedule is asked of, for a refusal: the named things asked about, else what is."""
+        scheduled = [t for t in q.terms if t in informative and t in q.named] or [
+            t for t in q.terms if t in informative
+        ]
+        return self._topic(q, scheduled)
+
     def _uncounted(
         self, q: QuestionAnalysis, chosen: list[Unit], informative: set[str], named: set[str]
     ) -> Choice | None:
@@ -877,9 +886,24 @@ class Chooser:
     ) -> Choice | None:
         """The refusal when what the question fixes is stated by no unit found: the answer it proposes
         ("…, antigen loss?"), the timepoint its figure is asked at ("5-year OS", "at 2 years"), the
-        share or rate or the age it asks for. A unit not chosen that states it joins the answer (in
-        `chosen`; a proposed answer, a share and an age lead it)."""
-        fixed: list[tuple[str, str, Callable[[Unit], bool], bool]] = []  # what, reason, test, leads
+        share or rate, the schedule or the age it asks for. A unit not chosen that states it joins the
+        answer (in `chosen`; a proposed answer, a share, a schedule and an age lead it)."""
+        for what, reason, holds, leads in self._fixed(q):
+            stating = next((i for i, u in enumerate(chosen) if holds(u)), None)
+            if stating is not None:
+                if leads and stating > 0:  # the unit that gives what is asked comes first
+                    chosen.insert(0, chosen.pop(stating))
+                continue
+            backing = [u for u in self._of_population(pool, population) if holds(u)]
+            if not backing:
+                return Choice(True, reason=reason, missing=[what])
+            chosen.insert(0 if leads else len(chosen), max(backing, key=lambda u: u.score))
+        return None
+
+    def _fixed(self, q: QuestionAnalysis) -> list[tuple[str, str, Callable[[Unit], bool], bool]]:
+        """What the question fixes, each as (what, the refusal's reason, the test a unit stating it
+        passes, whether that unit leads)."""
+        fixed: list[tuple[str, str, Callable[[Unit], bool], bool]] = []
         if q.proposal:
             fixed.append((q.proposal, f"no passage found mentions {q.proposal}", partial(self._states, q), True))
         for t in q.timepoints:
@@ -907,21 +931,20 @@ class Chooser:
             # no side effect and no maker)
             what = f"{asked.written} of {asked.thing}"
             fixed.append((what, f"no passage found gives {asked.written} for {asked.thing}", asked.given_by, True))
+        if q.wants_frequency:  # "how often is X given?": the unit giving a schedule for X leads
+            topic = self._scheduled(q, informative)
+
+            def schedule(u: Unit) -> bool:  # never another drug's card ("repeated every 21 days" of nelarabine)
+                return _gives_schedule(informative, specific, u) and not self._card_not_asked(q, u)
+
+            fixed.append(
+                (f"how often ({topic})", f"no passage gives a schedule (how often) for {topic}", schedule, True)
+            )
         if q.wants_age:  # an age asked: a unit about what is asked that gives one leads ("6,500 cases" is no age)
             groups = self._age_groups if q.wants_age_group else frozenset()
             age = partial(_gives_age, informative, specific, groups)
             fixed.append((drugs or "the age", f"no passage found gives the age asked for{about}", age, True))
-        for what, reason, holds, leads in fixed:
-            stating = next((i for i, u in enumerate(chosen) if holds(u)), None)
-            if stating is not None:
-                if leads and stating > 0:  # the unit that gives what is asked comes first
-                    chosen.insert(0, chosen.pop(stating))
-                continue
-            backing = [u for u in self._of_population(pool, population) if holds(u)]
-            if not backing:
-                return Choice(True, reason=reason, missing=[what])
-            chosen.insert(0 if leads else len(chosen), max(backing, key=lambda u: u.score))
-        return None
+        return fixed
 
     def _both_sides(
         self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None

@@ -364,6 +364,16 @@ class TestAskedFigures:
         if refused:
             assert choice.reason == "no passage gives a dose for asciminib"
 
+    def test_the_unit_giving_the_schedule_asked_leads(self, settings: Settings, vocab: Vocabulary) -> None:
+        choice = self.choose(
+            settings,
+            vocab,
+            "How often is cerliponase alfa given?",
+            "Cerliponase alfa given to children slowed the loss of motor and language function.",
+            "In the study, cerliponase alfa was infused every 2 weeks.",
+        )
+        assert not choice.abstained and "every 2 weeks" in choice.units[0].text
+
     def test_another_drug_s_duration_is_not_the_answer(self, settings: Settings, vocab: Vocabulary) -> None:
         choice = self.choose(
             settings,

@@ -42,6 +42,7 @@ from assistant.answer.question import (
     DOSE_RE,
     FREQUENCY_RE,
     NUMBER_RE,
+    RESULT_RE,
     SHARE_FIGURE,
     UBIQUITOUS_SHARE,
     QuestionAnalysis,
@@ -617,6 +618,14 @@ class Chooser:
                 if q.named <= set(self.vocab.tokens(u.display))
                 and set(self.vocab.tokens(" ".join(condition_words(u.display)))) - asked_tokens
             ]
+        if not leads and q.wants_findings:
+            # "what did E1910 show?": a sentence reporting a finding, from a passage naming what is
+            # asked, leads before one that describes it ("the E1910 regimen: cyclophosphamide, …")
+            leads = [
+                i
+                for i, u in enumerate(chosen)
+                if u.kind == "sentence" and RESULT_RE.search(u.text) and q.named <= u.passage_tokens
+            ]
         if not leads:
             # a unit whose own words only restate the question ("CALGB 10403" for "what's in CALGB
             # 10403?") does not lead while another says more
@@ -946,6 +955,25 @@ class Chooser:
             fixed.append((drugs or "the age", f"no passage found gives the age asked for{about}", age, True))
         return fixed
 
+    def _findings_first(
+        self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None
+    ) -> None:
+        """For a question asking what a study or therapy showed ("what did inotuzumab achieve in
+        trials?"), a sentence reporting a finding from a passage naming what is asked leads; one found
+        among the retrieved passages joins when no chosen unit reports one (never a refusal: a
+        description still answers in part)."""
+        if not q.wants_findings or not q.named:  # a finding of something the question names
+            return
+
+        def reports(u: Unit) -> bool:
+            return u.kind == "sentence" and bool(RESULT_RE.search(u.text)) and q.named <= u.passage_tokens
+
+        if any(reports(u) for u in chosen):
+            return
+        found = [u for u in self._of_population(pool, population) if reports(u) and u.own_tokens & set(q.terms)]
+        if found:
+            chosen.insert(0, max(found, key=lambda u: u.score))
+
     def _both_sides(
         self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None
     ) -> None:
@@ -1073,6 +1101,7 @@ class Chooser:
         if q.wants_dose:  # the dose asked for leads: a card's dosing field before its status or indications
             chosen.sort(key=lambda u: DOSE_RE.search(u.text) is None)
         self._both_sides(q, chosen, pool, population)
+        self._findings_first(q, chosen, pool, population)
         pairs = self._disagreements(q, chosen, pool)
         for pair in pairs:
             if all(pair.b.text != u.text for u in chosen):

@@ -304,6 +304,25 @@ CONDITION_RE = re.compile(
 )
 
 
+# "What did E1910 show?", "what did inotuzumab achieve in trials?", "results of …": the question asks
+# for a finding, which a sentence reporting one gives (`RESULT_RE`).
+_FINDINGS = re.compile(
+    r"\bwhat (?:did|does|do|has|have)\b[^?]{1,60}?\b(?:show|find|demonstrate|report|conclude|reveal|achieve)\b|"
+    r"\b(?:results?|findings?|outcomes?) (?:of|from|with)\b",
+    re.I,
+)
+RESULT_RE = re.compile(
+    r"\b(?:showed|shown|shows|found|demonstrated|demonstrates|reported|revealed|concluded|improved|reduced|"
+    r"increased|decreased|achieved|prolonged|extended|resulted in|led to|was associated with|were associated with)\b",
+    re.I,
+)
+
+
+def asks_findings(question: str) -> bool:
+    """Whether the question asks what a study or therapy showed or achieved (`_FINDINGS`)."""
+    return bool(_FINDINGS.search(question))
+
+
 def asks_when_indicated(question: str) -> bool:
     """Whether the question asks in which circumstances something is done or needed (`_WHEN_INDICATED`)."""
     return bool(_WHEN_INDICATED.search(question))
@@ -625,6 +644,7 @@ class QuestionAnalysis:
     wants_disease: bool = False  # asks which disease something concerns (`asks_disease`)
     wants_frequency: bool = False  # asks how often something is done (`asks_frequency`)
     wants_age_group: bool = False  # asks for an age group: one the vocabulary names answers too
+    wants_findings: bool = False  # asks what a study or therapy showed (`asks_findings`)
     wants_circumstances: bool = False  # asks when (in which circumstances) something is done (`asks_when_indicated`)
     yes_no: bool = False  # asks yes or no (`yes_no_question`)
     share_of: frozenset[str] = frozenset()  # the group a share is asked of ("of smokers", `share_group`)
@@ -1088,6 +1108,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         wants_disease=asks_disease(corrected),
         wants_frequency=asks_frequency(corrected),
         wants_circumstances=asks_when_indicated(corrected),
+        wants_findings=asks_findings(corrected) and not yes_no_question(corrected),
         yes_no=yes_no_question(corrected),
         measure=measure,
         measure_names=measure_names,

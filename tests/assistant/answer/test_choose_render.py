@@ -667,6 +667,33 @@ class TestWhenIndicated:
         assert "first remission" in choice.units[0].text
 
 
+class TestFindings:
+    """A question asking what a study or therapy showed is led by a sentence reporting a finding
+    from a passage naming it, joined from the retrieved passages when no chosen unit reports one."""
+
+    PASSAGES: tuple[Chunk, ...] = (
+        chunk(
+            "p0",
+            "Inotuzumab is an anti-CD22 antibody-drug conjugate for relapsed B-ALL. It is given intravenously. "
+            "It is stored cold. In trials in relapsed B-ALL, it significantly improved complete remission rates.",
+        ),
+        chunk("p1", "Inotuzumab ozogamicin is an option for relapsed B-ALL with blinatumomab."),
+        *[chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)],
+    )
+
+    @pytest.mark.parametrize(
+        ("question", "finding_leads"),
+        [("What did inotuzumab achieve in trials for relapsed B-ALL?", True), ("What is inotuzumab?", False)],
+    )
+    def test_a_reported_finding_leads(
+        self, settings: Settings, vocab: Vocabulary, question: str, finding_leads: bool
+    ) -> None:
+        idf = corpus_idf(vocab, list(self.PASSAGES))
+        choice = chooser(settings, vocab, idf).choose(analyse(question, vocab, idf.known), hits(*self.PASSAGES[:2]))
+        assert not choice.abstained, choice.reason
+        assert ("improved complete remission" in choice.units[0].text) is finding_leads
+
+
 class TestWhichDisease:
     """A question asking which disease something treats is led by a unit that names a disease."""
 

@@ -18,6 +18,7 @@ from assistant.answer.question import (
     asked_measure,
     asked_units,
     asks_disease,
+    asks_findings,
     asks_for_management,
     asks_frequency,
     asks_number,
@@ -245,6 +246,19 @@ class TestIntent:
     )
     def test_asks_when_indicated(self, question: str, expected: bool) -> None:
         assert asks_when_indicated(question) is expected
+
+    @pytest.mark.parametrize(
+        ("question", "expected"),
+        [
+            ("what did E1910 show?", True),
+            ("What did inotuzumab achieve in trials for r/r B-ALL?", True),
+            ("results of CAR-T in T-ALL?", True),
+            ("What does blinatumomab target?", False),
+            ("what is the E1910 trial?", False),
+        ],
+    )
+    def test_asks_findings(self, question: str, expected: bool) -> None:
+        assert asks_findings(question) is expected
 
     @pytest.mark.parametrize(
         ("text", "groups"),

@@ -770,16 +770,17 @@ class Chooser:
             about = [u for u in chosen if (not specific or specific & u.tokens) and unlisted <= u.tokens]
             if not any(DOSE_RE.search(u.text) for u in about):
                 return Choice(True, reason=f"no passage gives a dose for {drugs}", missing=[f"dose of {drugs}"])
-        elif specific and (q.wants_number or q.wants_share):
+        elif (specific or unlisted) and (q.wants_number or q.wants_share):
             # a rate or figure asked for one drug comes from a passage about that drug and from a unit
             # that names what is measured ("ICANS", "ORR"), not from another product's trial
-            measure = informative - self.vocab.with_broader(specific)
+            measure = informative - self.vocab.with_broader(specific) - unlisted
             about = [
                 u
                 for u in chosen
-                if u.passage_tokens & specific
+                if (not specific or u.passage_tokens & specific)
+                and unlisted <= u.passage_tokens
                 and (not measure or u.tokens & measure)
-                and not self._figures_of_another(u, specific)
+                and not (specific and self._figures_of_another(u, specific))
             ]
             # a rate asked is given as a share ("81%", "12 of 40"), not by a year or a count beside it
             if not any(SHARE_FIGURE.search(u.text) if q.wants_share else u.numbers for u in about):

@@ -364,6 +364,28 @@ class TestAskedFigures:
         if refused:
             assert choice.reason == "no passage gives a dose for asciminib"
 
+    @pytest.mark.parametrize(
+        ("texts", "refused"),
+        [
+            (
+                (
+                    "Asciminib is a new allosteric inhibitor for CML.",
+                    "The response rate in CML was 60% with the older inhibitors.",
+                ),
+                True,
+            ),
+            (
+                ("Asciminib is a new allosteric inhibitor for CML. The response rate in CML was 60% in its trial.",),
+                False,
+            ),
+        ],
+    )
+    def test_a_rate_of_a_drug_the_vocabulary_lacks_comes_from_a_passage_naming_it(
+        self, settings: Settings, vocab: Vocabulary, texts: tuple[str, ...], refused: bool
+    ) -> None:
+        choice = self.choose(settings, vocab, "What is the response rate with asciminib in CML?", *texts)
+        assert choice.abstained is refused, choice.reason
+
     def test_the_unit_giving_the_schedule_asked_leads(self, settings: Settings, vocab: Vocabulary) -> None:
         choice = self.choose(
             settings,

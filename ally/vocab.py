@@ -138,7 +138,7 @@ STOPWORDS = frozenset(
 
 
 # Bump when `tokens()` changes: stores re-tokenise their BM25 index when it differs.
-TOKENIZER_VERSION = 5
+TOKENIZER_VERSION = 6  # 6: a word giving a term another sense may be joined to it by a hyphen
 _STEMMER = snowballstemmer.stemmer("english")
 _STEMMER_LOCK = threading.Lock()  # a snowballstemmer stemmer keeps its word in itself: one thread at a time
 
@@ -202,11 +202,11 @@ class Match:
 
 def _term_pattern(term: str, before: tuple[str, ...] = (), after: tuple[str, ...] = ()) -> re.Pattern[str]:
     """A term's pattern; `before` / `after`: words that, right before or after it, give it another
-    sense (one space between: the look-behinds are fixed-width)."""
+    sense (one space or hyphen between, "open label" and "open-label": the look-behinds are fixed-width)."""
     case_sensitive = len(term) <= 5 and any(c.isupper() for c in term)
     body = r"\s+".join(re.escape(part) for part in term.split())
     flags = 0 if case_sensitive else re.IGNORECASE
-    not_after = "".join(rf"(?<!\b{re.escape(w)}\s)" for w in before)
+    not_after = "".join(rf"(?<!\b{re.escape(w)}[\s-])" for w in before)
     not_before = rf"(?!\s+(?i:{'|'.join(re.escape(w) for w in after)})\b)" if after else ""
     return re.compile(rf"(?<![\w]){not_after}{body}(?![\w+]){not_before}", flags)
 
@@ -254,8 +254,15 @@ class Vocabulary:
     # The bytes this vocabulary was read from: what an index built with it records (`vocab_hash`),
     # so that an index is never labelled with a vocabulary file changed while it was being built.
     source: bytes = field(default=b"", repr=False, compare=False)
+    # the words of the vocabulary's terms by their stem ("nelarabin": "nelarabine"), for typo correction
+    surfaces: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        for c in self.concepts.values():
+            for term in c.terms:
+                for w in re.findall(r"[a-z][a-z-]*[a-z]", term.lower()):
+                    if len(w) >= 5:
+                        self.surfaces.setdefault(stem(w), w)
         pairs = [(c.id, t) for c in self.concepts.values() for t in c.terms]
         pairs.sort(key=lambda p: len(p[1]), reverse=True)
         self._patterns = [

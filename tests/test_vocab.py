@@ -202,6 +202,10 @@ class TestOtherSenses:
             ("a conditional recommendation for blinatumomab", "c_predisposition", False),
             ("is endoaortic balloon occlusion safe?", "c_toxicity", True),  # safety asks about harms
             ("main safety concerns with CAR-T in ALL?", "c_toxicity", True),
+            ("In a multicenter, open-label study of cerliponase alfa", "c_fda", False),  # open-label: no approval
+            ("an open label trial", "c_fda", False),
+            ("the drug label lists two indications", "c_fda", True),
+            ("a CAR-T-cell therapy", "c_t_all", False),  # a hyphen joins the word giving another sense too
         ],
     )
     def test_a_term_in_another_sense_is_not_the_concept(self, text: str, concept: str, found: bool) -> None:

@@ -858,7 +858,10 @@ def correct_typos(text: str, known: AbstractSet[str], vocab: Vocabulary) -> tupl
     """Replace words the corpus does not know by a close known word with the same first two letters
     (length ≥ 5, similarity ≥ 0.84; or, for a word rare in English, one edit from a known stem)."""
     corrections: dict[str, str] = {}
-    lexicon = Lexicon.of(known)
+    # the corpus's words and the vocabulary's ("side efects": the vocabulary's "side effects" even where
+    # the corpus never writes it), corrected to a word as written: "nelarbine" is "nelarabine", not
+    # the stem "nelarabin" (which names no concept)
+    lexicon = Lexicon.of(set(known) | set(vocab.surfaces))
 
     def fix(m: re.Match[str]) -> str:
         word = m.group(0)
@@ -877,8 +880,9 @@ def correct_typos(text: str, known: AbstractSet[str], vocab: Vocabulary) -> tupl
             one = process.extractOne(stem(low), candidates, scorer=DamerauLevenshtein.distance, score_cutoff=1)
             close = [one[0]] if one else []
         if close and close[0][:2] == low[:2]:
-            corrections[word] = close[0]
-            return close[0]
+            fixed = vocab.surfaces.get(close[0], close[0])
+            corrections[word] = fixed
+            return fixed
         written_as_name = any(c.isupper() for c in word) and m.start() > 0  # "Curli" is no typo of "carli"
         if is_rare(low) and not written_as_name and (edit := _one_edit_word(low, lexicon)):
             corrections[word] = edit  # "whcih" -> "which", "neurotoxicty" -> "neurotoxicity"

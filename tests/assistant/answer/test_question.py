@@ -579,11 +579,29 @@ class TestTermsAndScope:
 class TestTypos:
     def test_a_rare_word_one_edit_from_a_known_stem_is_corrected(self, vocab: Vocabulary) -> None:
         _, corrections = correct_typos("Cerliponase alfa is apprived for what?", {"approv", "cerliponas"}, vocab)
-        assert corrections == {"apprived": "approv"}
+        assert corrections == {"apprived": "approved"}  # the vocabulary's word, which names its concept
         _, none = correct_typos("What came later?", {"latex", "came"}, vocab)
         assert none == {}  # a common English word is no typo
         _, none = correct_typos("What premedication is given?", {"preced", "given"}, vocab)
         assert none == {}  # "premed" is what is left of a long word, not a typo of "preced"
+
+    @pytest.mark.parametrize(
+        ("question", "known", "fixed", "concept"),
+        [
+            ("nelarbine dose in kids?", {"nelarabin", "dose", "kid"}, "nelarabine dose in kids?", "c_nelarabine"),
+            (
+                "kymriah side efects?",
+                {"kymriah"},
+                "kymriah side effect?",
+                "c_toxicity",
+            ),  # a word only the vocabulary has
+        ],
+    )
+    def test_a_correction_is_a_word_as_written(
+        self, vocab: Vocabulary, question: str, known: set[str], fixed: str, concept: str
+    ) -> None:
+        corrected, _ = correct_typos(question, known, vocab)
+        assert corrected == fixed and concept in vocab.concepts_in(corrected)
 
     def test_corrects_to_a_known_word_with_the_same_start(self, vocab: Vocabulary) -> None:
         fixed, corrections = correct_typos("dose of nelarabin", {"nelarabine", "dose"}, vocab)

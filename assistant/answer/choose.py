@@ -621,11 +621,7 @@ class Chooser:
         if not leads and q.wants_findings:
             # "what did E1910 show?": a sentence reporting a finding, from a passage naming what is
             # asked, leads before one that describes it ("the E1910 regimen: cyclophosphamide, …")
-            leads = [
-                i
-                for i, u in enumerate(chosen)
-                if u.kind == "sentence" and RESULT_RE.search(u.text) and q.named <= u.passage_tokens
-            ]
+            leads = [i for i, u in enumerate(chosen) if self._reports_finding(q, u)]
         if not leads:
             # a unit whose own words only restate the question ("CALGB 10403" for "what's in CALGB
             # 10403?") does not lead while another says more
@@ -956,6 +952,12 @@ class Chooser:
             fixed.append((drugs or "the age", f"no passage found gives the age asked for{about}", age, True))
         return fixed
 
+    @staticmethod
+    def _reports_finding(q: QuestionAnalysis, u: Unit) -> bool:
+        """Whether a unit is a sentence reporting a finding ("The study showed …") from a passage
+        naming what the question names."""
+        return u.kind == "sentence" and bool(RESULT_RE.search(u.text)) and q.named <= u.passage_tokens
+
     def _findings_first(
         self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None
     ) -> None:
@@ -965,10 +967,7 @@ class Chooser:
         description still answers in part)."""
         if not q.wants_findings or not q.named:  # a finding of something the question names
             return
-
-        def reports(u: Unit) -> bool:
-            return u.kind == "sentence" and bool(RESULT_RE.search(u.text)) and q.named <= u.passage_tokens
-
+        reports = partial(self._reports_finding, q)
         if any(reports(u) for u in chosen):
             return
         found = [u for u in self._of_population(pool, population) if reports(u) and u.own_tokens & set(q.terms)]

@@ -1016,10 +1016,13 @@ def _name_unseen_phrases(
             unseen_specific.add(token)
 
 
+def _patient_age_matches(question: str) -> list[re.Match[str]]:
+    """Where the question writes a patient's age: "a 70 year old", "8 yo", or "45M with Ph+ B-ALL"."""
+    return [*_AGE_OF_PATIENT.finditer(question), *AGE_SEX_SHORTHAND.finditer(question)]
+
+
 def _patient_ages(question: str) -> list[int]:
-    found = [m.group(0) for m in _AGE_OF_PATIENT.finditer(question)]
-    found += [m.group(1) for m in AGE_SEX_SHORTHAND.finditer(question)]  # "45M with Ph+ B-ALL"
-    return [int(n.group(0)) for text in found if (n := re.search(r"\d{1,3}", text))]
+    return [int(n.group(0)) for m in _patient_age_matches(question) if (n := re.search(r"\d{1,3}", m.group(0)))]
 
 
 def question_patient_age(question: str) -> int | None:
@@ -1038,13 +1041,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
     """What `question` asks; `known_terms`: the store's terms (a `Lexicon`, built once, on the answer path)."""
     known_terms = Lexicon.of(known_terms)
     corrected, corrections = correct_typos(question, known_terms, vocab)
-    ages = {
-        w
-        for pattern in (_AGE_OF_PATIENT, AGE_SEX_SHORTHAND)
-        for m in pattern.finditer(corrected)
-        for w in words(m.group(0))
-        if w not in STOPWORDS
-    }
+    ages = {w for m in _patient_age_matches(corrected) for w in words(m.group(0)) if w not in STOPWORDS}
     # Words the corpus never uses carry no evidence either way unless they name something specific
     # (a drug, a trial, a place: kept, and refused by name) or are uncommon English ("vaccination":
     # kept, so that evidence lacking them covers less of the question); common words ("listed",

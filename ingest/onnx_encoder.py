@@ -2,7 +2,12 @@
 
 The ONNX graph is exported once with `torch.onnx` from the same packaged weights sentence-transformers
 loads (never downloaded) and cached in a folder (by default `~/.cache/ally/encoders/`); the file name
-carries a fingerprint of the weights and of the export recipe, so new weights mean a new export.
+carries a fingerprint of the weights' content and of the export recipe, so new weights mean a new
+export and every virtual environment (or fresh clone) holding the same weights shares one file. The
+content digests are remembered per file path, size and mtime (`digests.json` in the cache), so only
+the first load of a newly installed copy reads the weights through. Loading or exporting a graph
+removes the cached graphs that no process has loaded for `STALE_AFTER_S` (another recipe's or other
+weights'; a load touches its file), so the cache does not grow by 90 MB with every recipe change.
 The graph holds only the transformer; mean pooling over the attention mask and L2 normalisation
 (what the model's sentence-transformers modules do) run in numpy.
 
@@ -27,12 +32,14 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -49,20 +56,92 @@ EXPORT_VERSION = 2  # bumped when the export recipe changes (2: eager attention,
 FUSED_TOLERANCE = 1e-4  # largest |difference| to torch accepted for the fused graph
 
 
-def fingerprint(model_dir: Path) -> str:
-    """Identity of the weights: file sizes and mtimes of the model folder, plus the export recipe."""
-    parts = [str(EXPORT_VERSION), str(model_dir.resolve())]
-    for name in ("config.json", "model.safetensors", "pytorch_model.bin", "tokenizer.json"):
+MODEL_FILES = ("config.json", "model.safetensors", "pytorch_model.bin", "tokenizer.json")
+DIGESTS = "digests.json"  # in the cache folder: "path|size|mtime_ns" -> sha256 of the file's content
+STALE_AFTER_S = 7 * 24 * 3600  # a cached graph nobody loaded for a week is removed by the next export
+_EXPORT_NAME = re.compile(r"^\.?minilm-[0-9a-f]{12}(?:-int8)?\.onnx(?:\.[\w.]+)?$")
+
+
+def _content_digest(path: Path, known: dict[str, str]) -> tuple[str, str]:
+    """The sha256 of a file's content, from `known` when this path, size and mtime were hashed before;
+    returns (index key, digest)."""
+    st = path.stat()
+    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    digest = known.get(key)
+    if digest is None:
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        digest = h.hexdigest()
+    return key, digest
+
+
+def _read_digests(cache_dir: Path) -> dict[str, str]:
+    try:
+        known = json.loads((cache_dir / DIGESTS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # none yet, or damaged (a crashed writer): the digests are computed again
+    return {str(k): str(v) for k, v in known.items()} if isinstance(known, dict) else {}
+
+
+def _write_digests(cache_dir: Path, known: dict[str, str]) -> None:
+    """Atomically (a reader never sees half a file); entries of files that no longer exist are dropped."""
+    kept = {k: v for k, v in known.items() if Path(k.split("|", 1)[0]).exists()}
+    tmp = cache_dir / f".{DIGESTS}.{os.getpid()}.tmp"
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(kept, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, cache_dir / DIGESTS)
+    except OSError as exc:  # a read-only cache still works: the digests are computed on each start
+        log.debug("cannot record the encoder digests in %s (%s)", cache_dir, exc)
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def fingerprint(model_dir: Path, cache_dir: Path) -> str:
+    """Identity of the weights (the content of the model folder's files) and of the export recipe."""
+    known = _read_digests(cache_dir)
+    parts, fresh = [str(EXPORT_VERSION)], False
+    for name in MODEL_FILES:
         f = model_dir / name
         if f.is_file():
-            st = f.stat()
-            parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+            key, digest = _content_digest(f, known)
+            fresh = fresh or key not in known
+            known[key] = digest
+            parts.append(f"{name}:{digest}")
+    if fresh:
+        _write_digests(cache_dir, known)
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
 
 
 def onnx_path(model_dir: Path, cache_dir: Path, variant: Variant) -> Path:
     suffix = "-int8" if variant == "onnx-int8" else ""
-    return cache_dir / f"minilm-{fingerprint(model_dir)}{suffix}.onnx"
+    return cache_dir / f"minilm-{fingerprint(model_dir, cache_dir)}{suffix}.onnx"
+
+
+def prune_stale(cache_dir: Path, keep: Path, now: float | None = None) -> list[Path]:
+    """Remove the cached graphs (and leftovers of killed exports) not loaded for `STALE_AFTER_S`,
+    never `keep`; returns what was removed. Loading a graph touches it (`OnnxEncoder.load`); a listing
+    of a few files, so it runs at every load and export."""
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        names = list(cache_dir.iterdir()) if cache_dir.is_dir() else []
+    except OSError:  # unreadable: nothing is pruned, the encoder still loads
+        names = []
+    for f in names:
+        if f == keep or not _EXPORT_NAME.match(f.name):
+            continue
+        try:
+            if now - f.stat().st_mtime > STALE_AFTER_S:
+                f.unlink()
+                removed.append(f)
+        except OSError:  # removed meanwhile by another process, or not ours to remove
+            continue
+    if removed:
+        log.info("removed %d encoder graph(s) unused for a week from %s", len(removed), cache_dir)
+    return removed
 
 
 # Libraries the export runs; their warnings and log records are logged at debug level instead.
@@ -162,8 +241,10 @@ def export_onnx(model_dir: Path, cache_dir: Path, variant: Variant = "onnx") -> 
     with quiet_export():
         _export(model_dir, target, variant)
     (cache_dir / "README.json").write_text(
-        json.dumps({"source": str(model_dir), "fingerprint": fingerprint(model_dir)}, indent=1), encoding="utf-8"
+        json.dumps({"source": str(model_dir), "fingerprint": fingerprint(model_dir, cache_dir)}, indent=1),
+        encoding="utf-8",
     )
+    prune_stale(cache_dir, keep=target)
     return target
 
 
@@ -319,7 +400,11 @@ class OnnxEncoder:
             from tokenizers import Tokenizer
 
             path = onnx_path(self.model_dir, self.cache_dir, self.variant)
-            if not path.is_file():
+            if path.is_file():
+                with suppress(OSError):  # marks it in use, so no other process prunes it (`prune_stale`)
+                    os.utime(path)
+                prune_stale(self.cache_dir, keep=path)
+            else:
                 path = export_onnx(self.model_dir, self.cache_dir, self.variant)
             tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
             tok.enable_truncation(max_length=self.max_tokens)

@@ -3,8 +3,10 @@ encoder choice recorded (int8 weights define another index)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -76,9 +78,13 @@ class TestExport:
     """The export recipe: attention fused by onnxruntime's optimiser, checked against torch first."""
 
     def test_the_export_fuses_attention_and_matches_torch(self, tmp_path: Path) -> None:
-        from ingest.onnx_encoder import OnnxEncoder, export_onnx
+        from ingest.onnx_encoder import STALE_AFTER_S, OnnxEncoder, export_onnx
 
+        stale = tmp_path / "minilm-0123456789ab.onnx"  # another recipe's graph, unused for over a week
+        stale.write_bytes(b"old graph")
+        os.utime(stale, (time.time() - STALE_AFTER_S - 60,) * 2)
         path = export_onnx(default_model_path(), tmp_path, "onnx")
+        assert not stale.exists()
         ops = _op_types(path)
         assert {"Attention", "SkipLayerNormalization"} <= ops  # fused kernels, not MatMul/Softmax chains
         texts = ["MRD-positive B-ALL in first remission: blinatumomab", "x", "Ph+ ALL " * 30]

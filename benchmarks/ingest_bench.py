@@ -10,8 +10,13 @@ detection, so it re-embeds everything), peak RSS (VmHWM) and the store's size on
 also the **encoder limit**: after the ingest, in the same process, with the same encoder (the same
 ONNX session) and nothing else running, the time to encode exactly the chunk texts ALLy embedded
 (their `embed_text`) in one call (the encoder sorts them by token length and runs batches of
-`embed_batch_size`), and `encoder_limit_ratio` = that time / ALLy's ingest time (1.0: ingest costs
+`ingest_batch_size`), and `encoder_limit_ratio` = that time / ALLy's ingest time (1.0: ingest costs
 no more than its embeddings). `--replay` also times ALLy's own encoder calls (its hand-overs) re-run the same way (`replay_s`).
+`--same-texts` also times each system's encoder alone on the very same texts, LangChain's chunks
+(`same_texts_s`; `encoder_speed_vs_langchain` = LangChain's time / ALLy's: above 1, ALLy's model runs
+faster per text), and reports the characters each system sent to its model (`encoded_chars`: ALLy
+encodes its chunks and, for the unit vectors, bullets and fields quoted with their path): together
+they say how much of the chunks/s ratio is the model and how much is the text ALLy chooses to encode.
 Wall and CPU seconds (the child's CPU time, all threads: steadier than wall time when other work
 shares the cores) are both reported. Medians over --repeats.
 
@@ -109,7 +114,12 @@ def _input_kb(inputs: list[Path]) -> float:
     return sum(f.stat().st_size for f in files) / 1024
 
 
-def ally_run(inputs: list[Path], encoder: str, replay: bool = False) -> dict[str, Any]:
+def _langchain_texts(inputs: list[Path], corpus_name: str) -> list[str]:
+    docs = langchain_split_pubmed(inputs) if corpus_name == "pubmed-real" else langchain_split(inputs[0])
+    return [d.page_content for d in docs]
+
+
+def ally_run(inputs: list[Path], encoder: str, replay: bool = False, same_texts: str | None = None) -> dict[str, Any]:
     from ally.settings import Settings
     from ingest.embed import encoder_for
     from ingest.pipeline import ingest_paths
@@ -137,6 +147,15 @@ def ally_run(inputs: list[Path], encoder: str, replay: bool = False) -> dict[str
                 for call in calls:
                     enc.encode(call)
             replay_s = replayed.seconds
+        same_texts_s = None
+        if same_texts is not None:
+            texts = _langchain_texts(inputs, same_texts)
+            with Timer() as alone:
+                enc.encode(texts)
+            same_texts_s = alone.seconds
+        encoded = [t for call in first_work.calls for t in call] + [
+            t for call, _ in first_work.late_calls for t in call
+        ]
         return {
             "chunks": r1.chunks,
             "docs": r1.added,
@@ -153,13 +172,15 @@ def ally_run(inputs: list[Path], encoder: str, replay: bool = False) -> dict[str
             "encoder_limit_s": limit.seconds,
             "encoder_limit_ratio": limit.seconds / first.seconds,
             "replay_s": replay_s,
+            "same_texts_s": same_texts_s,
+            "encoded_chars": sum(len(t) for t in encoded),
             "encode_calls": len(calls),
             "peak_rss_mb": round(rss, 1),
             "store_mb": store_mb,
         }
 
 
-def langchain_run(inputs: list[Path], corpus_name: str) -> dict[str, Any]:
+def langchain_run(inputs: list[Path], corpus_name: str, same_texts: bool = False) -> dict[str, Any]:
     import uuid
 
     import chromadb  # noqa: F401 - one-time imports are not part of the throughput
@@ -183,6 +204,11 @@ def langchain_run(inputs: list[Path], corpus_name: str) -> dict[str, Any]:
         with Timer() as again:  # the plain pipeline re-runs: split + embed + add again
             docs2 = split()
             db.add_documents(docs2)
+        same_texts_s = None
+        if same_texts:
+            with Timer() as alone:
+                embeddings.embed_documents([d.page_content for d in docs])
+            same_texts_s = alone.seconds
         return {
             "chunks": len(docs),
             "embedded_first": len(docs),
@@ -190,6 +216,8 @@ def langchain_run(inputs: list[Path], corpus_name: str) -> dict[str, Any]:
             "first_cpu_s": first.cpu_seconds,
             "reingest_s": again.seconds,
             "reingest_embedded": len(docs2),
+            "same_texts_s": same_texts_s,
+            "encoded_chars": sum(len(d.page_content) for d in docs),
             "peak_rss_mb": round(rss, 1),
             "store_mb": store_mb,
         }
@@ -199,9 +227,10 @@ def worker(args: argparse.Namespace) -> None:
     """One system's run in this (fresh) process; its figures as the last line of stdout."""
     inputs = _inputs(args)
     if args.worker == "langchain":
-        result = langchain_run(inputs, args.corpus)
+        result = langchain_run(inputs, args.corpus, args.same_texts)
     else:
-        result = ally_run(inputs, args.worker.removeprefix("ally-"), args.replay)
+        same = args.corpus if args.same_texts else None
+        result = ally_run(inputs, args.worker.removeprefix("ally-"), args.replay, same)
     print(json.dumps(result))
 
 
@@ -209,6 +238,7 @@ def _child(system: str, args: argparse.Namespace) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "benchmarks.ingest_bench", "--worker", system, "--corpus", args.corpus]
     cmd += ["--chunks", str(args.chunks)] + (["--files", str(args.files)] if args.files else [])
     cmd += ["--replay"] if args.replay else []
+    cmd += ["--same-texts"] if args.same_texts else []
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -232,7 +262,10 @@ def _summary(runs: list[dict[str, Any]], size_kb: float) -> dict[str, Any]:
         "reingest_ratio": round(again / first, 4),
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
         "store_mb": runs[0]["store_mb"],
+        "encoded_chars": runs[0]["encoded_chars"],
     }
+    if runs[0]["same_texts_s"] is not None:
+        s["same_texts_s"] = round(median([r["same_texts_s"] for r in runs]), 3)
     if "encoder_limit_s" in runs[0]:
         s["docs"] = runs[0]["docs"]
         s["failures"] = runs[0]["failures"]
@@ -256,6 +289,9 @@ def main() -> None:
     parser.add_argument("--encoders", default="onnx", help="comma-separated ALLy encoders to measure")
     parser.add_argument("--name", default=None, help="results file name (default: from corpus and mode)")
     parser.add_argument("--replay", action="store_true", help="also time ALLy's own encoder calls re-run")
+    parser.add_argument(
+        "--same-texts", action="store_true", help="also time each system's encoder alone on LangChain's chunks"
+    )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.chunks = args.chunks or (150 if args.quick else 1000)
@@ -280,6 +316,9 @@ def main() -> None:
             s["chunks_per_s_vs_langchain"] = round(s["chunks_per_s"] / lc["chunks_per_s"], 2)
             s["corpus_speed_vs_langchain"] = round(lc["first_s"] / s["first_s"], 2)
             s["chunks_per_cpu_s_vs_langchain"] = round(s["chunks_per_cpu_s"] / lc["chunks_per_cpu_s"], 2)
+            s["encoded_chars_vs_langchain"] = round(s["encoded_chars"] / lc["encoded_chars"], 2)
+            if "same_texts_s" in s and "same_texts_s" in lc:
+                s["encoder_speed_vs_langchain"] = round(lc["same_texts_s"] / s["same_texts_s"], 2)
     real = args.corpus == "pubmed-real"
     result = {
         "benchmark": "ingest",

@@ -128,7 +128,8 @@ def _subprocess(kind: str, target: str, encoder: str, n: int) -> dict[str, Any]:
         text=True,
         check=True,
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def main() -> None:

@@ -160,7 +160,7 @@ def encoder_for(settings: Settings, *, bulk: bool = False) -> Encoder:
         settings.embedding_model,
         settings.embedding_dim,
         settings.encoder,
-        settings.embed_batch_size,
+        settings.ingest_batch_size if bulk else settings.embed_batch_size,
         settings.model_max_tokens,
         settings.encoder_threads,
         bulk,

@@ -50,6 +50,9 @@ def test_the_bulk_encoder_runs_batches_side_by_side_with_the_same_vectors() -> N
     assert bulk.workers == usable_cores() and encoder_for(Settings(encoder_threads=3), bulk=True).workers == 3
     assert float((1 - (query.encode(texts) * bulk.encode(texts)).sum(axis=1)).max()) < 1e-6
     assert bulk._session.get_session_options().intra_op_num_threads == 1  # type: ignore[attr-defined]
+    # ingest runs small batches (`ingest_batch_size`), the query encoder batches the questions in flight
+    assert (bulk.batch_size, query.batch_size) == (Settings().ingest_batch_size, Settings().embed_batch_size)  # type: ignore[attr-defined]
+    assert encoder_for(Settings(ingest_batch_size=3), bulk=True).batch_size == 3  # type: ignore[attr-defined]
 
 
 @pytest.mark.slow

@@ -195,9 +195,15 @@ class Asked:
     written: str
     thing: str
 
+    def named_by(self, u: Unit) -> bool:
+        """Whether a unit names the attribute itself: a sentence in its own words (not through its
+        document's title: "… FDA-approved therapies" approves none of the sentences under it), a
+        bullet or a card field with its path or field name."""
+        return self.attribute in (u.own_tokens if u.kind == "sentence" else u.tokens)
+
     def given_by(self, u: Unit) -> bool:
         """Whether a unit gives it: it names the attribute and its passage names the product."""
-        return self.attribute in u.tokens and bool(u.passage_tokens & self.about)
+        return self.named_by(u) and bool(u.passage_tokens & self.about)
 
 
 def _dose_of_no_drug(q: QuestionAnalysis) -> Choice | None:
@@ -317,7 +323,7 @@ class Chooser:
         for asked in self._asked_of(q):
             # another drug's side effects ("severe adverse effects … in the ibuprofen group") or maker
             # are no answer about this one's
-            chosen = [u for u in chosen if asked.attribute not in u.tokens or asked.given_by(u)] or chosen
+            chosen = [u for u in chosen if not asked.named_by(u) or asked.given_by(u)] or chosen
         if named and (q.wants_dose or q.units):
             # a figure asked about a named drug, trial or gene: units of passages that never name it are
             # neighbours (another drug's card), not evidence

@@ -297,6 +297,32 @@ class TestNamedThingsAndFigures:
             assert not choice.abstained and lead in choice.units[0].text
 
     @pytest.mark.parametrize(
+        ("question", "approval_cited"),
+        [
+            # the document's title ("… FDA-approved therapies") approves none of its sentences: the
+            # sentence about Kymriah's remissions is no answer to when it was approved
+            ("When was Kymriah approved?", False),
+            ("What is the approval year for tisagenlecleucel?", False),
+            ("When was blinatumomab approved?", True),  # a sentence that says so in its own words
+        ],
+    )
+    def test_an_attribute_is_given_in_a_sentence_s_own_words_not_by_its_document_s_title(
+        self, settings: Settings, vocab: Vocabulary, question: str, approval_cited: bool
+    ) -> None:
+        title = "Acute lymphoblastic leukemia: overview and FDA-approved therapies"
+        tisa = Chunk(
+            "tisa", "d1", "", "Tisagenlecleucel (Kymriah) achieved remission rates exceeding 80%.", "", 0, title, []
+        )
+        blina = Chunk("blina", "d1", "", "Blinatumomab was the first bispecific antibody approved.", "", 0, title, [])
+        idf = idf_of(vocab, tisa, blina, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG)
+        q = analyse(question, vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(tisa, blina))
+        if approval_cited:
+            assert not choice.abstained and "approved" in choice.units[0].text, choice
+        else:
+            assert choice.abstained and choice.missing == ["approval of tisagenlecleucel"], choice
+
+    @pytest.mark.parametrize(
         ("question", "answered"),
         [
             ("What is the remission rate after allo-HSCT?", False),  # the 100% is the CAR-T's

@@ -310,9 +310,20 @@ class Vocabulary:
         populations = {name: re.compile(rx, re.IGNORECASE) for name, rx in (raw.get("populations") or {}).items()}
         return cls(concepts, populations, source=data)
 
+    def narrow_age_groups(self) -> dict[str, tuple[int, int]]:
+        """The age groups (`ages`) that hold no other group whole: those a patient's age or a
+        passage's age bound stands for. "Adults" holds "older adults" and is named only in words
+        ("45M" is no question about adults as a whole; "aged 65 and older" is about older adults)."""
+        groups = {c.id: c.ages for c in self.concepts.values() if c.ages}
+        return {
+            g: (lo, hi)
+            for g, (lo, hi) in groups.items()
+            if not any(o != g and lo <= a and b <= hi for o, (a, b) in groups.items())
+        }
+
     def age_groups(self, age: int) -> set[str]:
-        """The concepts whose age group (`ages`) holds a patient of `age` years."""
-        return {c.id for c in self.concepts.values() if c.ages and c.ages[0] <= age <= c.ages[1]}
+        """The narrow age groups (`narrow_age_groups`) that hold a patient of `age` years."""
+        return {g for g, (lo, hi) in self.narrow_age_groups().items() if lo <= age <= hi}
 
     # --- matching -----------------------------------------------------------------------------
     def matches(self, text: str) -> list[Match]:

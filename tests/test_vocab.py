@@ -224,6 +224,11 @@ class TestOtherSenses:
     def test_age_groups_hold_the_ages_they_name(self, age: int, groups: set[str]) -> None:
         assert VOCAB.age_groups(age) == groups
 
+    def test_a_group_holding_another_is_named_only_in_words(self) -> None:
+        assert "c_adult" in VOCAB.concepts_in("doses for adults") and "c_adult" not in VOCAB.narrow_age_groups()
+        assert "c_aya" in VOCAB.concepts_in("pediatric and young adult patients")
+        assert "c_adult" not in VOCAB.concepts_in("pediatric and young adult patients")
+
     def test_other_senses_of_a_term_the_concept_lacks_are_an_error(self, tmp_path: Path) -> None:
         path = tmp_path / "vocabulary.yaml"
         path.write_text(

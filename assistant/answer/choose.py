@@ -334,6 +334,9 @@ class Chooser:
             chosen = [u for u in chosen if u.passage_tokens & specific or not u.numbers] or chosen
             # nor with another product's card ("Is revumenib approved?": brexucabtagene's indications)
             chosen = [u for u in chosen if not self._card_of_another(u, specific)] or chosen
+        if self._figure_asked(q) and (groups := self._asked_age_groups(q)):
+            # nor with another age group's figures ("> 80% in pediatric and young adult patients" for adults)
+            chosen = [u for u in chosen if not u.numbers or self._for_ages(groups, u)] or chosen
         return chosen
 
     def _narrowed(self, q: QuestionAnalysis, chosen: list[Unit], named: set[str]) -> list[Unit] | Choice:
@@ -930,13 +933,8 @@ class Chooser:
         informative, specific = self.informative(q), self.asked_therapies(q)
         drugs = ", ".join(sorted(self.vocab.label(c) for c in specific))
         about = f" {drugs}" if drugs else ""
-        if q.wants_share:  # a share or rate is answered by one ("25%", "3 of 40"), not by a dose or a grade
-            # ... of the group asked ("of smokers"): a share among patients with lung cancer is another's
-            group = q.share_of & informative
-            share = partial(_gives_share, informative, specific, group)
-            among = ", ".join(self._readable(q, [t for t in q.terms if t in group]))
-            reason = f"no passage gives the share or rate asked for{about}" + (f" of {among}" if among else "")
-            fixed.append((drugs or "the share or rate", reason, share, True))
+        if q.wants_share:
+            fixed.append(self._share_entry(q, informative, specific, drugs))
         for asked in self._asked_of(q):
             # the side effects, maker or approval of a named product: a unit giving it, from a passage
             # about the product, leads ("Tisagenlecleucel is a … CAR T-cell therapy targeting CD19" names
@@ -956,7 +954,61 @@ class Chooser:
             groups = self._age_groups if q.wants_age_group else frozenset()
             age = partial(_gives_age, informative, specific, groups)
             fixed.append((drugs or "the age", f"no passage found gives the age asked for{about}", age, True))
+        if self._figure_asked(q) and (groups := self._asked_age_groups(q)):
+            fixed.append(self._age_group_entry(q, groups, informative, specific))
         return fixed
+
+    def _share_entry(
+        self, q: QuestionAnalysis, informative: set[str], specific: set[str], drugs: str
+    ) -> tuple[str, str, Callable[[Unit], bool], bool]:
+        """A share or rate asked is answered by one ("25%", "3 of 40"), not by a dose or a grade, of
+        the group asked ("of smokers": a share among patients with lung cancer is another's) and of
+        the age group asked ("in older adults")."""
+        group = q.share_of & informative
+        ages = self._asked_age_groups(q)
+
+        def share(u: Unit) -> bool:
+            return _gives_share(informative, specific, group, u) and (not ages or self._for_ages(ages, u))
+
+        among = ", ".join(self._readable(q, [t for t in q.terms if t in group]))
+        about = f" {drugs}" if drugs else ""
+        reason = f"no passage gives the share or rate asked for{about}" + (f" of {among}" if among else "")
+        if ages and not among:
+            reason += f" in {listed(self._readable(q, sorted(ages)), 'and')}"
+        return (drugs or "the share or rate", reason, share, True)
+
+    def _age_group_entry(
+        self, q: QuestionAnalysis, groups: frozenset[str], informative: set[str], specific: set[str]
+    ) -> tuple[str, str, Callable[[Unit], bool], bool]:
+        """A figure asked for an age group ("remission rate … in adults") comes from a unit about what
+        is asked and about that group, a wider one or no age group; none: refused saying so. It does
+        not lead: the question's wording ranks the units ("which group of children has the highest
+        incidence" is answered by the sentence naming the group, not by a children's figure)."""
+        label = self._topic(q, sorted(groups))
+
+        def for_group(u: Unit) -> bool:
+            return bool(u.numbers) and _about(informative, specific, u) and self._for_ages(groups, u)
+
+        return (label, f"no passage found gives a figure for {label}", for_group, False)
+
+    @staticmethod
+    def _figure_asked(q: QuestionAnalysis) -> bool:
+        return q.wants_number or q.wants_share or q.wants_dose
+
+    def _asked_age_groups(self, q: QuestionAnalysis) -> frozenset[str]:
+        """The age groups the question names in words ("in adults", "for kids"; a patient's age is
+        the pathway's and `_same_side`'s business, not a group asked for)."""
+        return frozenset(c for c in self.vocab.concepts_in(q.corrected) if c in self._age_groups)
+
+    def _for_ages(self, asked: frozenset[str], u: Unit) -> bool:
+        """Whether a unit's figures may be an asked age group's: it names no age group, or one whose
+        ages hold an asked group's ("adults" for older adults; not "young adults" for adults; either
+        line of a card for "adults vs peds")."""
+        named = [self.vocab.concepts[g].ages for g in u.tokens & self._age_groups]
+        wanted = [self.vocab.concepts[g].ages for g in asked]
+        return not named or any(
+            any(n is not None and w is not None and n[0] <= w[0] and w[1] <= n[1] for n in named) for w in wanted
+        )
 
     @staticmethod
     def _reports_finding(q: QuestionAnalysis, u: Unit) -> bool:

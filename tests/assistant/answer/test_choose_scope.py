@@ -490,7 +490,64 @@ class TestNamedThingsAndFigures:
         choice = Chooser(settings, vocab, idf).choose(q, hits(unit, PROSE))
         assert choice.abstained is not answered
         if not answered:
-            assert choice.reason == "no passage gives the share or rate asked for"
+            assert choice.reason == "no passage gives the share or rate asked for of adults"
+
+    CARD = (
+        "nelarabine\nDosing Schedule:\n- Adults: 1500 mg/m² IV over 2 hours on Days 1, 3, 5\n"
+        "- Pediatric: 650 mg/m² IV daily for 5 consecutive days"
+    )
+
+    @pytest.mark.parametrize(
+        ("question", "given", "not_given"),
+        [
+            ("What is the dose of nelarabine for adults?", "1500 mg", "650 mg"),
+            ("What is the dose of nelarabine for children?", "650 mg", "1500 mg"),
+            ("What is the dose of nelarabine?", "1500 mg", None),  # no age group asked: both lines
+        ],
+    )
+    def test_a_figure_asked_for_an_age_group_is_that_group_s(
+        self, settings: Settings, vocab: Vocabulary, question: str, given: str, not_given: str | None
+    ) -> None:
+        card = Chunk("card", "d1", "Dosing", self.CARD, "", 0, "Doc", [RECORD])
+        idf = idf_of(vocab, card, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG)
+        choice = Chooser(settings, vocab, idf).choose(analyse(question, vocab, idf.known), hits(card, PROSE))
+        shown = " ".join(u.display for u in choice.units)
+        assert not choice.abstained and given in shown, choice
+        if not_given is None:  # no age group asked: both lines
+            assert "650 mg" in shown
+        else:
+            assert given in choice.units[0].display and not_given not in shown
+
+    @pytest.mark.parametrize(
+        ("question", "answered", "reason"),
+        [
+            ("What is the remission rate of tisagenlecleucel in adults?", False, "in adults"),
+            ("What is the remission rate of tisagenlecleucel in older adults?", False, "in older adults"),
+            ("What is the remission rate of tisagenlecleucel in children?", True, None),
+            ("What is the remission rate of tisagenlecleucel in teenagers?", True, None),
+        ],
+    )
+    def test_another_age_group_s_rate_is_no_answer(
+        self, settings: Settings, vocab: Vocabulary, question: str, answered: bool, reason: str | None
+    ) -> None:
+        young = Chunk(
+            "young",
+            "d1",
+            "",
+            "Tisagenlecleucel achieved complete remission rates exceeding 80% in pediatric and young adult "
+            "patients with relapsed B-ALL. Tisagenlecleucel is a CD19-directed CAR-T cell therapy.",
+            "",
+            0,
+            "Doc",
+            [],
+        )
+        idf = idf_of(vocab, young, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG)
+        choice = Chooser(settings, vocab, idf).choose(analyse(question, vocab, idf.known), hits(young, PROSE))
+        assert choice.abstained is not answered, choice
+        if answered:
+            assert "80%" in choice.units[0].display
+        else:
+            assert choice.reason.endswith(f"tisagenlecleucel {reason}"), choice.reason
 
     def test_a_name_written_with_another_ending_is_mentioned(self, settings: Settings, vocab: Vocabulary) -> None:
         milks = Chunk(

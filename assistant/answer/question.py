@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -804,6 +804,7 @@ class Lexicon(AbstractSet[str]):
                 long[t[:6]].append(t)
         self._typo = dict(typo)
         self._long = dict(long)
+        self._joined: tuple[AbstractSet[str] | Mapping[str, str], Lexicon] | None = None
 
     @classmethod
     def of(cls, terms: AbstractSet[str]) -> Lexicon:
@@ -817,6 +818,15 @@ class Lexicon(AbstractSet[str]):
 
     def __len__(self) -> int:
         return len(self.terms)
+
+    def joined(self, more: AbstractSet[str] | Mapping[str, str]) -> Lexicon:
+        """This lexicon with the terms of `more` (the vocabulary's words as written), built once for
+        the `more` last asked: typo correction searches both on every question, and building their
+        union each time cost ~3 ms per answer at 2,300 real PubMed passages, growing with the store."""
+        hit = self._joined
+        if hit is None or hit[0] is not more:
+            hit = self._joined = (more, Lexicon(self.terms | set(more)))
+        return hit[1]
 
     def typo_candidates(self, word: str) -> list[str]:
         """Known alphabetic terms of five letters or more that start as `word` does."""
@@ -858,7 +868,7 @@ def correct_typos(text: str, known: AbstractSet[str], vocab: Vocabulary) -> tupl
     # the corpus's words and the vocabulary's ("side efects": the vocabulary's "side effects" even where
     # the corpus never writes it), corrected to a word as written: "nelarbine" is "nelarabine", not
     # the stem "nelarabin" (which names no concept)
-    lexicon = Lexicon.of(set(known) | set(vocab.surfaces))
+    lexicon = Lexicon.of(known).joined(vocab.surfaces)
 
     def fix(m: re.Match[str]) -> str:
         word = m.group(0)

@@ -649,6 +649,16 @@ class TestTypos:
         assert sorted(lexicon.same_start(word)) == sorted(t for t in known if len(t) >= 8 and t[:6] == word[:6])
         assert set(lexicon) == known and len(lexicon) == len(known) and all(t in lexicon for t in known)
 
+    def test_the_store_s_terms_and_the_vocabulary_s_are_joined_once(self, vocab: Vocabulary) -> None:
+        lexicon = Lexicon({"remission", "rate"})
+        joined = lexicon.joined(vocab.surfaces)
+        assert joined is lexicon.joined(vocab.surfaces)  # not rebuilt on every question
+        assert set(joined) == {"remission", "rate"} | set(vocab.surfaces)
+        other = {"nelarabin": "nelarabine"}
+        assert set(lexicon.joined(other)) == {"remission", "rate", "nelarabin"}
+        # a typo of a word only the vocabulary writes is still corrected through the joined lexicon
+        assert correct_typos("blinatumomb dose", lexicon, vocab)[1] == {"blinatumomb": "blinatumomab"}
+
 
 def test_numbers_are_read_as_written() -> None:
     assert numbers_in("1,500 mg/m² on days 1, 3, 5; ≥65 years; 25%") == ["1,500", "1", "3", "5", "≥65", "25%"]

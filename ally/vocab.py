@@ -139,7 +139,7 @@ STOPWORDS = frozenset(
 
 # Bump when `tokens()` changes: stores re-tokenise their BM25 index when it differs.
 TOKENIZER_VERSION = 6  # 6: a word giving a term another sense may be joined to it by a hyphen
-_STEMMER = snowballstemmer.stemmer("english")
+_STEMMER = snowballstemmer.stemmer("english")  # PyStemmer's C build (a dependency) where installed
 _STEMMER_LOCK = threading.Lock()  # a snowballstemmer stemmer keeps its word in itself: one thread at a time
 
 

@@ -335,8 +335,9 @@ class Chooser:
             # nor with another product's card ("Is revumenib approved?": brexucabtagene's indications)
             chosen = [u for u in chosen if not self._card_of_another(u, specific)] or chosen
         if self._figure_asked(q) and (groups := self._asked_age_groups(q)):
-            # nor with another age group's figures ("> 80% in pediatric and young adult patients" for adults)
-            chosen = [u for u in chosen if not u.numbers or self._for_ages(groups, u)] or chosen
+            # nor with another age group's figures or words about them ("> 80% in pediatric and young
+            # adult patients" for adults; "adult ALL … dismal five-year survival rates" for teenagers)
+            chosen = [u for u in chosen if self._for_ages(groups, u)] or chosen
         return chosen
 
     def _narrowed(self, q: QuestionAnalysis, chosen: list[Unit], named: set[str]) -> list[Unit] | Choice:

@@ -549,6 +549,36 @@ class TestNamedThingsAndFigures:
         else:
             assert choice.reason.endswith(f"tisagenlecleucel {reason}"), choice.reason
 
+    def test_words_about_another_age_group_do_not_join_a_group_s_figure(
+        self, settings: Settings, vocab: Vocabulary
+    ) -> None:
+        kids = Chunk(
+            "kids",
+            "d1",
+            "",
+            "Outcomes have improved in pediatric populations, where 5-year survival now exceeds 90%, but adult "
+            "ALL remains challenging with survival rates around 40%.",
+            "",
+            0,
+            "Doc",
+            [],
+        )
+        adults = Chunk(
+            "adults",
+            "d2",
+            "",
+            "Historically, adult ALL was characterized by high relapse rates and extremely low cure rates "
+            "following relapse, leading to dismal five-year survival rates.",  # no figure, about adults
+            "",
+            0,
+            "Doc",
+            [],
+        )
+        idf = idf_of(vocab, kids, adults, PROSE, AML, PHASES, YEARS)
+        q = analyse("what are the chances a child with ALL is cured?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(kids, adults))
+        assert not choice.abstained and [u.chunk.chunk_id for u in choice.units] == ["kids"], choice
+
     def test_a_name_written_with_another_ending_is_mentioned(self, settings: Settings, vocab: Vocabulary) -> None:
         milks = Chunk(
             "milks", "za-doc", "", "Replacement milks were costly for mothers in South Africa.", "", 0, "Doc", []

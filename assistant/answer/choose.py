@@ -44,6 +44,7 @@ from assistant.answer.question import (
     NUMBER_RE,
     RESULT_RE,
     SHARE_FIGURE,
+    STUDY_AIM_RE,
     UBIQUITOUS_SHARE,
     QuestionAnalysis,
     Timepoint,
@@ -638,8 +639,13 @@ class Chooser:
             asked = set(q.terms).union(self.vocab.tokens(q.corrected))
             says_more = [i for i, u in enumerate(chosen) if not u.own_tokens <= asked]
             leads = says_more if len(says_more) < len(chosen) else []
-        best = max(leads or range(len(chosen)), key=lambda i: (shown[i], -i))
-        if best == 0 or (not leads and shown[best] <= shown[0]):
+        candidates = leads or list(range(len(chosen)))
+        # a sentence saying what a study set out to do ("We assessed …", "To determine …") does not
+        # lead while one saying what is so can
+        stating = [i for i in candidates if not (chosen[i].kind == "sentence" and STUDY_AIM_RE.match(chosen[i].text))]
+        aim_first = bool(stating) and 0 not in stating
+        best = max(stating or candidates, key=lambda i: (shown[i], -i))
+        if best == 0 or (not leads and not aim_first and shown[best] <= shown[0]):
             return chosen
         return [chosen[best], *chosen[:best], *chosen[best + 1 :]]
 

@@ -311,6 +311,19 @@ _FINDINGS = re.compile(
     r"\b(?:results?|findings?|outcomes?) (?:of|from|with)\b",
     re.I,
 )
+# A sentence that says what a study set out to do or how it was done, not what is so: "We assessed
+# …", "To determine the MTD …", "The aim of this study was …", "This study evaluated …", "METHODS: …".
+STUDY_AIM_RE = re.compile(
+    r"^\s*(?:(?:OBJECTIVES?|AIMS?|PURPOSE|METHODS?|DESIGN|SETTING|PATIENTS?|PARTICIPANTS|MATERIALS? AND METHODS)\s*:|"
+    r"(?:here,?\s+)?we\s+(?:assessed|investigated|aimed|sought|studied|evaluated|examined|conducted|performed|"
+    r"analy[sz]ed|compared|enrolled|recruited|retrospectively|prospectively|undertook|set out)\b|"
+    r"to\s+(?:determine|assess|evaluate|investigate|compare|examine|explore|study|identify|characteri[sz]e)\b|"
+    r"the\s+(?:aims?|purpose|objectives?|goals?)\s+of\s+(?:this|the|our|the present)\b|"
+    r"(?:this|the present|our)\s+(?:study|trial|review|analysis|work)\s+(?:aimed|aims|was designed|sought|"
+    r"investigated|evaluated|examined|assessed|compared)\b)",
+    re.I,
+)
+
 RESULT_RE = re.compile(
     r"\b(?:showed|shown|shows|found|demonstrated|demonstrates|reported|revealed|concluded|improved|reduced|"
     r"increased|decreased|achieved|prolonged|extended|resulted in|led to|was associated with|were associated with)\b",

@@ -128,6 +128,29 @@ class TestChoose:
         units = c.select(analyse("What do we know of foam cell formation?", vocab, c.idf.known), hits(*ranked))
         assert units[0].chunk.chunk_id == "m"
 
+    @pytest.mark.parametrize(
+        "aim",
+        [
+            "We assessed the effect of dasatinib on remission in adults with Ph-positive ALL.",
+            "To determine the effect of dasatinib on remission in adults with Ph-positive ALL.",
+            "The aim of this study was to evaluate dasatinib for remission in adults with Ph-positive ALL.",
+            "OBJECTIVE: the effect of dasatinib on remission in adults with Ph-positive ALL.",
+        ],
+    )
+    def test_a_study_aim_does_not_lead_a_statement(self, settings: Settings, vocab: Vocabulary, aim: str) -> None:
+        """What a study set out to do ranks first on its words; the sentence saying what is so leads,
+        and the aim is still cited after it."""
+        aims = chunk("aim", aim)
+        says = chunk("says", "Dasatinib induced remission in most adults with Ph-positive ALL.")
+        ranked = [aims, says]
+        c = Chooser(settings, vocab, corpus_idf(vocab, ranked))
+        units = c.select(
+            analyse("What do we know about dasatinib remission in adults with Ph-positive ALL?", vocab, c.idf.known),
+            hits(*ranked),
+        )
+        assert [u.chunk.chunk_id for u in units] == ["says", "aim"]
+        assert units[1].score > units[0].score
+
     def test_a_unit_that_only_restates_the_question_does_not_lead(self, settings: Settings, vocab: Vocabulary) -> None:
         """Listed under one heading, the protocol's bare name matches the question fully and ranks
         first; the bullet that gives its contents (under another heading) leads, and the bare name

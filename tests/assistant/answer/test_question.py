@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from ally.vocab import Vocabulary, default_vocabulary
 from assistant.answer.question import (
     SHARE_FIGURE,
+    STUDY_AIM_RE,
     Lexicon,
     analyse,
     as_written,
@@ -658,6 +659,25 @@ class TestTypos:
         assert set(lexicon.joined(other)) == {"remission", "rate", "nelarabin"}
         # a typo of a word only the vocabulary writes is still corrected through the joined lexicon
         assert correct_typos("blinatumomb dose", lexicon, vocab)[1] == {"blinatumomb": "blinatumomab"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "aim"),
+    [
+        ("We assessed the MRD-based effect of dasatinib.", True),
+        ("Here we investigated whether RBC alloimmunization was affected.", True),
+        ("To determine the MTD of LB-100 in adults with solid tumors.", True),
+        ("The aim of this study was to analyse 30-day mortality.", True),
+        ("This study evaluated blinatumomab in older adults.", True),
+        ("OBJECTIVE: To identify potential safety risks.", True),
+        ("BACKGROUND: Mapping DNaseI hypersensitive sites identifies regulatory regions.", False),
+        ("We found that dasatinib induced remission.", False),
+        ("The study showed improved survival.", False),
+        ("Dasatinib is used to treat chronic myeloid leukemia.", False),
+    ],
+)
+def test_a_study_aim_is_told_from_a_statement(sentence: str, aim: bool) -> None:
+    assert bool(STUDY_AIM_RE.match(sentence)) is aim
 
 
 def test_numbers_are_read_as_written() -> None:

@@ -580,10 +580,10 @@ def age_ranges(text: str) -> list[tuple[float, float]]:
 
 def bounded_age_groups(text: str, vocab: Vocabulary) -> set[str]:
     """The vocabulary's narrow age groups (`Vocabulary.narrow_age_groups`) that hold every age a
-    text's age bound covers ("Adult >65",
-    "aged 65 and older": older adults; "under 18 years": children): the passage is about that group,
-    as a patient's age in a question is (`patient_age_groups`). A bound on another figure ("over 100
-    patients") or one that spans groups ("Adult <65") names none."""
+    text's age bound covers ("Adult >65", "aged 65 and older": older adults; "under 18 years":
+    children): the passage is about that group, as a patient's age in a question is
+    (`patient_age_groups`). A bound on another figure ("over 100 patients") or one that spans groups
+    ("Adult <65": adults as a whole are named only in words) names none."""
     narrow = vocab.narrow_age_groups()
     return {g for lo, hi in age_ranges(text) for g, (a, b) in narrow.items() if a <= lo and hi <= b}
 

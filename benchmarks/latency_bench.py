@@ -44,32 +44,27 @@ from benchmarks.common import (
 
 
 def build_store(chunks: int, encoder: str) -> Path:
-    from ally.settings import Settings
-    from ingest.embed import encoder_for
-    from ingest.pipeline import ingest_paths
-
-    store = WORK / f"store-{chunks}-{encoder}"
-    settings = Settings(store=store, encoder=encoder)
-    cache = CachedEncoder(encoder_for(settings), WORK / f"vectors-{encoder}.npz")
-    report = ingest_paths([corpus(chunks)], settings, encoder=cache)
-    if cache.computed:
-        cache.save()
-    print(f"store {store}: {report.chunks} chunks, {report.embedded} embedded now ({cache.computed} by the model)")
-    (store / "bench-chunks.txt").write_text(str(report.chunks))
-    return store
+    """ALLy's store of the synthetic corpus of `chunks` chunks."""
+    return _ingest([corpus(chunks)], f"store-{chunks}-{encoder}", f"vectors-{encoder}.npz", encoder)
 
 
 def build_pubmed_store(encoder: str) -> Path:
     """ALLy's store of the real PubMed corpus (every XML file, the PubMed loader)."""
-    from ally.settings import Settings
     from benchmarks.pubmed import pubmed_files
+
+    return _ingest(pubmed_files(), f"store-pubmed-{encoder}", f"vectors-pubmed-{encoder}.npz", encoder)
+
+
+def _ingest(paths: list[Path], name: str, vectors: str, encoder: str) -> Path:
+    """`paths` ingested by ALLy's pipeline into WORK/`name`, chunk vectors cached in WORK/`vectors`."""
+    from ally.settings import Settings
     from ingest.embed import encoder_for
     from ingest.pipeline import ingest_paths
 
-    store = WORK / f"store-pubmed-{encoder}"
+    store = WORK / name
     settings = Settings(store=store, encoder=encoder)
-    cache = CachedEncoder(encoder_for(settings), WORK / f"vectors-pubmed-{encoder}.npz")
-    report = ingest_paths(pubmed_files(), settings, encoder=cache)
+    cache = CachedEncoder(encoder_for(settings), WORK / vectors)
+    report = ingest_paths(paths, settings, encoder=cache)
     if cache.computed:
         cache.save()
     print(f"store {store}: {report.chunks} chunks, {report.embedded} embedded now ({cache.computed} by the model)")

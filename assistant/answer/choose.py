@@ -250,7 +250,9 @@ class Chooser:
         self.meaning = meaning if settings.unit_similarity_weight > 0 else None
         self.cache = UnitCache(vocab)
         self._classes = {b for c in vocab.concepts.values() for b in c.broader}  # concepts other concepts narrow
-        self._age_groups = frozenset(c.id for c in vocab.concepts.values() if c.ages)  # "children", "older adults"
+        # the vocabulary's age groups by their ages ("children": 0-17, "older adults": 65-130)
+        self._age_ranges = {c.id: c.ages for c in vocab.concepts.values() if c.ages}
+        self._age_groups = frozenset(self._age_ranges)
 
     # --- abstention checks -------------------------------------------------------------------
     def _refusal(self, q: QuestionAnalysis) -> tuple[str, list[str]] | None:
@@ -940,8 +942,9 @@ class Chooser:
         informative, specific = self.informative(q), self.asked_therapies(q)
         drugs = ", ".join(sorted(self.vocab.label(c) for c in specific))
         about = f" {drugs}" if drugs else ""
+        ages = self._asked_age_groups(q) if self._figure_asked(q) else frozenset()
         if q.wants_share:
-            fixed.append(self._share_entry(q, informative, specific, drugs))
+            fixed.append(self._share_entry(q, informative, specific, drugs, ages))
         for asked in self._asked_of(q):
             # the side effects, maker or approval of a named product: a unit giving it, from a passage
             # about the product, leads ("Tisagenlecleucel is a … CAR T-cell therapy targeting CD19" names
@@ -961,18 +964,17 @@ class Chooser:
             groups = self._age_groups if q.wants_age_group else frozenset()
             age = partial(_gives_age, informative, specific, groups)
             fixed.append((drugs or "the age", f"no passage found gives the age asked for{about}", age, True))
-        if self._figure_asked(q) and (groups := self._asked_age_groups(q)):
-            fixed.append(self._age_group_entry(q, groups, informative, specific))
+        if ages:
+            fixed.append(self._age_group_entry(q, ages, informative, specific))
         return fixed
 
     def _share_entry(
-        self, q: QuestionAnalysis, informative: set[str], specific: set[str], drugs: str
+        self, q: QuestionAnalysis, informative: set[str], specific: set[str], drugs: str, ages: frozenset[str]
     ) -> tuple[str, str, Callable[[Unit], bool], bool]:
         """A share or rate asked is answered by one ("25%", "3 of 40"), not by a dose or a grade, of
         the group asked ("of smokers": a share among patients with lung cancer is another's) and of
-        the age group asked ("in older adults")."""
+        the age group asked ("in older adults": `ages`)."""
         group = q.share_of & informative
-        ages = self._asked_age_groups(q)
 
         def share(u: Unit) -> bool:
             return _gives_share(informative, specific, group, u) and (not ages or self._for_ages(ages, u))
@@ -1011,10 +1013,9 @@ class Chooser:
         """Whether a unit's figures may be an asked age group's: it names no age group, or one whose
         ages hold an asked group's ("adults" for older adults; not "young adults" for adults; either
         line of a card for "adults vs peds")."""
-        named = [self.vocab.concepts[g].ages for g in u.tokens & self._age_groups]
-        wanted = [self.vocab.concepts[g].ages for g in asked]
+        named = [self._age_ranges[g] for g in u.tokens & self._age_groups]
         return not named or any(
-            any(n is not None and w is not None and n[0] <= w[0] and w[1] <= n[1] for n in named) for w in wanted
+            lo <= self._age_ranges[w][0] and self._age_ranges[w][1] <= hi for w in asked for lo, hi in named
         )
 
     @staticmethod

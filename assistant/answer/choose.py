@@ -337,11 +337,24 @@ class Chooser:
             chosen = [u for u in chosen if u.passage_tokens & specific or not u.numbers] or chosen
             # nor with another product's card ("Is revumenib approved?": brexucabtagene's indications)
             chosen = [u for u in chosen if not self._card_of_another(u, specific)] or chosen
-        if self._figure_asked(q) and (groups := self._asked_age_groups(q)):
-            # nor with another age group's figures or words about them ("> 80% in pediatric and young
-            # adult patients" for adults; "adult ALL … dismal five-year survival rates" for teenagers)
-            chosen = [u for u in chosen if self._for_ages(groups, u)] or chosen
         return chosen
+
+    def _of_asked_ages(self, q: QuestionAnalysis, chosen: list[Unit]) -> list[Unit] | Choice:
+        """Where a figure is asked for an age group, the chosen units less another age group's figures
+        and words about them ("> 80% in pediatric and young adult patients" for adults; "5-year survival
+        … exceeds 90%" of children and "around 40%" of adults for teenagers); the refusal when that
+        leaves none (as `_same_side`: another group's figure is no answer, not even a partial one)."""
+        if not self._figure_asked(q) or not (groups := self._asked_age_groups(q)):
+            return chosen
+        same_ages = [u for u in chosen if self._for_ages(groups, u)]
+        if same_ages:
+            return same_ages
+        label = " ".join([self._topic(q, sorted(groups)), *bound_phrases(q.corrected)])  # "adults over 60"
+        drugs = sorted(self.vocab.label(c) for c in self.asked_therapies(q))
+        of = f" of {listed(drugs, 'and')}" if drugs else ""
+        return Choice(
+            True, reason=f"the passages found give figures{of} for another age group than {label}", missing=[label]
+        )
 
     def _narrowed(self, q: QuestionAnalysis, chosen: list[Unit], named: set[str]) -> list[Unit] | Choice:
         """The chosen units that may answer: on the question's side of a bound, about the things it
@@ -349,7 +362,10 @@ class Chooser:
         same_side = self._same_side(q, chosen)
         if isinstance(same_side, Choice):
             return same_side
-        return self._without_unasked_cards(q, self._of_asked_things(q, same_side, named))
+        same_ages = self._of_asked_ages(q, self._of_asked_things(q, same_side, named))
+        if isinstance(same_ages, Choice):
+            return same_ages
+        return self._without_unasked_cards(q, same_ages)
 
     def _without_unasked_cards(self, q: QuestionAnalysis, chosen: list[Unit]) -> list[Unit] | Choice:
         """Where a figure is asked, the chosen units less the figures of drug cards whose drug the
@@ -911,14 +927,20 @@ class Chooser:
         """The refusal when what the question fixes is stated by no unit found: the answer it proposes
         ("…, antigen loss?"), the timepoint its figure is asked at ("5-year OS", "at 2 years"), the
         share or rate, the schedule or the age it asks for. A unit not chosen that states it joins the
-        answer (in `chosen`; a proposed answer, a share, a schedule and an age lead it)."""
+        answer (in `chosen`; a proposed answer, a share, a schedule and an age lead it), never one
+        giving another age group's figures than the one asked."""
+        ages = self._asked_age_groups(q) if self._figure_asked(q) else frozenset()
+
+        def for_ages(u: Unit) -> bool:
+            return not ages or self._for_ages(ages, u)
+
         for what, reason, holds, leads in self._fixed(q):
             stating = next((i for i, u in enumerate(chosen) if holds(u)), None)
             if stating is not None:
                 if leads and stating > 0:  # the unit that gives what is asked comes first
                     chosen.insert(0, chosen.pop(stating))
                 continue
-            backing = [u for u in self._of_population(pool, population) if holds(u)]
+            backing = [u for u in self._of_population(pool, population) if holds(u) and for_ages(u)]
             if not backing:
                 return Choice(True, reason=reason, missing=[what])
             chosen.insert(0 if leads else len(chosen), max(backing, key=lambda u: u.score))

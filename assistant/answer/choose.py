@@ -861,6 +861,10 @@ class Chooser:
         for t in measure:
             if not t.startswith("c_"):
                 spans += [(m.start(), m.end()) for m in re.finditer(rf"\b{re.escape(t)}\w*", text, re.I)]
+        # a population named is no measure: "R/R ALL", "relapsed/refractory B-ALL" (the vocabulary's
+        # population cues) give no relapse rate
+        cues = [(m.start(), m.end()) for rx in self.vocab.populations.values() for m in rx.finditer(text)]
+        spans = [(s, e) for s, e in spans if not any(cs < e and s < ce for cs, ce in cues)]
         # a rate asked is given as a share ("20%", "12 of 40"), not by a day or a dose beside it
         figure_re = SHARE_FIGURE if q.wants_share else NUMBER_RE
         figures = [(m.start(), m.end()) for m in figure_re.finditer(text)]

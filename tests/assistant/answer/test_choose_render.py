@@ -564,6 +564,19 @@ class TestAskedFigures:
                 ("After allo-HSCT the relapse rate was 20% at two years.", "Allo-HSCT is used in first remission."),
                 False,
             ),
+            (  # the population a figure is of ("R/R ALL", "relapsed/refractory") is no relapse rate
+                "What is the relapse rate after CAR-T?",
+                (
+                    "Research shows that 70% to 90% of patients with R/R ALL achieve remission after CAR-T therapy.",
+                    "CAR-T gave remission rates above 80% in relapsed/refractory B-ALL.",
+                ),
+                True,
+            ),
+            (
+                "What is the relapse rate after CAR-T?",
+                ("After CAR-T therapy, relapse occurred in 40% of patients with R/R ALL.", "CAR-T is a cell therapy."),
+                False,
+            ),
         ],
     )
     def test_the_figure_is_of_the_measure_asked(

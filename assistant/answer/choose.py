@@ -1069,18 +1069,29 @@ class Chooser:
     def _both_sides(
         self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None
     ) -> None:
-        """A comparison ("the difference between Ph+ and Ph-like ALL") is answered about both things:
-        a side no chosen unit names gets the best unit found that does (in `chosen`, after them)."""
+        """A comparison ("the difference between Ph+ and Ph-like ALL", "is CAR-T better than a
+        transplant?") is answered about both things: a side no chosen unit names gets the best unit
+        found that does (in `chosen`, after them). A yes/no comparison is decided by a unit naming both:
+        the first chosen one leads when the first names one only ("… outcomes comparable to allo-HSCT",
+        not "CAR T-cell therapy for R/R B-ALL"); a question asking how two things differ keeps its order
+        (each side's own unit answers it)."""
         if q.sides is None:
             return
         informative = self.informative(q)
+        keys = []
         for side in q.sides:
             key = {t for t in side if t.startswith("c_") or t in q.named} & informative or side & informative
+            keys.append(key)
             if not key or any(u.tokens & key for u in chosen):
                 continue
             backing = [u for u in self._of_population(pool, population) if u.tokens & key]
             if backing:
                 chosen.append(max(backing, key=lambda u: u.score))
+        if not q.yes_no or not all(keys):
+            return
+        both = [i for i, u in enumerate(chosen) if all(u.tokens & key for key in keys)]
+        if both and both[0] > 0:
+            chosen.insert(0, chosen.pop(both[0]))
 
     @staticmethod
     def _states(q: QuestionAnalysis, u: Unit) -> bool:

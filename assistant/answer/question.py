@@ -1194,6 +1194,12 @@ _COMPARED = (
     re.compile(r"\bcompar(?:e|ing)\s+(.+?)\s+(?:and|with|to|vs\.?|versus)\s+(.+?)\s*(?:[?.;:,]|\bin\b|$)", re.I),
     re.compile(r"\b(?:does|do|is|are)\s+(.+?)\s+differ\s+from\s+(.+?)\s*(?:[?.;:,]|\bin\b|$)", re.I),
     re.compile(r"^(?:\s*\w+:\s*)?(.+?)\s+(?:vs\.?|versus)\s+(.+?)\s*(?:[?.;:,]|\bin\b|$)", re.I),
+    # a comparative: "is CAR-T better than a transplant for …", "is ponatinib superior to imatinib?"
+    re.compile(
+        r"\b(?:is|are|was|were|does|do|did)\s+(.+?)\s+(?:(?:better|worse|safer|(?:more|less)\s+\w+)\s+than|"
+        r"(?:superior|inferior|preferable)\s+to)\s+(.+?)\s*(?:[?.;:,]|\b(?:in|for|as|at|to)\b|$)",
+        re.I,
+    ),
 )
 
 

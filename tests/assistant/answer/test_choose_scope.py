@@ -201,6 +201,24 @@ class TestNamedThingsAndFigures:
         assert not choice.abstained and "like" in ids and any(i.startswith("pos") for i in ids)
 
     @pytest.mark.parametrize(
+        ("question", "lead"),
+        [
+            ("Is CAR-T better than a transplant for relapsed B-ALL?", "both"),  # decided by a unit naming both
+            ("What is the difference between CAR-T and a transplant in relapsed B-ALL?", "one"),  # its own order
+        ],
+    )
+    def test_a_yes_no_comparison_is_led_by_a_unit_naming_both(
+        self, settings: Settings, vocab: Vocabulary, question: str, lead: str
+    ) -> None:
+        one = Chunk("one", "d1", "", "CAR-T cell therapy is better in relapsed B-ALL.", "", 0, "Doc", [])
+        both = Chunk("both", "d2", "", "CAR-T gave outcomes comparable to allo-HSCT in relapsed ALL.", "", 0, "Doc", [])
+        idf = idf_of(vocab, one, both, PROSE, AML, PHASES, YEARS, ALL_NEG, BAD)
+        choice = Chooser(settings, vocab, idf).choose(analyse(question, vocab, idf.known), hits(one, both))
+        ids = [u.chunk.chunk_id for u in choice.units]
+        assert not choice.abstained and set(ids) == {"one", "both"}, choice
+        assert ids[0] == lead
+
+    @pytest.mark.parametrize(
         ("question", "card_cited"),
         [
             ("Who makes Kymriah?", False),  # brexucabtagene's maker is not tisagenlecleucel's

@@ -352,7 +352,10 @@ class TestComparisons:
                 "What is the difference between blinatumomab and inotuzumab in relapsed ALL?",
                 ("blinatumomab", "inotuzumab"),
             ),
-            ("Is blinatumomab better than chemotherapy?", None),  # one thing's merit, asked as yes or no
+            ("Is blinatumomab better than chemotherapy?", ("blinatumomab", "chemotherapy")),  # a comparative
+            ("Is ponatinib superior to imatinib in Ph+ ALL?", ("ponatinib", "imatinib")),
+            ("Are adults more likely than children to relapse?", ("adults", "children")),
+            ("Is it better to wait?", None),  # one thing's merit
             ("What are the differences in outcome?", None),
         ],
     )

@@ -59,6 +59,7 @@ from assistant.answer.question import (
     inflects_common,
     is_common,
     is_variant,
+    qualified_names,
     question_patient_age,
     spelled_out,
     written_at,
@@ -159,6 +160,18 @@ def _about(informative: set[str], specific: set[str], u: Unit) -> bool:
     """Whether a unit is about what is asked: it holds an informative term, and its passage names the
     therapy asked (never another product's figure)."""
     return (not informative or bool(u.tokens & informative)) and (not specific or bool(u.passage_tokens & specific))
+
+
+def _names_another(asked: tuple[tuple[str, str], ...], text: str) -> bool:
+    """Whether `text` names a head word the question qualifies ("vitamin D") only with other
+    qualifiers ("vitamin C"); a text naming the head without one, or with the asked one too, does not."""
+    written: dict[str, set[str]] = {}
+    for head, qualifier in qualified_names(text):
+        written.setdefault(head, set()).add(qualifier)
+    wanted: dict[str, set[str]] = {}
+    for head, qualifier in asked:
+        wanted.setdefault(head, set()).add(qualifier)
+    return any(head in written and not written[head] & qualifiers for head, qualifiers in wanted.items())
 
 
 def _gives_share(informative: set[str], specific: set[str], group: AbstractSet[str], u: Unit) -> bool:
@@ -554,6 +567,8 @@ class Chooser:
             return False
         if informative and not (u.tokens & informative):
             return False  # its only overlap with the question is generic words
+        if q.qualified and (_names_another(q.qualified, u.text) or _names_another(q.qualified, u.chunk.text)):
+            return False  # vitamin C for vitamin D, phase III for phase II: another thing of the same name
         covered = [d for d in q.diseases if self.scope.covers(d)]
         return not covered or bool(u.diseases & set(covered)) or self.scope.about(u.chunk.doc_id, covered)
 

@@ -672,6 +672,7 @@ class QuestionAnalysis:
     proposal_figures: tuple[str, ...] = ()  # its figures (`figures_of`)
     timepoints: tuple[Timepoint, ...] = ()  # the timepoints its figure is asked at ("5-year OS")
     sides: tuple[frozenset[str], frozenset[str]] | None = None  # the terms of each thing compared
+    qualified: tuple[tuple[str, str], ...] = ()  # names told apart by a letter ("vitamin D", `qualified_names`)
 
     @property
     def in_scope_terms(self) -> bool:
@@ -1145,6 +1146,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         proposal_figures=proposal_figures,
         timepoints=timepoints_in(corrected),
         sides=_sides(corrected, vocab, terms),
+        qualified=qualified_names(corrected),
     )
 
 
@@ -1185,6 +1187,27 @@ def written_at(question: str, word: str) -> int | None:
     ("PD-L1" for "L1"), or None."""
     m = re.search(rf"(?<![\w-])[\w-]*{re.escape(word)}", question, re.IGNORECASE)
     return m.start() if m else None
+
+
+# A name told apart by one capital letter or a Roman numeral ("vitamin D", "hepatitis B", "factor VIII",
+# "class II", "phase III", "memory B cells"): the qualifier is the name (vitamin C is another vitamin,
+# phase II another trial phase), though the tokenizer drops single letters. The head is a word in
+# lower case (not an acronym: "CAR T"); "HLA-B27" is not "HLA-B" (a digit follows), nor is the "T" of
+# "relapsed T-ALL" or "memory T-cells" one (a compound: a capital or "cell" after the hyphen).
+_QUALIFIER = r"(?:[A-Z]|II|III|IV|VI|VII|VIII|IX|XI|XII)"
+_QUALIFIED = re.compile(rf"\b([A-Za-z][a-z]{{2,}})[ -]({_QUALIFIER})(?![A-Za-z0-9+]|-[A-Z]|-cells?\b)")
+
+
+def qualified_names(text: str) -> tuple[tuple[str, str], ...]:
+    """The names a text tells apart by a capital letter or Roman numeral, as (head word in lower
+    case, qualifier): "vitamin D supplementation" → (("vitamin", "D"),); a stopword is no head
+    ("Can I …", "is A …")."""
+    found = []
+    for m in _QUALIFIED.finditer(text):
+        head = m[1].lower()
+        if head not in STOPWORDS:
+            found.append((head, m[2]))
+    return tuple(dict.fromkeys(found))
 
 
 # A comparison of two things ("the difference between Ph+ and Ph-like ALL", "ponatinib vs dasatinib",

@@ -33,6 +33,7 @@ from assistant.answer.question import (
     bounds_agree,
     figures_of,
     numbers_in,
+    qualified_names,
     yes_no_question,
 )
 from assistant.answer.retrieval import Hit
@@ -402,8 +403,8 @@ def _content(text: str) -> set[str]:
 
 def verdict(question: str, text: str) -> str | None:
     """ "yes" or "no" when a quoted sentence states the question's proposition (or its negation)
-    directly: it holds most of the question's content words and every figure the question gives, does
-    not hedge, and either denies plainly or holds no negation at all; None otherwise. A negated question ("Is X not …?") flips it."""
+    directly: it holds most of the question's content words, every figure the question gives and every
+    name it tells apart by a letter ("hemophilia A", `qualified_names`), does not hedge, and either denies plainly or holds no negation at all; None otherwise. A negated question ("Is X not …?") flips it."""
     wanted = _content(question)
     if not wanted or len(wanted & _content(text)) / len(wanted) < YESNO_COVERAGE or _HEDGE_RE.search(text):
         return None
@@ -411,6 +412,8 @@ def verdict(question: str, text: str) -> str | None:
         return None  # "over 55" asked, "under 55" (or no 55) stated: not the proposition
     if set(figures_of(question)) - set(figures_of(text)):
         return None  # "every 28 days" asked, "every 21 days" stated: a figure the sentence does not give
+    if set(qualified_names(question)) - set(qualified_names(text)):
+        return None  # "hemophilia A" asked, "hemophilia" stated: the name the question qualifies is not given
     if _DENIES_RE.search(text):
         states = False
     elif _NEGATION_RE.search(text):

@@ -41,6 +41,7 @@ from assistant.answer.question import (
     known_variant,
     numbers_in,
     proposed_answer,
+    qualified_names,
     share_group,
     spelled_out,
     timepoints_in,
@@ -338,6 +339,24 @@ class TestIntent:
     )
     def test_asks_for_management(self, question: str, expected: bool) -> None:
         assert asks_for_management(question) is expected
+
+
+class TestQualifiedNames:
+    @pytest.mark.parametrize(
+        ("text", "names"),
+        [
+            ("Is vitamin D supplementation associated with fewer fractures?", (("vitamin", "D"),)),
+            ("factor VIII-deficient patients", (("factor", "VIII"),)),
+            ("Is it type I or type II interferon?", (("type", "I"), ("type", "II"))),
+            ("memory B cells", (("memory", "B"),)),
+            ("Is CAR-T an option for relapsed T-ALL?", ()),  # a compound, not a qualifier
+            ("memory T-cells and B-ALL", ()),
+            ("HLA-B27 carriers", ()),  # a digit follows
+            ("Can I give CAR T cells?", ()),  # a stopword or an acronym is no head
+        ],
+    )
+    def test_names_told_apart_by_a_letter(self, text: str, names: tuple[tuple[str, str], ...]) -> None:
+        assert qualified_names(text) == names
 
 
 class TestComparisons:

@@ -149,6 +149,12 @@ class TestYesNo:
         assert verdict(q.format(21), card) == "yes"
         assert verdict(q.format(28), card) is None  # most words match, the cycle length does not
 
+    def test_a_verdict_needs_every_name_the_question_tells_apart_by_a_letter(self) -> None:
+        q = "Is factor VIII deficiency hemophilia A?"
+        assert verdict(q, "Factor VIII deficiency is hemophilia A.") == "yes"
+        assert verdict(q, "Hemophilia occurs in patients with factor VIII deficiency.") is None  # not "hemophilia A"
+        assert verdict("Does vitamin D reduce fractures?", "Vitamin C reduces fractures.") is None
+
     @pytest.mark.parametrize(
         ("question", "text", "expected"),
         [

@@ -1196,6 +1196,8 @@ def written_at(question: str, word: str) -> int | None:
 # "relapsed T-ALL" or "memory T-cells" one (a compound: a capital or "cell" after the hyphen).
 _QUALIFIER = r"(?:[A-Z]|II|III|IV|VI|VII|VIII|IX|XI|XII)"
 _QUALIFIED = re.compile(rf"\b([A-Za-z][a-z]{{2,}})[ -]({_QUALIFIER})(?![A-Za-z0-9+]|-[A-Z]|-cells?\b)")
+# ... and a type by its number ("type 1 diabetes" is not type 2), the tokenizer dropping small numbers too
+_NUMBERED_TYPE = re.compile(r"\b(type)[ -](\d{1,2})(?![\d.,%])", re.I)
 
 
 def qualified_names(text: str) -> tuple[tuple[str, str], ...]:
@@ -1207,6 +1209,7 @@ def qualified_names(text: str) -> tuple[tuple[str, str], ...]:
         head = m[1].lower()
         if head not in STOPWORDS:
             found.append((head, m[2]))
+    found += [(m[1].lower(), m[2]) for m in _NUMBERED_TYPE.finditer(text)]
     return tuple(dict.fromkeys(found))
 
 

@@ -349,6 +349,7 @@ class TestQualifiedNames:
             ("factor VIII-deficient patients", (("factor", "VIII"),)),
             ("Is it type I or type II interferon?", (("type", "I"), ("type", "II"))),
             ("memory B cells", (("memory", "B"),)),
+            ("Is PPARG linked to type 1 diabetes?", (("type", "1"),)),
             ("Is CAR-T an option for relapsed T-ALL?", ()),  # a compound, not a qualifier
             ("memory T-cells and B-ALL", ()),
             ("HLA-B27 carriers", ()),  # a digit follows

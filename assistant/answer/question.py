@@ -1198,6 +1198,14 @@ _QUALIFIER = r"(?:[A-Z]|II|III|IV|VI|VII|VIII|IX|XI|XII)"
 _QUALIFIED = re.compile(rf"\b([A-Za-z][a-z]{{2,}})[ -]({_QUALIFIER})(?![A-Za-z0-9+]|-[A-Z]|-cells?\b)")
 # ... and a type by its number ("type 1 diabetes" is not type 2), the tokenizer dropping small numbers too
 _NUMBERED_TYPE = re.compile(r"\b(type)[ -](\d{1,2})(?![\d.,%])", re.I)
+# ... and an isoform or subunit by its Greek letter, written or spelled ("TNF-α", "IL-1β", "PPARγ",
+# "interferon gamma"): the tokenizer keeps ASCII only
+_GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "κ": "kappa", "λ": "lambda"}
+_GREEK_QUALIFIED = re.compile(
+    r"\b([A-Za-z][A-Za-z0-9]*(?:-\d+)?)[-\u2010\u2011 ]?(α|β|γ|δ|ε|κ|λ|alpha|beta|gamma|delta|epsilon|kappa|lambda)"
+    r"(?![A-Za-z0-9])",
+    re.I,
+)
 
 
 def qualified_names(text: str) -> tuple[tuple[str, str], ...]:
@@ -1210,6 +1218,10 @@ def qualified_names(text: str) -> tuple[tuple[str, str], ...]:
         if head not in STOPWORDS:
             found.append((head, m[2]))
     found += [(m[1].lower(), m[2]) for m in _NUMBERED_TYPE.finditer(text)]
+    for m in _GREEK_QUALIFIED.finditer(text):
+        head = m[1].lower().replace("-", "")
+        if head not in STOPWORDS and head not in _GREEK.values():
+            found.append((head, _GREEK.get(m[2].lower(), m[2].lower())))
     return tuple(dict.fromkeys(found))
 
 

@@ -350,6 +350,12 @@ class TestQualifiedNames:
             ("Is it type I or type II interferon?", (("type", "I"), ("type", "II"))),
             ("memory B cells", (("memory", "B"),)),
             ("Is PPARG linked to type 1 diabetes?", (("type", "1"),)),
+            (
+                "Does TNF-α or IL-1 beta rise?",
+                (("tnf", "alpha"), ("il1", "beta")),
+            ),  # a Greek letter, written or spelled
+            ("PPARγ agonists and interferon gamma", (("ppar", "gamma"), ("interferon", "gamma"))),
+            ("the beta blockers and alpha-synuclein", ()),
             ("Is CAR-T an option for relapsed T-ALL?", ()),  # a compound, not a qualifier
             ("memory T-cells and B-ALL", ()),
             ("HLA-B27 carriers", ()),  # a digit follows

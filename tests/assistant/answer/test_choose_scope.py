@@ -600,21 +600,34 @@ class TestNamedThingsAndFigures:
         choice = Chooser(settings, vocab, idf).choose(q, hits(kids, adults))
         assert not choice.abstained and [u.chunk.chunk_id for u in choice.units] == ["kids"], choice
 
-    @pytest.mark.parametrize("with_d", [False, True])
+    @pytest.mark.parametrize(
+        ("question", "other", "asked"),
+        [
+            (  # the tokenizer drops the letter
+                "Does vitamin D supplementation reduce fractures?",
+                "Vitamin C supplementation reduces pain after wrist fractures.",
+                "Vitamin D supplementation did not reduce fractures in older women.",
+            ),
+            (  # and keeps ASCII only
+                "Do PPARγ agonists improve insulin sensitivity?",
+                "PPARα agonists improve insulin sensitivity in mice.",
+                "PPAR-gamma agonists improve insulin sensitivity in patients.",
+            ),
+        ],
+    )
+    @pytest.mark.parametrize("with_asked", [False, True])
     def test_another_thing_of_the_same_name_is_no_evidence(
-        self, settings: Settings, vocab: Vocabulary, with_d: bool
+        self, settings: Settings, vocab: Vocabulary, question: str, other: str, asked: str, with_asked: bool
     ) -> None:
-        """Vitamin C's fractures are no answer about vitamin D (the tokenizer drops the letter)."""
-        c = Chunk("c", "c-doc", "", "Vitamin C supplementation reduces pain after wrist fractures.", "", 0, "Doc", [])
-        d = Chunk(
-            "d", "d-doc", "", "Vitamin D supplementation did not reduce fractures in older women.", "", 0, "Doc", []
-        )
+        """Vitamin C's fractures are no answer about vitamin D, nor PPARα's effect about PPARγ."""
+        c = Chunk("other", "c-doc", "", other, "", 0, "Doc", [])
+        d = Chunk("asked", "d-doc", "", asked, "", 0, "Doc", [])
         idf = idf_of(vocab, c, d, PROSE, AML, PHASES, YEARS)
-        q = analyse("Does vitamin D supplementation reduce fractures?", vocab, idf.known)
-        choice = Chooser(settings, vocab, idf).choose(q, hits(*([c, d] if with_d else [c])))
+        q = analyse(question, vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(*([c, d] if with_asked else [c])))
         ids = [u.chunk.chunk_id for u in choice.units]
-        assert "c" not in ids, choice
-        assert (ids == ["d"]) if with_d else choice.abstained
+        assert "other" not in ids, choice
+        assert (ids == ["asked"]) if with_asked else choice.abstained
 
     @pytest.mark.parametrize("with_general", [False, True])
     def test_only_other_age_groups_figures_found_is_a_refusal(

@@ -27,7 +27,8 @@ _WORD_RE = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 # A code name (letters and a number) is written with and without its hyphen: "LB-100" and "LB100",
 # "IL-6" and "IL6", "PD-1" and "PD1" (in the real PubMed corpus about one mention in ten drops it).
 # One word either way, unless the letters are a common English word that counts ("type 2", "day-30",
-# "grade-3", "phase-2" are written with a space as often as with a hyphen).
+# "grade-3", "phase-2" are written with a space as often as with a hyphen) and not written in capitals
+# (an acronym: "HER-2" is HER2, "MAP-2" MAP2, though "her" and "map" are common words).
 _CODE_RE = re.compile(r"\b([A-Za-z]{2,6})[-\u2010\u2011](\d{1,5})\b")
 CODE_WORD_ZIPF = 4.5
 
@@ -38,7 +39,8 @@ def _code_letters(letters: str) -> bool:
 
 
 def _joined(m: re.Match[str]) -> str:
-    return m[1] + m[2] if _code_letters(m[1].lower()) else m[0]
+    letters = m[1]
+    return letters + m[2] if letters.isupper() or _code_letters(letters.lower()) else m[0]
 
 
 def join_codes(text: str) -> str:
@@ -138,7 +140,7 @@ STOPWORDS = frozenset(
 
 
 # Bump when `tokens()` changes: stores re-tokenise their BM25 index when it differs.
-TOKENIZER_VERSION = 6  # 6: a word giving a term another sense may be joined to it by a hyphen
+TOKENIZER_VERSION = 7  # 7: a code in capitals is one word whatever its letters ("HER-2" is HER2)
 _STEMMER = snowballstemmer.stemmer("english")  # PyStemmer's C build (a dependency) where installed
 _STEMMER_LOCK = threading.Lock()  # a snowballstemmer stemmer keeps its word in itself: one thread at a time
 

@@ -180,6 +180,8 @@ class TestCodeNames:
             ("Covid-19 in children", "COVID19 in children", True),  # the letters in any case
             ("IL\u20116 levels", "IL6 levels", True),  # a non-breaking hyphen
             ("type-2 diabetes", "type 2 diabetes", True),  # a common word counts: it stays a word
+            ("HER-2 positive", "HER2 positive", True),  # in capitals it is an acronym, though "her" is common
+            ("MAP-2 staining", "MAP 2 staining", False),
             ("LB-100", "LB 100", False),  # a space is not dropped
         ],
     )

@@ -72,6 +72,8 @@ from assistant.answer.scope import Scope, label
 # ("remission" 3.2, "lineage" 3.5, "survival" 4.0, "patients" 4.6). Two figures whose lead-ins name
 # different things are not one quantity.
 NAME_ZIPF = 3.0
+# A hyphen glueing a number to the word before it ("Mortality-3", "COVID-19"), ending at the number.
+_GLUED = re.compile(r"[A-Za-z][-\u2010\u2011]$")
 # How far (characters) a figure may sit from the measure it gives, in the same sentence.
 MEASURE_REACH = 60
 _SENTENCE_END = re.compile(r"[.;!?]\s")
@@ -882,7 +884,8 @@ class Chooser:
         spans = [(s, e) for s, e in spans if not any(cs < e and s < ce for cs, ce in cues)]
         # a rate asked is given as a share ("20%", "12 of 40"), not by a day or a dose beside it
         figure_re = SHARE_FIGURE if q.wants_share else NUMBER_RE
-        figures = [(m.start(), m.end()) for m in figure_re.finditer(text)]
+        # a number glued to a word by a hyphen is part of a name ("Pediatric Index of Mortality-3"), not a figure
+        figures = [(m.start(), m.end()) for m in figure_re.finditer(text) if not _GLUED.search(text, 0, m.start())]
 
         def near(s: int, e: int, fs: int, fe: int) -> bool:  # in one sentence, within reach
             between = text[min(e, fe) : max(s, fs)]

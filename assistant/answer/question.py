@@ -238,7 +238,7 @@ _NUMBER_INTENT = re.compile(
 # A measure named in the question ("survival", "the relapse rate") asks for its figure, unless the
 # question asks what acts on it ("what predicted long-term survival?", "which factors affect the
 # relapse rate?"): then the answer is the predictor, not a number.
-_MEASURE_INTENT = re.compile(r"\b(rate|rates|incidence|survival)\b", re.I)
+_MEASURE_INTENT = re.compile(r"\b(rate|rates|incidence|prevalence|mortality|survival)\b", re.I)
 _ACTS_ON_MEASURE = re.compile(
     r"\b(?:what|which)\s+(?:\w+\s+){0,2}?(?:predict|determin|affect|influenc|improv|driv|increas|reduc|lower)\w*\b",
     re.I,

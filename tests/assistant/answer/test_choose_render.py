@@ -577,6 +577,16 @@ class TestAskedFigures:
                 ("After CAR-T therapy, relapse occurred in 40% of patients with R/R ALL.", "CAR-T is a cell therapy."),
                 False,
             ),
+            (  # a number glued to the measure's word names a score, it is no figure of the measure
+                "What is the mortality of sepsis in children?",
+                ("In children with sepsis, the Pediatric Index of Mortality-3 predicted death.", "Sepsis is common."),
+                True,
+            ),
+            (
+                "What is the mortality of sepsis in children?",
+                ("In children with sepsis, mortality was 12% at 28 days.", "Sepsis is common."),
+                False,
+            ),
         ],
     )
     def test_the_figure_is_of_the_measure_asked(

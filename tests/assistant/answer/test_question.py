@@ -189,6 +189,9 @@ class TestIntent:
             ("In IH-2014, what predicted long-term survival and relapse?", False),  # the predictor is asked
             ("Which factors affect the relapse rate?", False),
             ("What improved survival, and what percentage of patients benefited?", True),  # a share too
+            ("What is the prevalence of celiac disease in children?", True),
+            ("What is the mortality of sepsis?", True),
+            ("Which factors influence mortality in sepsis?", False),
         ],
     )
     def test_asks_number(self, question: str, expected: bool) -> None:

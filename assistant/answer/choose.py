@@ -41,6 +41,7 @@ from assistant.answer.question import (
     AGE_FIGURE,
     DOSE_RE,
     FREQUENCY_RE,
+    MEANS_RE,
     NUMBER_RE,
     RESULT_RE,
     SHARE_FIGURE,
@@ -668,6 +669,10 @@ class Chooser:
             # "what did E1910 show?": a sentence reporting a finding, from a passage naming what is
             # asked, leads before one that describes it ("the E1910 regimen: cyclophosphamide, …")
             leads = [i for i, u in enumerate(chosen) if self._reports_finding(q, u)]
+        if not leads and q.wants_method:
+            # "how do you check for MRD?": a unit stating the means ("MRD assessment by flow cytometry or
+            # PCR") leads before one that only names the step ("if CR after induction (check MRD status) …")
+            leads = [i for i, u in enumerate(chosen) if self._states_means(q, u)]
         if not leads:
             # a unit whose own words only restate the question ("CALGB 10403" for "what's in CALGB
             # 10403?") does not lead while another says more
@@ -1068,6 +1073,24 @@ class Chooser:
         naming what the question names."""
         return u.kind == "sentence" and bool(RESULT_RE.search(u.text)) and q.named <= u.passage_tokens
 
+    def _states_means(self, q: QuestionAnalysis, u: Unit) -> bool:
+        """Whether a unit states how something the question names is done: a means ("by flow cytometry",
+        "using NGS") in a unit whose own words name the question's informative terms."""
+        informative = self.informative(q)
+        return bool(MEANS_RE.search(u.display)) and bool(informative) and informative <= u.own_tokens
+
+    def _means_first(
+        self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None
+    ) -> None:
+        """For a question asking how something is done ("how do you check for MRD?"), a unit stating the
+        means leads; one found among the retrieved passages joins first when no chosen unit states one
+        (the pathway's "(check MRD status)" bullets say when, not how)."""
+        if not q.wants_method or any(self._states_means(q, u) for u in chosen):
+            return
+        found = [u for u in self._of_population(pool, population) if self._states_means(q, u)]
+        if found:
+            chosen.insert(0, max(found, key=lambda u: u.score))
+
     def _findings_first(
         self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None
     ) -> None:
@@ -1223,6 +1246,7 @@ class Chooser:
             chosen.sort(key=lambda u: DOSE_RE.search(u.text) is None)
         self._both_sides(q, chosen, pool, population)
         self._findings_first(q, chosen, pool, population)
+        self._means_first(q, chosen, pool, population)
         pairs = self._disagreements(q, chosen, pool)
         for pair in pairs:
             if all(pair.b.text != u.text for u in chosen):

@@ -336,6 +336,27 @@ def asks_findings(question: str) -> bool:
     return bool(_FINDINGS.search(question))
 
 
+# A question asking how something is done ("How is MRD measured?", "how do you check for MRD?",
+# "How is ALL diagnosed?"), not how much, how often or how good; a unit stating the means ("assessment
+# by flow cytometry or PCR", "using NGS") answers it.
+_METHOD = re.compile(
+    r"^\s*how\s+(?:is|are|was|were|do|does|did|can|should|would|could)\s+(?!(?:often|many|much|long|old|"
+    r"common|likely|soon|quickly|fast|frequent(?:ly)?|far|big|large|high|low|effective|safe|well|bad|good|"
+    r"severe|serious|important|useful|accurate|sensitive|specific|different|similar)\b)",
+    re.I,
+)
+MEANS_RE = re.compile(
+    r"\b(?<!followed )(?<!preceded )(?<!caused )(?<!driven )(?<!characterized )(?<!characterised )(?<!marked )"
+    r"(?<!defined )(?<!mediated )(?<!induced )(?<!accompanied )(?<!replaced )(?:by|using|via)\b",
+    re.I,
+)  # a means ("by flow cytometry", "using NGS"), not an agent ("followed by TKI", "caused by mutations")
+
+
+def asks_method(question: str) -> bool:
+    """Whether the question asks how something is done (`_METHOD`)."""
+    return bool(_METHOD.search(question))
+
+
 def asks_when_indicated(question: str) -> bool:
     """Whether the question asks in which circumstances something is done or needed (`_WHEN_INDICATED`)."""
     return bool(_WHEN_INDICATED.search(question))
@@ -656,6 +677,7 @@ class QuestionAnalysis:
     wants_age_group: bool = False  # asks for an age group: one the vocabulary names answers too
     wants_findings: bool = False  # asks what a study or therapy showed (`asks_findings`)
     wants_circumstances: bool = False  # asks when (in which circumstances) something is done (`asks_when_indicated`)
+    wants_method: bool = False  # asks how something is done ("How is MRD measured?", `asks_method`)
     yes_no: bool = False  # asks yes or no (`yes_no_question`)
     share_of: frozenset[str] = frozenset()  # the group a share is asked of ("of smokers", `share_group`)
     measure: frozenset[str] = frozenset()  # the measure a figure is asked of (`asked_measure`)
@@ -1130,6 +1152,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         wants_disease=asks_disease(corrected),
         wants_frequency=asks_frequency(corrected),
         wants_circumstances=asks_when_indicated(corrected),
+        wants_method=asks_method(corrected),
         wants_findings=asks_findings(corrected) and not yes_no_question(corrected),
         yes_no=yes_no_question(corrected),
         measure=measure,

@@ -601,6 +601,40 @@ class TestNamedThingsAndFigures:
         assert not choice.abstained and [u.chunk.chunk_id for u in choice.units] == ["kids"], choice
 
     @pytest.mark.parametrize(
+        ("question", "means_first"),
+        [
+            ("How do you check for MRD?", True),
+            ("When do you check for MRD?", False),  # not how: the question's own words rank the units
+        ],
+    )
+    def test_a_unit_stating_the_means_leads_a_how_question(
+        self, settings: Settings, vocab: Vocabulary, question: str, means_first: bool
+    ) -> None:
+        step = Chunk(
+            "step",
+            "d1",
+            "",
+            "If CR after induction, check MRD status; if MRD is negative, continue chemo.",
+            "",
+            0,
+            "D",
+            [],
+        )
+        means = Chunk(
+            "means",
+            "d2",
+            "",
+            "MRD assessment by flow cytometry or PCR is the key prognostic factor in ALL.",
+            "",
+            0,
+            "D",
+            [],
+        )
+        idf = idf_of(vocab, step, means, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG, BAD)
+        choice = Chooser(settings, vocab, idf).choose(analyse(question, vocab, idf.known), hits(step, means))
+        assert not choice.abstained and (choice.units[0].chunk.chunk_id == "means") is means_first, choice
+
+    @pytest.mark.parametrize(
         ("question", "other", "asked"),
         [
             (  # the tokenizer drops the letter

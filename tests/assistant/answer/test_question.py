@@ -22,6 +22,7 @@ from assistant.answer.question import (
     asks_findings,
     asks_for_management,
     asks_frequency,
+    asks_method,
     asks_number,
     asks_what_it_is,
     asks_when_indicated,
@@ -196,6 +197,20 @@ class TestIntent:
     )
     def test_asks_number(self, question: str, expected: bool) -> None:
         assert asks_number(question) is expected
+
+    @pytest.mark.parametrize(
+        ("question", "expected"),
+        [
+            ("How is MRD measured?", True),
+            ("how do you check for MRD?", True),
+            ("How are CAR-T cells made?", True),
+            ("How often is MRD measured?", False),  # a schedule
+            ("How effective is blinatumomab?", False),
+            ("What is MRD?", False),
+        ],
+    )
+    def test_asks_method(self, question: str, expected: bool) -> None:
+        assert asks_method(question) is expected
 
     @pytest.mark.parametrize(
         ("text", "contradicts"),

@@ -852,7 +852,19 @@ class Chooser:
             # and of the measure asked: a share of cases is no survival figure, a remission rate no cure rate
             asked = list(q.measure_names)
             return Choice(True, reason=f"no passage gives a figure for {listed(asked, 'or')}", missing=asked)
+        subject = named & informative
+        if (q.wants_number or q.wants_share) and subject and not any(self._figure_of(u, subject) for u in chosen[:3]):
+            # and of the thing the question names: "25% of pediatric malignancies" is ALL's share, not
+            # Ph+ ALL's ("How common is Ph+ ALL in children?")
+            asked = self._readable(q, [t for t in q.terms if t in subject])
+            return Choice(True, reason=f"no passage gives the figure asked for {listed(asked, 'and')}", missing=asked)
         return self._uncounted(q, chosen, informative, named)
+
+    @staticmethod
+    def _figure_of(u: Unit, subject: set[str]) -> bool:
+        """Whether a unit gives a figure about the things a question names: a number in a unit naming
+        one of them (not all: "per Li 2025" names the source, not what is measured)."""
+        return bool(u.numbers) and bool(u.tokens & subject)
 
     def _figures_of_another(self, u: Unit, specific: set[str]) -> bool:
         """Whether every figure of the unit is given in a sentence whose subject points back to a

@@ -530,6 +530,24 @@ class TestAskedFigures:
             assert choice.reason.startswith("no passage gives a schedule (how often) for MRD")
 
     @pytest.mark.parametrize(
+        ("texts", "refused"),
+        [
+            (("ALL accounts for approximately 25% of pediatric malignancies.", "Ph+ ALL is treated with TKIs."), True),
+            (("Ph+ ALL makes up about 3% of childhood ALL.", "Ph+ ALL is treated with TKIs."), False),
+        ],
+    )
+    def test_the_figure_is_of_the_thing_named(
+        self, settings: Settings, vocab: Vocabulary, texts: tuple[str, ...], refused: bool
+    ) -> None:
+        """A share of ALL among childhood cancers is no figure for Ph+ ALL in children."""
+        choice = self.choose(settings, vocab, "How common is Ph+ ALL in children?", *texts)
+        assert choice.abstained is refused, (choice.reason, [u.text for u in choice.units])
+        if refused:
+            assert choice.reason == "no passage gives the figure asked for Ph+"
+        else:
+            assert "3%" in choice.units[0].text
+
+    @pytest.mark.parametrize(
         ("question", "texts", "refused"),
         [
             (  # a share of cases is no survival figure

@@ -226,8 +226,9 @@ class Asked:
 def _dose_of_no_drug(q: QuestionAnalysis) -> Choice | None:
     """The refusal of a dose asked with no drug named ("What's the dose?", "the dose in kids?"; a
     follow-up names it from the turn before): any passage's dose would answer for a drug not asked
-    about. `q.named` holds every therapy the question names."""
-    if q.wants_dose and not q.named - {"c_dose"}:
+    about. `q.named` holds every therapy the question names; a name told apart by a letter ("vitamin
+    D", `qualified_names`) names one too, though its words are common."""
+    if q.wants_dose and not q.named - {"c_dose"} and not q.qualified:
         return Choice(True, reason="the question does not say which drug's dose it asks for", missing=["the drug"])
     return None
 
@@ -815,11 +816,19 @@ class Chooser:
         # a drug the vocabulary lacks is named by the question's rare words ("asciminib")
         unlisted = {t for t in q.named if not t.startswith("c_")} if not specific else set()
         drugs = ", ".join(sorted(self.vocab.label(c) for c in specific)) or listed(
-            sorted({q.word(t) for t in unlisted}) or ["this"], "and"
+            sorted({q.word(t) for t in unlisted}) or [f"{head} {letter}" for head, letter in q.qualified] or ["this"],
+            "and",
         )
         if q.wants_dose:
-            # a dose comes from a unit about the drug asked, never another drug's ("imatinib 400 mg")
-            about = [u for u in chosen if (not specific or specific & u.tokens) and unlisted <= u.tokens]
+            # a dose comes from a unit about the drug asked, never another drug's ("imatinib 400 mg"; an
+            # IVIG dose for "the dose of vitamin K")
+            about = [
+                u
+                for u in chosen
+                if (not specific or specific & u.tokens)
+                and unlisted <= u.tokens
+                and set(q.qualified) <= set(qualified_names(u.display))
+            ]
             if not any(DOSE_RE.search(u.text) for u in about):
                 return Choice(True, reason=f"no passage gives a dose for {drugs}", missing=[f"dose of {drugs}"])
         elif (specific or unlisted) and (q.wants_number or q.wants_share):

@@ -238,7 +238,9 @@ _NUMBER_INTENT = re.compile(
 # A measure named in the question ("survival", "the relapse rate") asks for its figure, unless the
 # question asks what acts on it ("what predicted long-term survival?", "which factors affect the
 # relapse rate?"): then the answer is the predictor, not a number.
-_MEASURE_INTENT = re.compile(r"\b(rate|rates|incidence|prevalence|mortality|survival)\b", re.I)
+_MEASURE_INTENT = re.compile(
+    r"\b(rate|rates|incidence|prevalence|mortality|survival|half-life|sensitivity|specificity)\b", re.I
+)
 _ACTS_ON_MEASURE = re.compile(
     r"\b(?:what|which)\s+(?:\w+\s+){0,2}?(?:predict|determin|affect|influenc|improv|driv|increas|reduc|lower)\w*\b",
     re.I,
@@ -247,7 +249,10 @@ _ACTS_ON_MEASURE = re.compile(
 
 # The measure a figure is asked of: the word before "rate" ("relapse rate", "CR rate"), or survival,
 # incidence, prevalence, mortality named as such.
-_MEASURE_OF = re.compile(r"\b([a-z][\w+/-]*)\s+rates?\b|\b(survival|incidence|prevalence|mortality)\b", re.I)
+_MEASURE_OF = re.compile(
+    r"\b([a-z][\w+/-]*)\s+rates?\b|\b(survival|incidence|prevalence|mortality|half-life|sensitivity|specificity)\b",
+    re.I,
+)
 
 
 def asked_measure(question: str, vocab: Vocabulary) -> tuple[frozenset[str], tuple[str, ...]]:
@@ -258,7 +263,7 @@ def asked_measure(question: str, vocab: Vocabulary) -> tuple[frozenset[str], tup
     names: list[str] = []
     for m in _MEASURE_OF.finditer(question):
         phrase = m[1] or m[2]
-        if phrase.lower() in STOPWORDS or phrase.lower() in QUESTION_WORDS or is_common(phrase.lower()):
+        if m[1] and (phrase.lower() in STOPWORDS or phrase.lower() in QUESTION_WORDS or is_common(phrase.lower())):
             continue  # "what rate", "the overall rate": no measure named
         tokens = [t for t in content_tokens(phrase, vocab) if t != "rate"]
         if tokens:
@@ -1232,19 +1237,19 @@ _GREEK_QUALIFIED = re.compile(
 
 
 def qualified_names(text: str) -> tuple[tuple[str, str], ...]:
-    """The names a text tells apart by a capital letter or Roman numeral, as (head word in lower
-    case, qualifier): "vitamin D supplementation" → (("vitamin", "D"),); a stopword is no head
-    ("Can I …", "is A …")."""
+    """The names a text tells apart by a capital letter, a Roman numeral, a type's number or a Greek
+    letter, as (the head word's stem, qualifier): "vitamin D supplementation" and "vitamins D and K"
+    → ("vitamin", "D"); a stopword is no head ("Can I …", "is A …")."""
     found = []
     for m in _QUALIFIED.finditer(text):
         head = m[1].lower()
         if head not in STOPWORDS:
-            found.append((head, m[2]))
+            found.append((stem(head), m[2]))
     found += [(m[1].lower(), m[2]) for m in _NUMBERED_TYPE.finditer(text)]
     for m in _GREEK_QUALIFIED.finditer(text):
         head = m[1].lower().replace("-", "")
         if head not in STOPWORDS and head not in _GREEK.values():
-            found.append((head, _GREEK.get(m[2].lower(), m[2].lower())))
+            found.append((stem(head), _GREEK.get(m[2].lower(), m[2].lower())))
     return tuple(dict.fromkeys(found))
 
 

@@ -530,6 +530,36 @@ class TestAskedFigures:
             assert choice.reason.startswith("no passage gives a schedule (how often) for MRD")
 
     @pytest.mark.parametrize(
+        ("question", "texts", "answer"),
+        [
+            (  # another drug's dose is no vitamin K dose, though "vitamin" and "K" are no rare words
+                "What is the dose of vitamin K for newborns?",
+                ("Newborns were treated with IVIG 250 mg/kg/day for three days.", "Vitamin K is given at birth."),
+                None,
+            ),
+            (
+                "What is the dose of vitamin K for newborns?",
+                ("Newborns receive vitamin K 1 mg intramuscularly at birth.", "Vitamin K is given at birth."),
+                "1 mg",
+            ),
+            (  # a named measure the tokenizer splits ("half-life") still asks for its figure
+                "What is the half-life of warfarin?",
+                ("Warfarin doses of 5 mg were given to 40 patients.", "Warfarin is an anticoagulant."),
+                None,
+            ),
+        ],
+    )
+    def test_a_figure_of_a_thing_named_in_common_words(
+        self, settings: Settings, vocab: Vocabulary, question: str, texts: tuple[str, ...], answer: str | None
+    ) -> None:
+        choice = self.choose(settings, vocab, question, *texts)
+        if answer is None:
+            assert choice.abstained, [u.text for u in choice.units]
+            assert "vitamin K" not in question or choice.reason == "no passage gives a dose for vitamin K"
+        else:
+            assert not choice.abstained and answer in choice.units[0].text, choice.reason
+
+    @pytest.mark.parametrize(
         ("texts", "refused"),
         [
             (("ALL accounts for approximately 25% of pediatric malignancies.", "Ph+ ALL is treated with TKIs."), True),

@@ -238,8 +238,12 @@ _NUMBER_INTENT = re.compile(
 # A measure named in the question ("survival", "the relapse rate") asks for its figure, unless the
 # question asks what acts on it ("what predicted long-term survival?", "which factors affect the
 # relapse rate?"): then the answer is the predictor, not a number.
-_MEASURE_INTENT = re.compile(
-    r"\b(rate|rates|incidence|prevalence|mortality|survival|half-life|sensitivity|specificity)\b", re.I
+_MEASURE_INTENT = re.compile(r"\b(rate|rates|incidence|prevalence|mortality|survival)\b", re.I)
+# A measure whose word has other senses ("insulin sensitivity") asks for its figure when the question
+# asks what it is: "What is the sensitivity of mammography?", "what is the half-life of warfarin?"
+_MEASURE_ASKED = re.compile(
+    r"\b(?:what|which)\s+(?:is|are|was|were)\s+(?:the\s+)?(?:[\w-]+\s+){0,2}?(?:half-life|sensitivity|specificity)\b",
+    re.I,
 )
 _ACTS_ON_MEASURE = re.compile(
     r"\b(?:what|which)\s+(?:\w+\s+){0,2}?(?:predict|determin|affect|influenc|improv|driv|increas|reduc|lower)\w*\b",
@@ -385,7 +389,7 @@ def asks_frequency(question: str) -> bool:
 def asks_number(question: str) -> bool:
     """Whether the question asks for a figure: a share, a count, a rate or survival (`_NUMBER_INTENT`,
     `_MEASURE_INTENT`), not what acts on one (`_ACTS_ON_MEASURE`)."""
-    if _NUMBER_INTENT.search(question):
+    if _NUMBER_INTENT.search(question) or _MEASURE_ASKED.search(question):
         return True
     return bool(_MEASURE_INTENT.search(question)) and not _ACTS_ON_MEASURE.search(question)
 

@@ -195,6 +195,7 @@ class TestIntent:
             ("Which factors influence mortality in sepsis?", False),
             ("What is the half-life of warfarin?", True),
             ("What is the sensitivity of mammography?", True),
+            ("Do PPARγ agonists improve insulin sensitivity?", False),  # another sense of the word
         ],
     )
     def test_asks_number(self, question: str, expected: bool) -> None:

@@ -351,7 +351,8 @@ def asks_findings(question: str) -> bool:
 _METHOD = re.compile(
     r"^\s*how\s+(?:is|are|was|were|do|does|did|can|should|would|could)\s+(?!(?:often|many|much|long|old|"
     r"common|likely|soon|quickly|fast|frequent(?:ly)?|far|big|large|high|low|effective|safe|well|bad|good|"
-    r"severe|serious|important|useful|accurate|sensitive|specific|different|similar)\b)",
+    r"severe|serious|important|useful|accurate|sensitive|specific|different|similar)\b)"
+    r"(?!.*\b(?:defined|called|named|known|termed)\b)",  # "how is hypodiploidy defined?" asks what it is
     re.I,
 )
 MEANS_RE = re.compile(

@@ -600,6 +600,28 @@ class TestNamedThingsAndFigures:
         choice = Chooser(settings, vocab, idf).choose(q, hits(kids, adults))
         assert not choice.abstained and [u.chunk.chunk_id for u in choice.units] == ["kids"], choice
 
+    def test_genetic_changes_are_not_genetic_engineering(self, settings: Settings, vocab: Vocabulary) -> None:
+        """ "Genetic changes" is a concept (the general names of a change in the leukemic cells' genes):
+        its word "genetic" alone does not make CAR-T's "genetic engineering" an answer."""
+        cart = Chunk(
+            "cart",
+            "d1",
+            "",
+            "By carrying out genetic engineering on autologous T cells, CAR-T targets ALL.",
+            "",
+            0,
+            "D",
+            [],
+        )
+        risk = Chunk(
+            "risk", "d2", "", "In ALL, KMT2A rearrangements and hypodiploidy confer poor prognosis.", "", 0, "D", []
+        )
+        idf = idf_of(vocab, cart, risk, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG, BAD)
+        q = analyse("What genetic changes carry a poor prognosis in ALL?", vocab, idf.known)
+        assert "c_genetic_change" in q.terms
+        choice = Chooser(settings, vocab, idf).choose(q, hits(cart, risk))
+        assert not choice.abstained and choice.units[0].chunk.chunk_id == "risk", choice
+
     @pytest.mark.parametrize(
         ("question", "means_first"),
         [

@@ -208,6 +208,7 @@ class TestIntent:
             ("how do you check for MRD?", True),
             ("How are CAR-T cells made?", True),
             ("How often is MRD measured?", False),  # a schedule
+            ("how is hypodiploidy defined in ALL?", False),  # what it is
             ("How effective is blinatumomab?", False),
             ("What is MRD?", False),
         ],

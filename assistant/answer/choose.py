@@ -61,6 +61,7 @@ from assistant.answer.question import (
     is_common,
     is_variant,
     qualified_names,
+    qualified_written,
     question_patient_age,
     spelled_out,
     written_at,
@@ -1094,6 +1095,45 @@ class Chooser:
         naming what the question names."""
         return u.kind == "sentence" and bool(RESULT_RE.search(u.text)) and q.named <= u.passage_tokens
 
+    def _gaps(
+        self, q: QuestionAnalysis, chosen: list[Unit], absent: list[str]
+    ) -> tuple[list[Unit], list[str]] | Choice:
+        """The answer may not stand in for a named thing with a neighbour: the refusal naming what the
+        chosen passages do not mention (`absent`, and a name told apart by a letter they never write:
+        "Does vitamin C cure T-ALL?" over passages without "vitamin C"), or, for a yes/no question
+        whose subject they do answer, the units that do with the gap to be said ("Is there a link
+        between PPARG variants and type 1 diabetes?" over a type 2 diabetes study)."""
+        unmentioned: list[str] = []
+        if absent:
+            answered = self._subject_answered(q, chosen, absent)
+            if not answered:
+                return self._absent_refusal(q, absent)
+            chosen, unmentioned = answered, self._readable(q, absent)  # what they say of the subject
+        if unwritten := self._unwritten_names(q, chosen):
+            if not self._after_subject(q, unwritten):
+                return Choice(True, reason=f"no passage found mentions {listed(unwritten)}", missing=unwritten)
+            unmentioned += unwritten
+        return chosen, unmentioned
+
+    def _after_subject(self, q: QuestionAnalysis, names: list[str]) -> bool:
+        """Whether a yes/no question names its subject (a named thing of its informative terms) before
+        all of `names`, asking nothing counted: the names are what it relates the subject to."""
+        if not q.yes_no or q.wants_dose or q.wants_number or q.wants_share or q.units or q.timepoints:
+            return False
+        subject = [self._position(q, t) for t in self.informative(q) if t in q.named]
+        first = min((i for n in names if (i := q.corrected.find(n)) >= 0), default=-1)
+        return bool(subject) and first >= 0 and min(subject) < first
+
+    @staticmethod
+    def _unwritten_names(q: QuestionAnalysis, chosen: list[Unit]) -> list[str]:
+        """The names the question tells apart by a letter (`qualified_names`) that no chosen unit's
+        passage writes, as the question writes them."""
+        if not q.qualified:
+            return []
+        written = set().union(*(qualified_names(u.chunk.text) for u in chosen))
+        asked = qualified_written(q.corrected)
+        return [asked.get(name, " ".join(name)) for name in q.qualified if name not in written]
+
     def _states_means(self, q: QuestionAnalysis, u: Unit) -> bool:
         """Whether a unit states how something the question names is done: a means ("by flow cytometry",
         "using NGS") in a unit whose own words name the question's informative terms."""
@@ -1248,14 +1288,11 @@ class Chooser:
         missing = self._readable(q, [t for t in q.terms if t not in covered and not self._ubiquitous(t)])
         # the most specific reason first: a named thing not found, then a figure not given, then coverage
         absent = self._absent_named(q, covered, chosen, hits)
-        unmentioned: list[str] = []
-        if absent:  # the answer may not stand in for a named thing with a neighbour
-            answered = self._subject_answered(q, chosen, absent)
-            if not answered:
-                return self._absent_refusal(q, absent)
-            # what the sources say of the subject, with the part they do not cover said
-            chosen, unmentioned = answered, self._readable(q, absent)
-            missing = [m for m in missing if m not in unmentioned]
+        gaps = self._gaps(q, chosen, absent)
+        if isinstance(gaps, Choice):
+            return gaps
+        chosen, unmentioned = gaps
+        missing = [m for m in missing if m not in unmentioned]
         pool = self._units(q, hits, len(hits))
         refused = self._unstated(q, chosen, pool, population) or self._figure_refusal(q, chosen, missing, named)
         if refused is None:

@@ -1226,9 +1226,10 @@ def written_at(question: str, word: str) -> int | None:
 # "class II", "phase III", "memory B cells"): the qualifier is the name (vitamin C is another vitamin,
 # phase II another trial phase), though the tokenizer drops single letters. The head is a word in
 # lower case (not an acronym: "CAR T"); "HLA-B27" is not "HLA-B" (a digit follows), nor is the "T" of
-# "relapsed T-ALL" or "memory T-cells" one (a compound: a capital or "cell" after the hyphen).
-_QUALIFIER = r"(?:[A-Z]|II|III|IV|VI|VII|VIII|IX|XI|XII)"
-_QUALIFIED = re.compile(rf"\b([A-Za-z][a-z]{{2,}})[ -]({_QUALIFIER})(?![A-Za-z0-9+]|-[A-Z]|-cells?\b)")
+# "relapsed T-ALL", "memory T-cells" or "early T-precursor" one (a compound: a hyphen and a word
+# follow). "IV" is no numeral: "given IV" is intravenous as often as "stage IV" is four.
+_QUALIFIER = r"(?:[A-Z]|II|III|VI|VII|VIII|IX|XI|XII)"
+_QUALIFIED = re.compile(rf"\b([A-Za-z][a-z]{{2,}})[ -]({_QUALIFIER})(?![A-Za-z0-9+]|-\w)")
 # ... and a type by its number ("type 1 diabetes" is not type 2), the tokenizer dropping small numbers too
 _NUMBERED_TYPE = re.compile(r"\b(type)[ -](\d{1,2})(?![\d.,%])", re.I)
 # ... and an isoform or subunit by its Greek letter, written or spelled ("TNF-α", "IL-1β", "PPARγ",
@@ -1241,21 +1242,26 @@ _GREEK_QUALIFIED = re.compile(
 )
 
 
+def qualified_written(text: str) -> dict[tuple[str, str], str]:
+    """Each name `qualified_names` finds, as the text writes it ("vitamin D", "TNF-α")."""
+    found: dict[tuple[str, str], str] = {}
+    for m in _QUALIFIED.finditer(text):
+        if m[1].lower() not in STOPWORDS:
+            found.setdefault((stem(m[1].lower()), m[2]), m[0])
+    for m in _NUMBERED_TYPE.finditer(text):
+        found.setdefault((m[1].lower(), m[2]), m[0])
+    for m in _GREEK_QUALIFIED.finditer(text):
+        head = m[1].lower().replace("-", "")
+        if head not in STOPWORDS and head not in _GREEK.values():
+            found.setdefault((stem(head), _GREEK.get(m[2].lower(), m[2].lower())), m[0])
+    return found
+
+
 def qualified_names(text: str) -> tuple[tuple[str, str], ...]:
     """The names a text tells apart by a capital letter, a Roman numeral, a type's number or a Greek
     letter, as (the head word's stem, qualifier): "vitamin D supplementation" and "vitamins D and K"
     → ("vitamin", "D"); a stopword is no head ("Can I …", "is A …")."""
-    found = []
-    for m in _QUALIFIED.finditer(text):
-        head = m[1].lower()
-        if head not in STOPWORDS:
-            found.append((stem(head), m[2]))
-    found += [(m[1].lower(), m[2]) for m in _NUMBERED_TYPE.finditer(text)]
-    for m in _GREEK_QUALIFIED.finditer(text):
-        head = m[1].lower().replace("-", "")
-        if head not in STOPWORDS and head not in _GREEK.values():
-            found.append((stem(head), _GREEK.get(m[2].lower(), m[2].lower())))
-    return tuple(dict.fromkeys(found))
+    return tuple(qualified_written(text))
 
 
 # A comparison of two things ("the difference between Ph+ and Ph-like ALL", "ponatinib vs dasatinib",

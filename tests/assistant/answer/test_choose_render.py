@@ -555,7 +555,7 @@ class TestAskedFigures:
         choice = self.choose(settings, vocab, question, *texts)
         if answer is None:
             assert choice.abstained, [u.text for u in choice.units]
-            assert "vitamin K" not in question or choice.reason == "no passage gives a dose for vitamin K"
+            assert "vitamin K" not in question or choice.reason.endswith("vitamin K"), choice.reason
         else:
             assert not choice.abstained and answer in choice.units[0].text, choice.reason
 

@@ -600,6 +600,21 @@ class TestNamedThingsAndFigures:
         choice = Chooser(settings, vocab, idf).choose(q, hits(kids, adults))
         assert not choice.abstained and [u.chunk.chunk_id for u in choice.units] == ["kids"], choice
 
+    def test_a_name_no_passage_writes_is_refused_or_said_as_a_gap(self, settings: Settings, vocab: Vocabulary) -> None:
+        """A name told apart by a letter that no chosen passage writes: refused when it is what the
+        question asks about; said as a gap when a yes/no question relates its subject to it."""
+        cure = Chunk("cure", "d1", "", "Chemotherapy cures most children with ALL.", "", 0, "D", [])
+        pparg = Chunk(
+            "pparg", "d2", "", "Rare PPARG variants showed no association with diabetes in ALL.", "", 0, "D", []
+        )
+        idf = idf_of(vocab, cure, pparg, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG, BAD)
+        chooser = Chooser(settings, vocab, idf)
+        refused = chooser.choose(analyse("Does vitamin C cure ALL?", vocab, idf.known), hits(cure))
+        assert refused.abstained and refused.reason == "no passage found mentions vitamin C", refused
+        q = analyse("Is there a link between rare variants in PPARG and type 1 diabetes?", vocab, idf.known)
+        gap = chooser.choose(q, hits(pparg))
+        assert not gap.abstained and gap.unmentioned == ["type 1"], gap
+
     def test_genetic_changes_are_not_genetic_engineering(self, settings: Settings, vocab: Vocabulary) -> None:
         """ "Genetic changes" is a concept (the general names of a change in the leukemic cells' genes):
         its word "genetic" alone does not make CAR-T's "genetic engineering" an answer."""

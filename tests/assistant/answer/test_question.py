@@ -368,7 +368,9 @@ class TestQualifiedNames:
         ("text", "names"),
         [
             ("Is vitamin D supplementation associated with fewer fractures?", (("vitamin", "D"),)),
-            ("factor VIII-deficient patients", (("factor", "VIII"),)),
+            ("factor VIII deficient patients", (("factor", "VIII"),)),
+            ("Can Rylaze be given IV?", ()),  # intravenous, not four
+            ("how is early T-precursor ALL treated?", ()),  # a compound
             ("Is it type I or type II interferon?", (("type", "I"), ("type", "II"))),
             ("memory B cells", (("memori", "B"),)),  # the head's stem: "vitamins A and D" is vitamin A
             ("Is PPARG linked to type 1 diabetes?", (("type", "1"),)),

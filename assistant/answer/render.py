@@ -406,10 +406,7 @@ def verdict(question: str, text: str) -> str | None:
     directly: it holds most of the question's content words, every figure the question gives and every
     name it tells apart by a letter ("hemophilia A", `qualified_names`), does not hedge, and either denies plainly or holds no negation at all; None otherwise. A negated question ("Is X not …?") flips it."""
     wanted = _content(question)
-    # in one clause: a list's items ("X for type-2 diabetes; rucaparib for … ovarian cancer") relate
-    # nothing across the semicolons between them
-    held = max((len(wanted & _content(clause)) for clause in text.split(";")), default=0)
-    if not wanted or held / len(wanted) < YESNO_COVERAGE or _HEDGE_RE.search(text):
+    if not wanted or len(wanted & _content(text)) / len(wanted) < YESNO_COVERAGE or _HEDGE_RE.search(text):
         return None
     if not bounds_agree(question, text):
         return None  # "over 55" asked, "under 55" (or no 55) stated: not the proposition

@@ -149,12 +149,6 @@ class TestYesNo:
         assert verdict(q.format(21), card) == "yes"
         assert verdict(q.format(28), card) is None  # most words match, the cycle length does not
 
-    def test_a_verdict_is_stated_within_one_clause_of_a_list(self) -> None:
-        q = "Is type 2 diabetes associated with cancer?"
-        listed_items = "Liraglutide for type 2 diabetes; rucaparib for BRCA mutation-associated ovarian cancer."
-        assert verdict(q, listed_items) is None  # the words sit in different items
-        assert verdict(q, "Type 2 diabetes is associated with cancer.") == "yes"
-
     def test_a_verdict_needs_every_name_the_question_tells_apart_by_a_letter(self) -> None:
         q = "Is factor VIII deficiency hemophilia A?"
         assert verdict(q, "Factor VIII deficiency is hemophilia A.") == "yes"

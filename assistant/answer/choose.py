@@ -817,7 +817,7 @@ class Chooser:
         # a drug the vocabulary lacks is named by the question's rare words ("asciminib")
         unlisted = {t for t in q.named if not t.startswith("c_")} if not specific else set()
         drugs = ", ".join(sorted(self.vocab.label(c) for c in specific)) or listed(
-            sorted({q.word(t) for t in unlisted}) or [f"{head} {letter}" for head, letter in q.qualified] or ["this"],
+            sorted({q.word(t) for t in unlisted}) or list(qualified_written(q.corrected).values()) or ["this"],
             "and",
         )
         if q.wants_dose:
@@ -1111,7 +1111,11 @@ class Chooser:
             chosen, unmentioned = answered, self._readable(q, absent)  # what they say of the subject
         if unwritten := self._unwritten_names(q, chosen):
             if not self._after_subject(q, unwritten):
-                return Choice(True, reason=f"no passage found mentions {listed(unwritten)}", missing=unwritten)
+                return Choice(
+                    True,
+                    reason=f"the passages found for this question do not mention {listed(unwritten)}",
+                    missing=unwritten,
+                )
             unmentioned += unwritten
         return chosen, unmentioned
 

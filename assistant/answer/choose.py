@@ -166,16 +166,26 @@ def _about(informative: set[str], specific: set[str], u: Unit) -> bool:
     return (not informative or bool(u.tokens & informative)) and (not specific or bool(u.passage_tokens & specific))
 
 
+def _by_head(names: tuple[tuple[str, str], ...] | set[tuple[str, str]]) -> dict[str, set[str]]:
+    """Qualified names grouped by their head word: {"hepat": {"B", "C"}} for "hepatitis B and C"."""
+    grouped: dict[str, set[str]] = {}
+    for head, qualifier in names:
+        grouped.setdefault(head, set()).add(qualifier)
+    return grouped
+
+
+def _writes_each(asked: tuple[tuple[str, str], ...], text: str) -> bool:
+    """Whether `text` writes, for each head word the question qualifies, one of its asked qualifiers
+    ("hepatitis B and C" asked: "hepatitis C" written is enough)."""
+    written = _by_head(set(qualified_names(text)))
+    return all(written.get(head, set()) & qualifiers for head, qualifiers in _by_head(asked).items())
+
+
 def _names_another(asked: tuple[tuple[str, str], ...], text: str) -> bool:
     """Whether `text` names a head word the question qualifies ("vitamin D") only with other
     qualifiers ("vitamin C"); a text naming the head without one, or with the asked one too, does not."""
-    written: dict[str, set[str]] = {}
-    for head, qualifier in qualified_names(text):
-        written.setdefault(head, set()).add(qualifier)
-    wanted: dict[str, set[str]] = {}
-    for head, qualifier in asked:
-        wanted.setdefault(head, set()).add(qualifier)
-    return any(head in written and not written[head] & qualifiers for head, qualifiers in wanted.items())
+    written = _by_head(set(qualified_names(text)))
+    return any(head in written and not written[head] & qualifiers for head, qualifiers in _by_head(asked).items())
 
 
 def _gives_share(informative: set[str], specific: set[str], group: AbstractSet[str], u: Unit) -> bool:
@@ -828,7 +838,7 @@ class Chooser:
                 for u in chosen
                 if (not specific or specific & u.tokens)
                 and unlisted <= u.tokens
-                and set(q.qualified) <= set(qualified_names(u.display))
+                and _writes_each(q.qualified, u.display)
             ]
             if not any(DOSE_RE.search(u.text) for u in about):
                 return Choice(True, reason=f"no passage gives a dose for {drugs}", missing=[f"dose of {drugs}"])
@@ -1134,9 +1144,12 @@ class Chooser:
         passage writes, as the question writes them."""
         if not q.qualified:
             return []
-        written = set().union(*(qualified_names(u.chunk.text) for u in chosen))
+        written = _by_head(set().union(*(qualified_names(u.chunk.text) for u in chosen)))
         asked = qualified_written(q.corrected)
-        return [asked.get(name, " ".join(name)) for name in q.qualified if name not in written]
+        wanted = _by_head(q.qualified)
+        # of names coordinated under one head ("hepatitis B and C"), one written is enough; the first named
+        first = {head: (head, qualifier) for head, qualifier in reversed(q.qualified)}
+        return [asked.get(first[head], head) for head in wanted if not written.get(head, set()) & wanted[head]]
 
     def _states_means(self, q: QuestionAnalysis, u: Unit) -> bool:
         """Whether a unit states how something the question names is done: a means ("by flow cytometry",

@@ -1228,10 +1228,15 @@ def written_at(question: str, word: str) -> int | None:
 # lower case (not an acronym: "CAR T"); "HLA-B27" is not "HLA-B" (a digit follows), nor is the "T" of
 # "relapsed T-ALL", "memory T-cells" or "early T-precursor" one (a compound: a hyphen and a word
 # follow). "IV" is no numeral: "given IV" is intravenous as often as "stage IV" is four.
+# Names may be coordinated ("hepatitis B and C", "factor VIII or IX", "types 1 and 2"): each is asked.
 _QUALIFIER = r"(?:[A-Z]|II|III|VI|VII|VIII|IX|XI|XII)"
-_QUALIFIED = re.compile(rf"\b([A-Za-z][a-z]{{2,}})[ -]({_QUALIFIER})(?![A-Za-z0-9+]|-\w)")
+_AND = r"(?:\s*[,/]\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+)"
+_QUALIFIED = re.compile(
+    rf"\b([A-Za-z][a-z]{{2,}})[ -]({_QUALIFIER}(?:{_AND}(?!I\b){_QUALIFIER}(?![A-Za-z0-9+]|-\w))*)(?![A-Za-z0-9+]|-\w)"
+)
 # ... and a type by its number ("type 1 diabetes" is not type 2), the tokenizer dropping small numbers too
-_NUMBERED_TYPE = re.compile(r"\b(type)[ -](\d{1,2})(?![\d.,%])", re.I)
+_NUMBERED_TYPE = re.compile(r"\b(type)s?[ -](\d{1,2}(?:(?:\s*[,/]\s*|\s+(?:and|or)\s+)\d{1,2})*)(?![\d.,%])", re.I)
+_SEPARATOR = re.compile(_AND)
 # ... and an isoform or subunit by its Greek letter, written or spelled ("TNF-α", "IL-1β", "PPARγ",
 # "interferon gamma"): the tokenizer keeps ASCII only
 _GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "κ": "kappa", "λ": "lambda"}
@@ -1247,9 +1252,11 @@ def qualified_written(text: str) -> dict[tuple[str, str], str]:
     found: dict[tuple[str, str], str] = {}
     for m in _QUALIFIED.finditer(text):
         if m[1].lower() not in STOPWORDS:
-            found.setdefault((stem(m[1].lower()), m[2]), m[0])
+            for qualifier in _SEPARATOR.split(m[2]):
+                found.setdefault((stem(m[1].lower()), qualifier), f"{m[1]} {qualifier}")
     for m in _NUMBERED_TYPE.finditer(text):
-        found.setdefault((m[1].lower(), m[2]), m[0])
+        for number in _SEPARATOR.split(m[2]):
+            found.setdefault((m[1].lower(), number), f"{m[1]} {number}")
     for m in _GREEK_QUALIFIED.finditer(text):
         head = m[1].lower().replace("-", "")
         if head not in STOPWORDS and head not in _GREEK.values():

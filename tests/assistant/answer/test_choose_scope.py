@@ -600,6 +600,14 @@ class TestNamedThingsAndFigures:
         choice = Chooser(settings, vocab, idf).choose(q, hits(kids, adults))
         assert not choice.abstained and [u.chunk.chunk_id for u in choice.units] == ["kids"], choice
 
+    def test_coordinated_names_are_each_asked(self, settings: Settings, vocab: Vocabulary) -> None:
+        """ "Hepatitis B or C" asks about both: a passage about hepatitis C alone answers it."""
+        c = Chunk("c", "d1", "", "In ALL survivors, hepatitis C is cured by direct-acting antivirals.", "", 0, "D", [])
+        idf = idf_of(vocab, c, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG, BAD)
+        q = analyse("Is hepatitis B or C curable in ALL survivors?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(c))
+        assert not choice.abstained and choice.units[0].chunk.chunk_id == "c", choice
+
     def test_a_name_no_passage_writes_is_refused_or_said_as_a_gap(self, settings: Settings, vocab: Vocabulary) -> None:
         """A name told apart by a letter that no chosen passage writes: refused when it is what the
         question asks about; said as a gap when a yes/no question relates its subject to it."""

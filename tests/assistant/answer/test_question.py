@@ -375,6 +375,12 @@ class TestQualifiedNames:
             ("memory B cells", (("memori", "B"),)),  # the head's stem: "vitamins A and D" is vitamin A
             ("Is PPARG linked to type 1 diabetes?", (("type", "1"),)),
             (
+                "hepatitis B and C, factor VIII or IX",
+                (("hepat", "B"), ("hepat", "C"), ("factor", "VIII"), ("factor", "IX")),
+            ),
+            ("types 1 and 2 diabetes", (("type", "1"), ("type", "2"))),  # coordinated: each is asked
+            ("Did vitamin D and I agree?", (("vitamin", "D"),)),  # "I" is no coordinated qualifier
+            (
                 "Does TNF-α or IL-1 beta rise?",
                 (("tnf", "alpha"), ("il1", "beta")),
             ),  # a Greek letter, written or spelled

@@ -557,7 +557,11 @@ class Chooser:
         elsewhere, it says so (the thing is known, this answer about it is not there). An acronym the
         question writes for a common word's concept ("BLAST") is named as written, never as known."""
         acronyms = {t: a for t in absent if (a := self._acronym_of(q, t))}
-        names = list(dict.fromkeys(acronyms.get(t) or self._name(q, t) for t in absent))  # "PD", "L1": PD-L1
+        # a numeral alone is named with its head word ("class II", not "II")
+        qualified = {qualifier.lower(): written for (_, qualifier), written in qualified_written(q.corrected).items()}
+        names = list(
+            dict.fromkeys(acronyms.get(t) or qualified.get(t) or self._name(q, t) for t in absent)
+        )  # "PD", "L1": PD-L1
         if not acronyms and all(t in self.idf.df for t in absent):
             reason = (
                 f"the passages found for this question do not mention {listed(names)} (the sources name it elsewhere)"

@@ -148,6 +148,14 @@ class TestNamedThingsAndFigures:
         assert choice.abstained and choice.missing == ["BLAST"]
         assert choice.reason == "no passage found mentions BLAST"  # not "blast", not "named elsewhere"
 
+    def test_a_numeral_not_found_is_named_with_its_head_word(self, settings: Settings, vocab: Vocabulary) -> None:
+        hla = Chunk("hla", "d1", "", "HLA genes are associated with relapse in ALL.", "", 0, "Doc", [])
+        other = Chunk("other", "d2", "", "Class II trials of ALL are listed in appendix II.", "", 0, "Doc", [])
+        idf = idf_of(vocab, hla, other, AML, PHASES, YEARS, ALL_POS, ALL_NEG)
+        q = analyse("Are class II HLA genes associated with relapse in ALL?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(hla))
+        assert choice.abstained and "class II" in choice.missing, choice  # not a bare "II"
+
     def test_a_phrase_the_corpus_lacks_is_refused_and_named(self, settings: Settings, vocab: Vocabulary) -> None:
         idf = idf_of(vocab, PROSE)
         q = analyse("Is cranial irradiation used with blinatumomab?", vocab, idf.known)

@@ -1234,8 +1234,13 @@ _AND = r"(?:\s*[,/]\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+)"
 _QUALIFIED = re.compile(
     rf"\b([A-Za-z][a-z]{{2,}})[ -]({_QUALIFIER}(?:{_AND}(?!I\b){_QUALIFIER}(?![A-Za-z0-9+]|-\w))*)(?![A-Za-z0-9+]|-\w)"
 )
-# ... and a type by its number ("type 1 diabetes" is not type 2), the tokenizer dropping small numbers too
-_NUMBERED_TYPE = re.compile(r"\b(type)s?[ -](\d{1,2}(?:(?:\s*[,/]\s*|\s+(?:and|or)\s+)\d{1,2})*)(?![\d.,%])", re.I)
+# ... and a type, or a thing a rare word names, by its number ("type 1 diabetes" is not type 2,
+# "interleukin 6" not interleukin 17): the tokenizer drops small numbers too. A common word before a
+# number is a measure or a timepoint ("day 30", "grade 3", "phase 2"), not a name.
+_NUMBERED_TYPE = re.compile(  # a word, not an acronym ("DFCI 00-01" is a protocol's code)
+    r"\b([Tt]ype|[A-Za-z][a-z]{3,}?)s?[ -](\d{1,2}(?:(?:\s*[,/]\s*|\s+(?:and|or)\s+)\d{1,2})*)(?![\d.,%]|-\d)"
+)
+NUMBERED_NAME_ZIPF = 3.5  # a head word rarer than this in English names things by number
 _SEPARATOR = re.compile(_AND)
 # ... and an isoform or subunit by its Greek letter, written or spelled ("TNF-α", "IL-1β", "PPARγ",
 # "interferon gamma"): the tokenizer keeps ASCII only
@@ -1255,8 +1260,11 @@ def qualified_written(text: str) -> dict[tuple[str, str], str]:
             for qualifier in _SEPARATOR.split(m[2]):
                 found.setdefault((stem(m[1].lower()), qualifier), f"{m[1]} {qualifier}")
     for m in _NUMBERED_TYPE.finditer(text):
+        head = m[1].lower()
+        if head != "type" and zipf_frequency(head, "en") >= NUMBERED_NAME_ZIPF:
+            continue
         for number in _SEPARATOR.split(m[2]):
-            found.setdefault((m[1].lower(), number), f"{m[1]} {number}")
+            found.setdefault((stem(head), number), f"{m[1]} {number}")
     for m in _GREEK_QUALIFIED.finditer(text):
         head = m[1].lower().replace("-", "")
         if head not in STOPWORDS and head not in _GREEK.values():

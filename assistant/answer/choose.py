@@ -1118,6 +1118,8 @@ class Chooser:
         whose subject they do answer, the units that do with the gap to be said ("Is there a link
         between PPARG variants and type 1 diabetes?" over a type 2 diabetes study)."""
         unmentioned: list[str] = []
+        # a qualifier the tokenizer keeps ("ii" of "phase II") is its name's part: judged with the name below
+        absent = [t for t in absent if t not in {qualifier.lower() for _, qualifier in q.qualified}]
         if absent:
             answered = self._subject_answered(q, chosen, absent)
             if not answered:
@@ -1134,13 +1136,19 @@ class Chooser:
         return chosen, unmentioned
 
     def _after_subject(self, q: QuestionAnalysis, names: list[str]) -> bool:
-        """Whether a yes/no question names its subject (a named thing of its informative terms) before
-        all of `names`, asking nothing counted: the names are what it relates the subject to."""
-        if not q.yes_no or q.wants_dose or q.wants_number or q.wants_share or q.units or q.timepoints:
+        """Whether the question names its subject (a named thing of its informative terms) and `names`
+        only relate or describe it, asking nothing counted: a yes/no question naming the subject before
+        them ("Is there a link between PPARG variants and type 1 diabetes?"), or any question whose
+        names are kinds of a common word ("the phase II IH-2014 study": a phase, a class, a type)."""
+        if q.wants_dose or q.wants_number or q.wants_share or q.units or q.timepoints:
             return False
         subject = [self._position(q, t) for t in self.informative(q) if t in q.named]
+        if not subject:
+            return False
+        if all(is_common(n.split()[0].lower()) for n in names):
+            return True
         first = min((i for n in names if (i := q.corrected.find(n)) >= 0), default=-1)
-        return bool(subject) and first >= 0 and min(subject) < first
+        return q.yes_no and first >= 0 and min(subject) < first
 
     @staticmethod
     def _unwritten_names(q: QuestionAnalysis, chosen: list[Unit]) -> list[str]:

@@ -562,6 +562,9 @@ def compose(
         return Composition(True, reason="no passage in the store answers the question as evidence")
     if question and yes_no_question(question):
         lead_yes_no(comp, question, choice.unmentioned)
+    elif choice.unmentioned:  # what the question names of its subject that the passages found do not
+        first = comp.sentences[0]
+        first.text = f"The passages found do not mention {listed(choice.unmentioned)}; {_lower_lead(first.text)}"
     if budget is not None:
         within_budget(comp, budget)
     return comp

@@ -244,6 +244,15 @@ class TestYesNo:
             "Ph-like ALL has emerged as a high-risk subtype."
         )
 
+    def test_a_part_not_mentioned_leads_any_other_answer_too(self) -> None:
+        passage = chunk("p", "The IH-2014 study showed the regimen was effective in adults with ALL.")
+        choice = Choice(False, units=units_of(passage, 0), unmentioned=["phase II"])
+        comp = compose(choice, None, question="What did the phase II IH-2014 study find?")
+        assert comp.sentences[0].text == (
+            "The passages found do not mention phase II; the IH-2014 study showed the regimen was effective in "
+            "adults with ALL."
+        )
+
     @pytest.mark.parametrize("order", [(0, 1), (1, 0)])
     def test_units_sharing_a_sentence_render_it_once_in_passage_order(self, order: tuple[int, int]) -> None:
         s1, s2, s3 = (

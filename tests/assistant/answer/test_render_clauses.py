@@ -235,23 +235,30 @@ class TestYesNo:
         comp = compose(Choice(False, units=units_of(passage, 0)), None, question="Is Ph-like ALL a high risk subtype?")
         assert comp.sentences[0].text == NOT_DIRECT + "Ph-like ALL is frequent in adults."
 
-    def test_a_part_the_passages_do_not_mention_is_said_in_the_lead_and_no_yes_or_no(self) -> None:
-        passage = chunk("p", "Ph-like ALL has emerged as a high-risk subtype.")
-        choice = Choice(False, units=units_of(passage, 0), unmentioned=["CRLF2"])
-        comp = compose(choice, None, question="Is Ph-like ALL a high risk subtype?")
-        assert comp.sentences[0].text == (
-            "The sources do not say directly (the passages found do not mention CRLF2); "
-            "Ph-like ALL has emerged as a high-risk subtype."
-        )
-
-    def test_a_part_not_mentioned_leads_any_other_answer_too(self) -> None:
-        passage = chunk("p", "The IH-2014 study showed the regimen was effective in adults with ALL.")
-        choice = Choice(False, units=units_of(passage, 0), unmentioned=["phase II"])
-        comp = compose(choice, None, question="What did the phase II IH-2014 study find?")
-        assert comp.sentences[0].text == (
-            "The passages found do not mention phase II; the IH-2014 study showed the regimen was effective in "
-            "adults with ALL."
-        )
+    @pytest.mark.parametrize(
+        ("question", "text", "missing", "expected"),
+        [
+            (  # a yes/no question: no "Yes" or "No" on it
+                "Is Ph-like ALL a high risk subtype?",
+                "Ph-like ALL has emerged as a high-risk subtype.",
+                "CRLF2",
+                "The sources do not say directly (the passages found do not mention CRLF2); "
+                "Ph-like ALL has emerged as a high-risk subtype.",
+            ),
+            (  # any other question too
+                "What did the phase II IH-2014 study find?",
+                "The IH-2014 study showed the regimen was effective in adults with ALL.",
+                "phase II",
+                "The passages found do not mention phase II; the IH-2014 study showed the regimen was effective "
+                "in adults with ALL.",
+            ),
+        ],
+    )
+    def test_a_part_the_passages_do_not_mention_is_said_in_the_lead(
+        self, question: str, text: str, missing: str, expected: str
+    ) -> None:
+        choice = Choice(False, units=units_of(chunk("p", text), 0), unmentioned=[missing])
+        assert compose(choice, None, question=question).sentences[0].text == expected
 
     @pytest.mark.parametrize("order", [(0, 1), (1, 0)])
     def test_units_sharing_a_sentence_render_it_once_in_passage_order(self, order: tuple[int, int]) -> None:

@@ -258,6 +258,7 @@ class Vocabulary:
     source: bytes = field(default=b"", repr=False, compare=False)
     # the words of the vocabulary's terms by their stem ("nelarabin": "nelarabine"), for typo correction
     surfaces: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    _narrow: dict[str, tuple[int, int]] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for c in self.concepts.values():
@@ -315,13 +316,17 @@ class Vocabulary:
     def narrow_age_groups(self) -> dict[str, tuple[int, int]]:
         """The age groups (`ages`) that hold no other group whole: those a patient's age or a
         passage's age bound stands for. "Adults" holds "older adults" and is named only in words
-        ("45M" is no question about adults as a whole; "aged 65 and older" is about older adults)."""
-        groups = {c.id: c.ages for c in self.concepts.values() if c.ages}
-        return {
-            g: (lo, hi)
-            for g, (lo, hi) in groups.items()
-            if not any(o != g and lo <= a and b <= hi for o, (a, b) in groups.items())
-        }
+        ("45M" is no question about adults as a whole; "aged 65 and older" is about older adults).
+        Computed once (every unit's age bound asks it); the concepts are fixed once read, as the
+        compiled patterns already assume."""
+        if self._narrow is None:
+            groups = {c.id: c.ages for c in self.concepts.values() if c.ages}
+            self._narrow = {
+                g: (lo, hi)
+                for g, (lo, hi) in groups.items()
+                if not any(o != g and lo <= a and b <= hi for o, (a, b) in groups.items())
+            }
+        return self._narrow
 
     def age_groups(self, age: int) -> set[str]:
         """The narrow age groups (`narrow_age_groups`) that hold a patient of `age` years."""

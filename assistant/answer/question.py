@@ -1241,6 +1241,9 @@ _NUMBERED_TYPE = re.compile(  # a word, not an acronym ("DFCI 00-01" is a protoc
     r"\b([Tt]ype|[A-Za-z][a-z]{3,}?)s?[ -](\d{1,2}(?:(?:\s*[,/]\s*|\s+(?:and|or)\s+)\d{1,2})*)(?![\d.,%]|-\d)"
 )
 NUMBERED_NAME_ZIPF = 3.5  # a head word rarer than this in English names things by number
+# Texts whose names are kept: a question naming one reads every candidate unit's and passage's names,
+# and the same passages come back across units and answers.
+QUALIFIED_MEMO_SIZE = 20_000
 _SEPARATOR = re.compile(_AND)
 # ... and an isoform or subunit by its Greek letter, written or spelled ("TNF-α", "IL-1β", "PPARγ",
 # "interferon gamma"): the tokenizer keeps ASCII only
@@ -1272,6 +1275,7 @@ def qualified_written(text: str) -> dict[tuple[str, str], str]:
     return found
 
 
+@lru_cache(maxsize=QUALIFIED_MEMO_SIZE)
 def qualified_names(text: str) -> tuple[tuple[str, str], ...]:
     """The names a text tells apart by a capital letter, a Roman numeral, a type's number or a Greek
     letter, as (the head word's stem, qualifier): "vitamin D supplementation" and "vitamins D and K"

@@ -30,6 +30,20 @@ BAD = Chunk(
 )
 
 
+# Children's and adults' 5-year survival in one sentence (the age-group tests' passage).
+KIDS_SURVIVAL = Chunk(
+    "kids",
+    "d1",
+    "",
+    "Outcomes have improved in pediatric populations, where 5-year survival now exceeds 90%, but adult "
+    "ALL remains challenging with survival rates around 40%.",
+    "",
+    0,
+    "Doc",
+    [],
+)
+
+
 def idf_of(vocab: Vocabulary, *chunks: Chunk) -> IdfTable:
     df: dict[str, int] = {}
     for c in chunks:
@@ -582,17 +596,7 @@ class TestNamedThingsAndFigures:
     def test_words_about_another_age_group_do_not_join_a_group_s_figure(
         self, settings: Settings, vocab: Vocabulary
     ) -> None:
-        kids = Chunk(
-            "kids",
-            "d1",
-            "",
-            "Outcomes have improved in pediatric populations, where 5-year survival now exceeds 90%, but adult "
-            "ALL remains challenging with survival rates around 40%.",
-            "",
-            0,
-            "Doc",
-            [],
-        )
+        kids = KIDS_SURVIVAL
         adults = Chunk(
             "adults",
             "d2",
@@ -733,17 +737,7 @@ class TestNamedThingsAndFigures:
         """Children's and adults' 5-year survival is no answer for teenagers, neither as the answer nor
         joining one (a figure at the timepoint asked, found among the passages) beside a unit that
         names no age group."""
-        kids = Chunk(
-            "kids",
-            "d1",
-            "",
-            "Outcomes have improved in pediatric populations, where 5-year survival now exceeds 90%, but adult "
-            "ALL remains challenging with survival rates around 40%.",
-            "",
-            0,
-            "Doc",
-            [],
-        )
+        kids = KIDS_SURVIVAL
         general = Chunk(
             "general",
             "d2",

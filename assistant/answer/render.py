@@ -388,6 +388,29 @@ _DENIES_RE = re.compile(
     re.IGNORECASE,
 )
 _NEGATION_RE = re.compile(r"\b(?:not|no|never|none|without|nor|neither|cannot|lacks?|lacking|failed)\b|n't\b", re.I)
+# A clause that qualifies a noun ("patients whose disease has not responded", "T-ALL that has not
+# responded to two regimens"): a denial inside it says what the noun is, not that the proposition is
+# false. "that" after a verb of finding or saying ("showed that … did not") opens the finding itself.
+_RELATIVE_RE = re.compile(r"\b(?:which|who|whom|whose)\b|(?<!\w)that\b", re.IGNORECASE)
+_REPORTS_THAT_RE = re.compile(
+    r"\b(?:show\w*|found|finds?|demonstrat\w*|indicat\w*|suggest\w*|report\w*|conclud\w*|confirm\w*|"
+    r"reveal\w*|observ\w*|noted?|establish\w*|means?|meant|believ\w*|known|clear|evident|so|such)\s+that\W*$",
+    re.IGNORECASE,
+)
+_CLAUSE_BREAK_RE = re.compile(r"[,;:()\u2014]")
+
+
+def _denies(text: str) -> bool:
+    """A denial of the sentence's own proposition ("X was not associated with Y"): a `_DENIES_RE`
+    match outside a relative clause (`_RELATIVE_RE`) opened since the last clause break."""
+    for m in _DENIES_RE.finditer(text):
+        clause = _CLAUSE_BREAK_RE.split(text[: m.start()])[-1]
+        opener = list(_RELATIVE_RE.finditer(clause))
+        if not opener or _REPORTS_THAT_RE.search(clause[: opener[-1].end()]):
+            return True
+    return False
+
+
 YESNO_COVERAGE = 0.85  # share of the question's content words a unit must state to answer it
 NOT_DIRECT = "The sources do not say directly; "
 _LOWER_LEAD = frozenset([*_FUNCTION_WORDS, "it", "we", "our", "there", "both", "in", "here"])
@@ -414,7 +437,7 @@ def verdict(question: str, text: str) -> str | None:
         return None  # "every 28 days" asked, "every 21 days" stated: a figure the sentence does not give
     if set(qualified_names(question)) - set(qualified_names(text)):
         return None  # "hemophilia A" asked, "hemophilia" stated: the name the question qualifies is not given
-    if _DENIES_RE.search(text):
+    if _denies(text):
         states = False
     elif _NEGATION_RE.search(text):
         return None  # a negation that may not bear on the proposition: no lead

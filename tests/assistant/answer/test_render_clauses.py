@@ -143,6 +143,23 @@ class TestYesNo:
         tx = "Does tranexamic acid increase seizures after haemorrhage?"
         assert verdict(tx, "Tranexamic acid did not increase seizures after haemorrhage.") == "no"
 
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            # the denial qualifies the disease the drug treats: it does not deny that it is used
+            (
+                "Nelarabine is used for T-ALL that has not responded to or has relapsed following two regimens.",
+                None,
+            ),
+            ("Nelarabine is used for T-ALL in patients whose disease has not responded to two regimens.", None),
+            ("Nelarabine is not used for T-ALL.", "no"),
+            ("The trial showed that nelarabine was not used for T-ALL.", "no"),  # the finding itself
+            ("Nelarabine, which is approved for lymphoma, is not used for T-ALL.", "no"),
+        ],
+    )
+    def test_a_denial_inside_a_relative_clause_is_no_answer(self, text: str, expected: str | None) -> None:
+        assert verdict("Is nelarabine used for T-ALL?", text) == expected
+
     def test_a_verdict_needs_every_figure_the_question_gives(self) -> None:
         card = "nelarabine — Adults: 1500 mg/m² IV over 2 hours on Days 1, 3, 5; repeated every 21 days"
         q = "Is nelarabine given to adults at 1500 mg/m² over 2 hours on days 1, 3, 5 every {} days?"

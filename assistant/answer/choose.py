@@ -39,10 +39,12 @@ from assistant.answer.meaning import UnitSimilarity
 from assistant.answer.population import Population, mismatch_note, other_subtype, population_of
 from assistant.answer.question import (
     AGE_FIGURE,
+    CLAUSE_BREAK_RE,
     DOSE_RE,
     FREQUENCY_RE,
     MEANS_RE,
     NUMBER_RE,
+    REQUIRES_RE,
     RESULT_RE,
     SHARE_FIGURE,
     STUDY_AIM_RE,
@@ -1165,9 +1167,17 @@ class Chooser:
 
     def _states_means(self, q: QuestionAnalysis, u: Unit) -> bool:
         """Whether a unit states how something the question names is done: a means ("by flow cytometry",
-        "using NGS") in a unit whose own words name the question's informative terms."""
+        "using NGS"), or what a clause naming the question's informative terms requires ("Diagnosis
+        requires ≥20% bone marrow lymphoblasts", `REQUIRES_RE`), in a unit whose own words name them."""
         informative = self.informative(q)
-        return bool(MEANS_RE.search(u.display)) and bool(informative) and informative <= u.own_tokens
+        if not informative or not informative <= u.own_tokens:
+            return False
+        if MEANS_RE.search(u.display):
+            return True
+        return any(
+            informative & set(self.vocab.tokens(CLAUSE_BREAK_RE.split(u.display[: m.start()])[-1]))
+            for m in REQUIRES_RE.finditer(u.display)
+        )
 
     def _means_first(
         self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None

@@ -362,6 +362,13 @@ MEANS_RE = re.compile(
 )  # a means ("by flow cytometry", "using NGS"), not an agent ("followed by TKI", "caused by mutations")
 
 
+# What the thing done requires ("Diagnosis requires ≥20% bone marrow lymphoblasts", "staging is based on
+# …"): a means when the clause names, before it, what the question asks how to do; not a purpose
+# ("follow-up is required to confirm …").
+CLAUSE_BREAK_RE = re.compile(r"[,;:()\u2014]")  # where a clause ends: the text after the last one is the clause
+REQUIRES_RE = re.compile(r"\b(?:requires?|required|(?:is|are)\s+based\s+on|reli(?:es|ed)\s+on)\b(?!\s+to\b)", re.I)
+
+
 def asks_method(question: str) -> bool:
     """Whether the question asks how something is done (`_METHOD`)."""
     return bool(_METHOD.search(question))

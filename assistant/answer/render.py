@@ -28,6 +28,7 @@ from assistant.answer.choose import Choice, listed
 from assistant.answer.evidence import Unit
 from assistant.answer.population import Population, mismatch_note
 from assistant.answer.question import (
+    CLAUSE_BREAK_RE,
     QUESTION_WORDS,
     asks_for_management,
     bounds_agree,
@@ -397,14 +398,13 @@ _REPORTS_THAT_RE = re.compile(
     r"reveal\w*|observ\w*|noted?|establish\w*|means?|meant|believ\w*|known|clear|evident|so|such)\s+that\W*$",
     re.IGNORECASE,
 )
-_CLAUSE_BREAK_RE = re.compile(r"[,;:()\u2014]")
 
 
 def _denies(text: str) -> bool:
     """A denial of the sentence's own proposition ("X was not associated with Y"): a `_DENIES_RE`
     match outside a relative clause (`_RELATIVE_RE`) opened since the last clause break."""
     for m in _DENIES_RE.finditer(text):
-        clause = _CLAUSE_BREAK_RE.split(text[: m.start()])[-1]
+        clause = CLAUSE_BREAK_RE.split(text[: m.start()])[-1]
         opener = list(_RELATIVE_RE.finditer(clause))
         if not opener or _REPORTS_THAT_RE.search(clause[: opener[-1].end()]):
             return True

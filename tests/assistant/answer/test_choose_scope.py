@@ -702,6 +702,34 @@ class TestNamedThingsAndFigures:
         assert not choice.abstained and (choice.units[0].chunk.chunk_id == "means") is means_first, choice
 
     @pytest.mark.parametrize(
+        ("text", "means_first"),
+        [
+            ("Diagnosis of ALL requires at least 20% bone marrow lymphoblasts.", True),  # what it requires
+            ("The diagnosis of ALL is based on bone marrow morphology.", True),
+            ("Longer follow-up of ALL is required to confirm the diagnosis.", False),  # a purpose, no means
+            ("ALL survivors require, after diagnosis, long follow-up.", False),  # the clause names no diagnosis
+        ],
+    )
+    def test_what_the_thing_done_requires_is_its_means(
+        self, settings: Settings, vocab: Vocabulary, text: str, means_first: bool
+    ) -> None:
+        noise = Chunk(
+            "noise",
+            "d1",
+            "",
+            "About 6,500 new cases of ALL are diagnosed each year in the United States.",
+            "",
+            0,
+            "D",
+            [],
+        )
+        means = Chunk("means", "d2", "", text, "", 0, "D", [])
+        idf = idf_of(vocab, noise, means, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG, BAD)
+        q = analyse("How is ALL diagnosed?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(noise, means))
+        assert not choice.abstained and (choice.units[0].chunk.chunk_id == "means") is means_first, choice
+
+    @pytest.mark.parametrize(
         ("question", "other", "asked"),
         [
             (  # the tokenizer drops the letter

@@ -1008,7 +1008,13 @@ class Chooser:
             backing = [u for u in self._of_population(pool, population) if holds(u) and for_ages(u)]
             if not backing:
                 return Choice(True, reason=reason, missing=[what])
-            chosen.insert(0 if leads else len(chosen), max(backing, key=lambda u: u.score))
+            # of the units stating it, one whose passage names more of what the question names ("key
+            # risks" in the tisagenlecleucel passage, not "infection risks" of another CAR-T's), then the best
+            informative = self.informative(q)
+            chosen.insert(
+                0 if leads else len(chosen),
+                max(backing, key=lambda u: (len(u.passage_tokens & informative), u.score)),
+            )
         return None
 
     def _fixed(self, q: QuestionAnalysis) -> list[tuple[str, str, Callable[[Unit], bool], bool]]:

@@ -337,6 +337,37 @@ class TestNamedThingsAndFigures:
         else:
             assert not choice.abstained and lead in choice.units[0].text
 
+    def test_a_harm_from_the_products_own_passage_leads_over_its_class(
+        self, settings: Settings, vocab: Vocabulary
+    ) -> None:
+        # no chosen unit names a harm; of the two found, the one in the passage naming the product
+        # asked joins first, though another CAR-T's scores higher
+        own = Chunk(
+            "own",
+            "d2",
+            "",
+            "Tisagenlecleucel is a CD19-directed CAR-T cell therapy for relapsed B-ALL. It has achieved durable "
+            "remissions in heavily pretreated children. Cytokine release syndrome and neurotoxicity are key risks.",
+            "",
+            0,
+            "Doc",
+            [],
+        )
+        cls = Chunk(
+            "class",
+            "d1",
+            "",
+            "While donor-derived CAR-T cell therapy is promising, studies must address infection risks and improve safety.",
+            "",
+            0,
+            "Doc",
+            [],
+        )
+        idf = idf_of(vocab, cls, own, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG)
+        q = analyse("What are the side effects of tisagenlecleucel?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(own, cls))
+        assert not choice.abstained and choice.units[0].text.startswith("Cytokine release syndrome"), choice
+
     @pytest.mark.parametrize(
         ("question", "approval_cited"),
         [

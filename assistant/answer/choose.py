@@ -878,6 +878,8 @@ class Chooser:
             # and of the measure asked: a share of cases is no survival figure, a remission rate no cure rate
             asked = list(q.measure_names)
             return Choice(True, reason=f"no passage gives a figure for {listed(asked, 'or')}", missing=asked)
+        if q.wants_number and q.measure and (refused := self._measure_elsewhere(q, chosen, informative)):
+            return refused
         subject = named & informative
         if (q.wants_number or q.wants_share) and subject and not any(self._figure_of(u, subject) for u in chosen[:3]):
             # and of the thing the question names: "25% of pediatric malignancies" is ALL's share, not
@@ -885,6 +887,31 @@ class Chooser:
             asked = self._readable(q, [t for t in q.terms if t in subject])
             return Choice(True, reason=f"no passage gives the figure asked for {listed(asked, 'and')}", missing=asked)
         return self._uncounted(q, chosen, informative, named)
+
+    def _measure_elsewhere(self, q: QuestionAnalysis, chosen: list[Unit], informative: set[str]) -> Choice | None:
+        """The refusal when no chosen unit giving the measure asked comes from a passage about all else
+        the question asks (its source named, "per Li 2025", counts): "the sensitivity of CT for
+        appendicitis" is not a CT sensitivity from a study of another disease beside appendicitis rates."""
+        elsewhere = {
+            t
+            for t in informative
+            if t not in q.measure and not (t.startswith("c_") and self.vocab.with_broader({t}) & q.measure)
+        }
+        giving = [u for u in chosen[:3] if self._gives_measure(q, u)]
+
+        def held(u: Unit) -> frozenset[str]:
+            return u.passage_tokens | self.scope.of_source(u.chunk.doc_id)
+
+        if not elsewhere or not giving or any(elsewhere <= held(u) for u in giving):
+            return None
+        best = max(giving, key=lambda u: len(elsewhere & held(u)))
+        lacking = self._readable(q, [t for t in q.terms if t in elsewhere - held(best)])
+        measures = listed(list(q.measure_names), "or")
+        return Choice(
+            True,
+            reason=f"no passage found about {listed(lacking, 'and')} gives a figure for {measures}",
+            missing=lacking,
+        )
 
     @staticmethod
     def _figure_of(u: Unit, subject: set[str]) -> bool:

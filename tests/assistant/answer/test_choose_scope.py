@@ -337,6 +337,27 @@ class TestNamedThingsAndFigures:
         else:
             assert not choice.abstained and lead in choice.units[0].text
 
+    @pytest.mark.parametrize(
+        ("ct_text", "answered"),
+        [
+            ("In suspected appendicitis, the sensitivity of CT was 94% against surgery.", True),
+            ("In acoustic neuroma, the sensitivity of high resolution CT was very low (33%).", False),
+        ],
+    )
+    def test_a_measure_comes_from_a_passage_about_all_else_asked(
+        self, settings: Settings, vocab: Vocabulary, ct_text: str, answered: bool
+    ) -> None:
+        # a CT sensitivity from a study of another disease, beside appendicitis rates, is no answer
+        ct = Chunk("ct", "d1", "", ct_text, "", 0, "Doc", [])
+        rates = Chunk("rates", "d2", "", "The complicated appendicitis rate was 26.4% in children.", "", 0, "Doc", [])
+        idf = idf_of(vocab, ct, rates, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG)
+        q = analyse("What is the sensitivity of CT for appendicitis?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(ct, rates))
+        if answered:
+            assert not choice.abstained and "94%" in choice.units[0].text, choice
+        else:
+            assert choice.abstained and choice.missing == ["appendicitis"], choice
+
     def test_a_harm_from_the_products_own_passage_leads_over_its_class(
         self, settings: Settings, vocab: Vocabulary
     ) -> None:

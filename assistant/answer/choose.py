@@ -376,12 +376,19 @@ class Chooser:
         leaves none (as `_same_side`: another group's figure is no answer, not even a partial one)."""
         if not self._figure_asked(q) or not (groups := self._asked_age_groups(q)):
             return chosen
-        same_ages = [u for u in chosen if self._for_ages(groups, u)]
+        for_ages = [u for u in chosen if self._for_ages(groups, u)]
+        # a figure in a unit naming no age group is the asked group's only where its passage names one
+        # that holds it ("60% 5-year survival" from a passage naming no age is no children's figure)
+        same_ages = [u for u in for_ages if not u.numbers or self._passage_for_ages(groups, u)]
         if same_ages:
             return same_ages
         label = " ".join([self._topic(q, sorted(groups)), *bound_phrases(q.corrected)])  # "adults over 60"
         drugs = sorted(self.vocab.label(c) for c in self.asked_therapies(q))
         of = f" of {listed(drugs, 'and')}" if drugs else ""
+        if for_ages:  # figures found, none said to be of any age group
+            return Choice(
+                True, reason=f"the passages found do not say their figures{of} are for {label}", missing=[label]
+            )
         return Choice(
             True, reason=f"the passages found give figures{of} for another age group than {label}", missing=[label]
         )
@@ -1137,6 +1144,12 @@ class Chooser:
         return not named or any(
             lo <= self._age_ranges[w][0] and self._age_ranges[w][1] <= hi for w in asked for lo, hi in named
         )
+
+    def _passage_for_ages(self, asked: frozenset[str], u: Unit) -> bool:
+        """Whether a unit's passage names an age group whose ages hold an asked group's (or the unit
+        itself names one: a card's pediatric line)."""
+        named = [self._age_ranges[g] for g in (u.tokens | u.passage_tokens) & self._age_groups]
+        return any(lo <= self._age_ranges[w][0] and self._age_ranges[w][1] <= hi for w in asked for lo, hi in named)
 
     @staticmethod
     def _reports_finding(q: QuestionAnalysis, u: Unit) -> bool:

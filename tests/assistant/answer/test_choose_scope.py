@@ -810,6 +810,36 @@ class TestNamedThingsAndFigures:
         assert "other" not in ids, choice
         assert (ids == ["asked"]) if with_asked else choice.abstained
 
+    @pytest.mark.parametrize("with_kids", [False, True])
+    def test_a_figure_from_a_passage_naming_no_age_group_is_no_asked_groups(
+        self, settings: Settings, vocab: Vocabulary, with_kids: bool
+    ) -> None:
+        """A figure asked for children comes from a passage naming them, not from one naming no age
+        group (a dose or rate from a study that does not say of whom)."""
+        ageless = Chunk(
+            "ageless", "d2", "", "Revumenib gave a 30% response rate in KMT2A-rearranged leukemia.", "", 0, "Doc", []
+        )
+        kids = Chunk(
+            "kids",
+            "d3",
+            "",
+            "In children, revumenib gave a response rate of 45% in KMT2A-rearranged ALL.",
+            "",
+            0,
+            "Doc",
+            [],
+        )
+        chunks = [ageless, kids] if with_kids else [ageless]
+        idf = idf_of(vocab, kids, ageless, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG, BAD, KIDS_SURVIVAL)
+        q = analyse("What is the response rate to revumenib in children?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(*chunks))
+        assert all("30%" not in u.text for u in choice.units), choice
+        if with_kids:
+            assert not choice.abstained and "45%" in choice.units[0].text, choice
+        else:
+            assert choice.abstained, choice
+            assert choice.reason == "the passages found do not say their figures of revumenib are for children"
+
     @pytest.mark.parametrize("with_general", [False, True])
     def test_only_other_age_groups_figures_found_is_a_refusal(
         self, settings: Settings, vocab: Vocabulary, with_general: bool

@@ -764,6 +764,24 @@ def title_case(question: str) -> bool:
     return len(content) >= 3 and sum(w[0].isupper() for w in content) / len(content) >= 0.5
 
 
+# What a dose is of: the word after "dose of" ("the dose of ibuprofen for children", "dosing of
+# aspirin"). It names the drug though it is no rare word ("ibuprofen" is as frequent as English words
+# of Zipf 2.9): a dose is always some drug's.
+_DOSE_OF = re.compile(r"\bdos(?:e|es|ing|age)\s+of\s+(?:the\s+|an?\s+)?([A-Za-z][\w-]*)", re.I)
+
+
+def dose_objects(question: str) -> list[str]:
+    """The words a question's "dose of …" names the drug with, when they are no common English word
+    ("ibuprofen", "aspirin"; not "the dose of this", "dose of it") nor the head of a name told apart
+    by a letter ("vitamin" of "vitamin K" is named with its letter, `qualified_names`)."""
+    heads = {head for head, _ in qualified_names(question)}
+    return [
+        m.group(1)
+        for m in _DOSE_OF.finditer(question)
+        if not is_common(m.group(1).lower()) and stem(m.group(1).lower()) not in heads
+    ]
+
+
 def _named_concepts(question: str, vocab: Vocabulary) -> set[str]:
     """Concepts other than therapies that the question writes as a name (a test, a gene, a
     complication: "NGS", "MRD", "IKZF1"): each word of the mention specific and not a common English
@@ -1112,6 +1130,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
     unseen_specific: set[str] = set()
     unseen_uncommon: set[str] = set()
     named = {c for c in vocab.concepts_in(corrected) if vocab.concepts[c].therapy} | _named_concepts(corrected, vocab)
+    dosed = {stem(w.lower()) for w in dose_objects(corrected)}  # "the dose of ibuprofen": a drug named
     words_of: dict[str, str] = {}
     run: list[tuple[str, str]] = []  # consecutive uncommon words the corpus never uses
     runs: list[list[tuple[str, str]]] = []
@@ -1126,8 +1145,10 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         words_of.setdefault(token, as_written(raw, corrected))
         # a part of a hyphenated name the corpus lacks ("obe" of "obe-cel") names a product, unless it
         # is a common prefix or word ("pre-", "follow-up")
-        specific = is_specific(raw, corrected) or (
-            token not in known_terms and "-" in words_of[token] and not is_common(raw)
+        specific = (
+            is_specific(raw, corrected)
+            or (token not in known_terms and "-" in words_of[token] and not is_common(raw))
+            or token in dosed
         )
         if token in known_terms:
             keep.add(token)

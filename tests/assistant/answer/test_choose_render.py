@@ -214,6 +214,25 @@ class TestChoose:
         if not answered:
             assert choice.reason == "the question does not say which drug's dose it asks for"
 
+    @pytest.mark.parametrize(
+        ("question", "dose"),
+        [
+            ("What is the dose of ibuprofen for children?", "10 mg/kg"),  # a drug though no rare word
+            ("What is the dose of aspirin for children?", None),  # named, and never mentioned: refused by name
+        ],
+    )
+    def test_what_a_dose_is_of_names_the_drug(
+        self, settings: Settings, vocab: Vocabulary, question: str, dose: str | None
+    ) -> None:
+        ibu = chunk("ibu", "In children, the dose of ibuprofen is 10 mg/kg every 6 to 8 hours.")
+        para = chunk("para", "In children, paracetamol is given at 15 mg/kg every 6 hours.")
+        c = Chooser(settings, vocab, corpus_idf(vocab, [ibu, para, PROSE, CARD]))
+        choice = c.choose(analyse(question, vocab, c.idf.known), hits(ibu, para))
+        if dose:
+            assert not choice.abstained and dose in choice.units[0].text, choice
+        else:
+            assert choice.abstained and choice.reason == "the sources do not mention aspirin", choice
+
     def test_every_retrieved_passage_is_evidence(self, settings: Settings, vocab: Vocabulary) -> None:
         # the one passage that answers is the last of twelve retrieved (its rank costs it only the prior)
         filler = [

@@ -764,22 +764,25 @@ def title_case(question: str) -> bool:
     return len(content) >= 3 and sum(w[0].isupper() for w in content) / len(content) >= 0.5
 
 
-# What a dose is of: the word after "dose of" ("the dose of ibuprofen for children", "dosing of
-# aspirin"). It names the drug though it is no rare word ("ibuprofen" is as frequent as English words
-# of Zipf 2.9): a dose is always some drug's.
+# What a dose or a product's attribute is of: the word after "dose of", "the side effects of", "the
+# maker of" ("the dose of ibuprofen for children", "side effects of metformin"). It names the drug
+# though it is no rare word ("ibuprofen" is as frequent as English words of Zipf 2.9): a dose and a
+# side effect are always some drug's.
 _DOSE_OF = re.compile(r"\bdos(?:e|es|ing|age)\s+of\s+(?:the\s+|an?\s+)?([A-Za-z][\w-]*)", re.I)
+_OF_WORD = re.compile(r"\s+of\s+(?:the\s+|an?\s+)?([A-Za-z][\w-]*)", re.I)
 
 
-def dose_objects(question: str) -> list[str]:
-    """The words a question's "dose of …" names the drug with, when they are no common English word
-    ("ibuprofen", "aspirin"; not "the dose of this", "dose of it") nor the head of a name told apart
-    by a letter ("vitamin" of "vitamin K" is named with its letter, `qualified_names`)."""
+def objects_asked(question: str, vocab: Vocabulary) -> list[str]:
+    """The words a question's "dose of …" or "<attribute> of …" (a vocabulary `attribute`: side
+    effects, maker, cost, approval) names the product with, when they are no common English word
+    ("ibuprofen", "metformin"; not "the dose of this", "side effects of treatment") nor the head of a
+    name told apart by a letter ("vitamin" of "vitamin K" is named with its letter, `qualified_names`)."""
     heads = {head for head, _ in qualified_names(question)}
-    return [
-        m.group(1)
-        for m in _DOSE_OF.finditer(question)
-        if not is_common(m.group(1).lower()) and stem(m.group(1).lower()) not in heads
-    ]
+    found = [m.group(1) for m in _DOSE_OF.finditer(question)]
+    for m in vocab.matches(question):
+        if vocab.concepts[m.concept].attribute and (of := _OF_WORD.match(question, m.end)):
+            found.append(of.group(1))
+    return [w for w in found if not is_common(w.lower()) and stem(w.lower()) not in heads]
 
 
 def _named_concepts(question: str, vocab: Vocabulary) -> set[str]:
@@ -1130,7 +1133,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
     unseen_specific: set[str] = set()
     unseen_uncommon: set[str] = set()
     named = {c for c in vocab.concepts_in(corrected) if vocab.concepts[c].therapy} | _named_concepts(corrected, vocab)
-    dosed = {stem(w.lower()) for w in dose_objects(corrected)}  # "the dose of ibuprofen": a drug named
+    dosed = {stem(w.lower()) for w in objects_asked(corrected, vocab)}  # "the dose of ibuprofen": a drug named
     words_of: dict[str, str] = {}
     run: list[tuple[str, str]] = []  # consecutive uncommon words the corpus never uses
     runs: list[list[tuple[str, str]]] = []

@@ -41,6 +41,7 @@ from assistant.answer.question import (
     is_variant,
     known_variant,
     numbers_in,
+    objects_asked,
     proposed_answer,
     qualified_names,
     share_group,
@@ -71,6 +72,26 @@ class TestNamedConcepts:
         q = analyse(question, vocab, KNOWN)
         therapies = {c for c in q.named if c.startswith("c_") and vocab.concepts[c].therapy}
         assert {c for c in q.named if c.startswith("c_")} - therapies == named
+
+    @pytest.mark.parametrize(
+        ("question", "objects"),
+        [
+            ("What is the dose of ibuprofen for children?", ["ibuprofen"]),
+            ("What are the side effects of metformin?", ["metformin"]),
+            ("Who is the manufacturer of adalimumab?", ["adalimumab"]),
+            ("What are the side effects of treatment?", []),  # a common word names no product
+            ("What is the dose of vitamin K for newborns?", []),  # named with its letter instead
+            ("What is the dose of it?", []),
+        ],
+    )
+    def test_what_a_dose_or_attribute_is_of_names_a_product(
+        self, vocab: Vocabulary, question: str, objects: list[str]
+    ) -> None:
+        assert objects_asked(question, vocab) == objects
+
+    def test_a_product_so_named_is_named_though_no_rare_word(self, vocab: Vocabulary) -> None:
+        assert "metformin" in analyse("What are the side effects of metformin?", vocab, KNOWN | {"metformin"}).named
+        assert "metformin" not in analyse("Is metformin used in diabetes?", vocab, KNOWN | {"metformin"}).named
 
 
 class TestSpelledOut:

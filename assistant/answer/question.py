@@ -163,6 +163,14 @@ _INJECTION = re.compile(
     re.IGNORECASE,
 )
 _DOSE_INTENT = re.compile(r"\b(dose|doses|dosing|dosage|how much|mg|mg/m²|mg/m2)\b", re.I)
+# "How much does CAR-T cost?", "how much is survival improved?": "how much" before a verb asks an
+# amount of something else, not a dose ("how much pegaspargase do I give?" asks one)
+_HOW_MUCH_VERB = re.compile(r"\bhow much\s+(?:does|do|did|is|are|was|were|will|would|can|could|has|have)\b", re.I)
+
+
+def asks_dose(question: str) -> bool:
+    """Whether the question asks for a dose (`_DOSE_INTENT`, "how much" before a verb aside)."""
+    return bool(_DOSE_INTENT.search(_HOW_MUCH_VERB.sub(" ", question)))
 _DEFINE_WORDS = r"\bdefin(e|es|ed|ition)\b|\bmeaning of\b|\bstands? for\b"  # "what defines", "stands for"
 _DEFINITION = re.compile(rf"^\s*(what|who)\s+(is|are|was)\b|{_DEFINE_WORDS}", re.I)
 _ASKS_DEFINITION = re.compile(_DEFINE_WORDS, re.I)
@@ -1169,7 +1177,10 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         runs.append(run)
         run = []
     _name_unseen_phrases(corrected, [*runs, run], unseen_uncommon, unseen_specific, words_of)
-    terms = [t for t in content_tokens(_AGE_OF_PATIENT.sub(" ", corrected), vocab) if t.startswith("c_") or t in keep]
+    # "how much" before a verb is no dose cue: its dose concept is dropped
+    termed = _HOW_MUCH_VERB.sub(" ", _AGE_OF_PATIENT.sub(" ", corrected))
+    terms = [t for t in content_tokens(termed, vocab) if t.startswith("c_") or t in keep]
+    concepts = vocab.concepts_in(_HOW_MUCH_VERB.sub(" ", corrected))
     terms += sorted(patient_age_groups(corrected, vocab))  # "a 70 year old": the sources' "older" patients
     proposal = proposed_answer(corrected)
     measure, measure_names = asked_measure(corrected, vocab)
@@ -1179,8 +1190,8 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         text=question,
         corrected=corrected,
         terms=list(dict.fromkeys(terms)),
-        concepts=vocab.concepts_in(corrected),
-        wants_dose=bool(_DOSE_INTENT.search(corrected)),
+        concepts=concepts,
+        wants_dose=asks_dose(corrected),
         wants_number=asks_number(corrected),
         wants_share=bool(_SHARE_INTENT.search(corrected)),
         share_of=share_group(corrected, vocab),

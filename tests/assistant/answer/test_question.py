@@ -19,6 +19,7 @@ from assistant.answer.question import (
     asked_measure,
     asked_units,
     asks_disease,
+    asks_dose,
     asks_findings,
     asks_for_management,
     asks_frequency,
@@ -92,6 +93,19 @@ class TestNamedConcepts:
     def test_a_product_so_named_is_named_though_no_rare_word(self, vocab: Vocabulary) -> None:
         assert "metformin" in analyse("What are the side effects of metformin?", vocab, KNOWN | {"metformin"}).named
         assert "metformin" not in analyse("Is metformin used in diabetes?", vocab, KNOWN | {"metformin"}).named
+
+    @pytest.mark.parametrize(
+        ("question", "dose"),
+        [
+            ("How much pegaspargase do I give per dose in induction?", True),
+            ("How much nelarabine is given to adults?", True),
+            ("How much does CAR-T cost?", False),  # an amount of money, not a dose
+            ("How much does blinatumomab improve survival?", False),
+        ],
+    )
+    def test_how_much_before_a_verb_asks_no_dose(self, vocab: Vocabulary, question: str, dose: bool) -> None:
+        assert asks_dose(question) is dose
+        assert ("c_dose" in analyse(question, vocab, KNOWN).terms) is dose
 
 
 class TestSpelledOut:

@@ -171,6 +171,8 @@ _HOW_MUCH_VERB = re.compile(r"\bhow much\s+(?:does|do|did|is|are|was|were|will|w
 def asks_dose(question: str) -> bool:
     """Whether the question asks for a dose (`_DOSE_INTENT`, "how much" before a verb aside)."""
     return bool(_DOSE_INTENT.search(_HOW_MUCH_VERB.sub(" ", question)))
+
+
 _DEFINE_WORDS = r"\bdefin(e|es|ed|ition)\b|\bmeaning of\b|\bstands? for\b"  # "what defines", "stands for"
 _DEFINITION = re.compile(rf"^\s*(what|who)\s+(is|are|was)\b|{_DEFINE_WORDS}", re.I)
 _ASKS_DEFINITION = re.compile(_DEFINE_WORDS, re.I)

@@ -255,7 +255,26 @@ def _partial_word(word: str, source: str) -> bool:
     return freq < 1.0 or (freq < 3.0 and len(word) <= 4)
 
 
+# The labels of NLM's structured abstracts ("CONCLUSIONS: …").
+ABSTRACT_LABEL_WORDS = (
+    "BACKGROUND", "CONCLUSIONS", "CONCLUSION", "RESULTS", "METHODS", "FINDINGS", "INTERPRETATION", "OBJECTIVES",
+    "OBJECTIVE", "PURPOSE", "INTRODUCTION", "AIMS", "AIM", "CONTEXT", "SUMMARY", "DISCUSSION", "SIGNIFICANCE",
+    "IMPORTANCE", "UNLABELLED",
+)  # fmt: skip
+_CUT_LABEL_RE = re.compile(r"([A-Z]{2,}):\s+(?=\S)")
+
+
+def _cut_label(word: str) -> bool:
+    """Whether a capitalised word is the tail of a structured abstract's label an excerpt was cut
+    from ("ODS" of METHODS, "SIONS" of CONCLUSIONS), not a label or an acronym of its own."""
+    return word not in ABSTRACT_LABEL_WORDS and any(
+        label.endswith(word) and len(word) >= 3 for label in ABSTRACT_LABEL_WORDS
+    )
+
+
 def _repair_start(text: str, source: str) -> str:
+    if (cut := _CUT_LABEL_RE.match(text)) and _cut_label(cut.group(1)):
+        text = text[cut.end() :]  # "ODS: This was a phase I study …": the label's cut-off tail goes
     m = re.match(r"([a-z]+)\b", text)
     if not m:
         return text
@@ -452,10 +471,7 @@ def verdict(question: str, text: str) -> str | None:
 # "RESULTS In …"): one of the labels NLM's structured abstracts use, or several upper-case words and a
 # colon (one such word is an acronym: "HSCT: recommended …" keeps it); a sentence follows it
 # ("AIMS: 1) to verify …" keeps its label: the enumeration reads as one).
-_ABSTRACT_LABELS = (
-    "BACKGROUND|CONCLUSIONS?|RESULTS|METHODS|FINDINGS|INTERPRETATION|OBJECTIVES?|PURPOSE|INTRODUCTION|"
-    "AIMS?|CONTEXT|SUMMARY|DISCUSSION|SIGNIFICANCE|IMPORTANCE|UNLABELLED"
-)
+_ABSTRACT_LABELS = "|".join(ABSTRACT_LABEL_WORDS)
 _SECTION_LABEL_RE = re.compile(
     rf"^(?:[A-Z]{{3,}}(?:\s+(?:OF|AND|[A-Z]{{3,}}))+\s*:|(?:{_ABSTRACT_LABELS})(?:\s+AND\s+[A-Z]+)?\b:?)\s+(?=[A-Z])"
 )

@@ -103,6 +103,11 @@ class TestRepair:
                 "mRNA accumulation correlates with poor translatability.",
                 "mRNA accumulation correlates with poor translatability.",
             ),
+            # the cut-off tail of a structured abstract's label goes; a whole label or an acronym stays
+            ("ODS: This was a phase I study of binimetinib.", "This was a phase I study of binimetinib."),
+            ("SIONS: The model predicts a tumor risk.", "The model predicts a tumor risk."),
+            ("CONCLUSIONS: Aspirin prevents adenomas.", "CONCLUSIONS: Aspirin prevents adenomas."),
+            ("ICANS: Grading was done daily.", "ICANS: Grading was done daily."),
         ],
     )
     def test_cut_off_pieces_are_repaired(self, raw: str, fixed: str) -> None:

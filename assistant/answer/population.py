@@ -2,7 +2,8 @@
 
 Populations are read deterministically from text with the cue patterns kept as data in
 `ally/data/vocabulary.yaml` (`populations:`): age group (pediatric / adult), Philadelphia status,
-lineage, and disease phase (frontline / relapsed-refractory). When a passage speaks of
+lineage, disease phase (frontline / relapsed-refractory), the response to induction (CR / no CR) and
+the MRD state (positive / negative). When a passage speaks of
 another population than the question, the answer says so next to that citation.
 """
 
@@ -22,6 +23,8 @@ class Population:
     ph: str | None = None  # "positive" | "negative"
     lineage: str | None = None  # "B" | "T"
     phase: str | None = None  # "frontline" | "relapsed_refractory"
+    response: str | None = None  # "CR" | "no_CR": the response to induction a recommendation is for
+    mrd: str | None = None  # "positive" | "negative"
 
 
 def _cue(name: str, text: str) -> bool:
@@ -43,7 +46,11 @@ def population_of(text: str) -> Population:
     lineage = "T" if t and not b else "B" if b and not t else None
     rr, front = _cue("relapsed_refractory", text), _cue("frontline", text)
     phase = "relapsed_refractory" if rr and not front else "frontline" if front and not rr else None
-    return Population(age, ph, lineage, phase)
+    cr, no_cr = _cue("in_remission", text), _cue("no_remission", text)
+    response = "CR" if cr and not no_cr else "no_CR" if no_cr and not cr else None
+    mrd_pos, mrd_neg = _cue("mrd_positive", text), _cue("mrd_negative", text)
+    mrd = "positive" if mrd_pos and not mrd_neg else "negative" if mrd_neg and not mrd_pos else None
+    return Population(age, ph, lineage, phase, response, mrd)
 
 
 def _age_group(years: float) -> str:
@@ -54,7 +61,7 @@ def population_of_question(question: str, patient: Patient | None) -> Population
     q = population_of(question)
     if q.age is None and (years := question_patient_age(question)) is not None:
         # "nelarabine dose for an 8 year old": the adults' line is flagged as about adults
-        q = Population(_age_group(years), q.ph, q.lineage, q.phase)
+        q = Population(_age_group(years), q.ph, q.lineage, q.phase, q.response, q.mrd)
     if patient is None:
         return q
     age = q.age
@@ -69,17 +76,21 @@ def population_of_question(question: str, patient: Patient | None) -> Population
         phase = "relapsed_refractory"
     elif patient.phase in ("diagnosis", "post_induction"):
         phase = "frontline"
-    return Population(age, ph, lineage, phase)
+    return Population(age, ph, lineage, phase, patient.response or q.response, patient.mrd or q.mrd)
 
 
 def other_subtype(question: Population, passage_text: str) -> bool:
-    """Whether the passage concerns another disease subtype than the question: the other Philadelphia
-    status or the other lineage. (Age group and phase stay notes: "adults" in a passage does not
-    make it wrong for an older patient, nor "relapsed" for one whose induction failed.)"""
+    """Whether the passage concerns another disease subtype or state than the question: the other
+    Philadelphia status or lineage, or what is recommended for the other response to induction ("if
+    CR after induction …" for a patient not in CR) or the other MRD state ("MRD+: …" for an
+    MRD-negative one). (Age group and phase stay notes: "adults" in a passage does not make it wrong
+    for an older patient, nor "relapsed" for one whose induction failed.)"""
     p = population_of(passage_text)
     return bool(
         (question.ph and p.ph and question.ph != p.ph)
         or (question.lineage and p.lineage and question.lineage != p.lineage)
+        or (question.response and p.response and question.response != p.response)
+        or (question.mrd and p.mrd and question.mrd != p.mrd)
     )
 
 
@@ -94,6 +105,10 @@ def mismatch_note(question: Population, passage_text: str) -> str | None:
         notes.append(f"this passage concerns Ph-{p.ph} disease")
     if question.lineage and p.lineage and question.lineage != p.lineage:
         notes.append(f"this passage concerns {p.lineage}-lineage ALL")
+    if question.response and p.response and question.response != p.response:
+        notes.append(f"this passage concerns patients {'in CR' if p.response == 'CR' else 'not in CR'} after induction")
+    if question.mrd and p.mrd and question.mrd != p.mrd:
+        notes.append(f"this passage concerns MRD-{p.mrd} disease")
     if question.phase and p.phase and question.phase != p.phase:
         label = "relapsed/refractory" if p.phase == "relapsed_refractory" else "frontline"
         notes.append(f"this passage concerns {label} disease")

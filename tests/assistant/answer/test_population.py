@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from ally.schema import parse_patient
-from assistant.answer.population import Population, mismatch_note, population_of, population_of_question
+from assistant.answer.population import (
+    Population,
+    mismatch_note,
+    other_subtype,
+    population_of,
+    population_of_question,
+)
 
 
 class TestPopulationOf:
@@ -15,7 +21,15 @@ class TestPopulationOf:
             ("In children with ALL", Population(age="pediatric")),
             ("nelarabine dose for kids", Population(age="pediatric")),
             ("peds dosing", Population(age="pediatric")),
-            ("Ph positive ALL not in CR", Population(ph="positive")),  # written as the concept allows
+            ("Ph positive ALL not in CR", Population(ph="positive", response="no_CR")),  # as the concept allows
+            (
+                "T-cell ALL, if CR after induction (check MRD status), MRD-: chemo",
+                Population(lineage="T", phase="frontline", response="CR", mrd="negative"),
+            ),
+            ("MRD+ (or high risk features): allo-HSCT", Population(mrd="positive")),
+            ("with MRD-negative or positive status", Population()),  # both states: neither
+            ("MRD-driven therapy", Population()),
+            ("CD5 CAR-T achieved a 100% CR rate by Day 30", Population()),  # an outcome, no state
             ("Ph neg B-ALL", Population(ph="negative", lineage="B")),
             ("Philly positive adults", Population(age="adult", ph="positive")),  # ward slang, as the vocabulary
             ("Philly-negative disease", Population(ph="negative")),
@@ -48,6 +62,28 @@ class TestPopulationOf:
     )
     def test_a_patient_s_age_in_the_question_gives_its_age_group(self, question: str, age: str | None) -> None:
         assert population_of_question(question, None).age == age
+
+
+class TestOtherSubtype:
+    @pytest.mark.parametrize(
+        ("question", "passage", "other"),
+        [
+            # what is recommended for the other response to induction or the other MRD state is no answer
+            ("T-ALL not in CR after induction: options?", "T-cell ALL, if CR after induction, MRD-: chemo", True),
+            ("T-ALL not in CR after induction: options?", "T-cell ALL, if no CR: nelarabine", False),
+            ("Ph-neg B-ALL in CR with MRD+: what now?", "If CR after induction, MRD-: blinatumomab", True),
+            ("Ph-neg B-ALL in CR with MRD+: what now?", "If CR after induction, MRD+: blinatumomab", False),
+            ("What does MRD mean?", "If CR after induction, MRD-: blinatumomab", False),  # no state asked
+        ],
+    )
+    def test_the_other_response_or_mrd_state_is_another_population(
+        self, question: str, passage: str, other: bool
+    ) -> None:
+        assert other_subtype(population_of_question(question, None), passage) is other
+
+    def test_the_patient_record_sets_the_state(self) -> None:
+        patient = parse_patient({"response": "no_CR", "mrd": "positive"})
+        assert population_of_question("options?", patient) == Population(response="no_CR", mrd="positive")
 
 
 class TestMismatchNote:

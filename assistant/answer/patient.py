@@ -84,7 +84,7 @@ _POST_INDUCTION_RE = re.compile(
 _DIAGNOSIS_RE = re.compile(
     r"\b(?:newly[\s-]diagnosed|new(?:ly)? diagnos\w*|new diagnosis|at diagnosis|just diagnosed|recently diagnosed"
     r"|untreated|treatment[\s-]na[iï]ve|frontline|front-line|first[\s-]line|upfront|up-front|initial (?:therapy|treatment)"
-    r"|induction (?:therapy|regimen|options?|treatment)|for induction|de novo)\b",
+    r"|induction (?:therapy|regimen|options?|treatment)|for induction|(?:what|which|best) induction|de novo)\b",
     re.I,
 )
 

@@ -23,6 +23,11 @@ CASES: list[tuple[str, dict[str, Any]]] = [
         {"age": 70, "lineage": "B", "ph": "negative", "fit": False, "phase": "diagnosis"},
     ),
     ("MRD positive after induction", {"mrd": "positive", "phase": "post_induction"}),
+    # asking which induction to give places the patient at diagnosis
+    (
+        "70 year old with Ph+ B-ALL, what induction?",
+        {"age": 70, "lineage": "B", "ph": "positive", "phase": "diagnosis"},
+    ),
     ("KMT2A-rearranged relapse", {"kmt2a": True, "phase": "relapsed_refractory"}),
     ("CD20 40%", {"cd20_percent": 40}),
     ("CD20 expression of 25% on blasts", {"cd20_percent": 25}),

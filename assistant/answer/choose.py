@@ -40,6 +40,7 @@ from assistant.answer.population import Population, mismatch_note, other_subtype
 from assistant.answer.question import (
     AGE_FIGURE,
     CLAUSE_BREAK_RE,
+    DATE_RE,
     DOSE_RE,
     FREQUENCY_RE,
     MEANS_RE,
@@ -1078,6 +1079,18 @@ class Chooser:
             # no side effect and no maker)
             what = f"{asked.written} of {asked.thing}"
             fixed.append((what, f"no passage found gives {asked.written} for {asked.thing}", asked.given_by, True))
+        if q.wants_date:  # "when was X approved?": a unit about X giving a year or a date leads
+            topic = self._scheduled(q, informative)
+
+            # the thing and the event the "when" clause asks of ("When was X approved", not "and who makes it")
+            clause = set(self.vocab.tokens(re.split(r"\band\b|[,;?]", q.corrected, maxsplit=1)[0])) & informative
+
+            def dated(u: Unit) -> bool:
+                # "In August, … published the E1910 study" dates no approval of blinatumomab; never another
+                # drug's card ("FDA Approved 2021" of brexucabtagene)
+                return bool(DATE_RE.search(u.display)) and clause <= u.tokens and not self._card_not_asked(q, u)
+
+            fixed.append(("when", f"no passage found gives a year or date for {topic}", dated, True))
         if q.wants_frequency:  # "how often is X given?": the unit giving a schedule for X leads
             topic = self._scheduled(q, informative)
 

@@ -379,6 +379,20 @@ CLAUSE_BREAK_RE = re.compile(r"[,;:()\u2014]")  # where a clause ends: the text 
 REQUIRES_RE = re.compile(r"\b(?:requires?|required|(?:is|are)\s+based\s+on|reli(?:es|ed)\s+on)\b(?!\s+to\b)", re.I)
 
 
+# "When was blinatumomab approved?", "in what year was X first described?": a date is asked (not
+# "when is X indicated?", a circumstance); a year or a date answers it.
+_DATE_ASKED = re.compile(r"^\s*(?:when|in what year|what year|in which year|which year)\s+(?:was|were|did|had)\b", re.I)
+DATE_RE = re.compile(
+    r"\b(?:1[89]|20)\d{2}\b|\b(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December)\b"
+)
+
+
+def asks_date(question: str) -> bool:
+    """Whether the question asks when something happened (`_DATE_ASKED`)."""
+    return bool(_DATE_ASKED.search(question))
+
+
 def asks_method(question: str) -> bool:
     """Whether the question asks how something is done (`_METHOD`)."""
     return bool(_METHOD.search(question))
@@ -701,6 +715,7 @@ class QuestionAnalysis:
     wants_list: bool = False  # a list or an explanation: the answer may run longer (`_LONG_ANSWER`)
     wants_disease: bool = False  # asks which disease something concerns (`asks_disease`)
     wants_frequency: bool = False  # asks how often something is done (`asks_frequency`)
+    wants_date: bool = False  # asks when something happened ("When was X approved?", `asks_date`)
     wants_age_group: bool = False  # asks for an age group: one the vocabulary names answers too
     wants_findings: bool = False  # asks what a study or therapy showed (`asks_findings`)
     wants_circumstances: bool = False  # asks when (in which circumstances) something is done (`asks_when_indicated`)
@@ -1205,6 +1220,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         wants_list=bool(_LONG_ANSWER.search(corrected)) or asks_for_management(corrected),
         wants_disease=asks_disease(corrected),
         wants_frequency=asks_frequency(corrected),
+        wants_date=asks_date(corrected),
         wants_circumstances=asks_when_indicated(corrected),
         wants_method=asks_method(corrected),
         wants_findings=asks_findings(corrected) and not yes_no_question(corrected),

@@ -406,7 +406,9 @@ class TestNamedThingsAndFigures:
         tisa = Chunk(
             "tisa", "d1", "", "Tisagenlecleucel (Kymriah) achieved remission rates exceeding 80%.", "", 0, title, []
         )
-        blina = Chunk("blina", "d1", "", "Blinatumomab was the first bispecific antibody approved.", "", 0, title, [])
+        blina = Chunk(
+            "blina", "d1", "", "Blinatumomab was the first bispecific antibody approved, in 2014.", "", 0, title, []
+        )
         idf = idf_of(vocab, tisa, blina, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG)
         q = analyse(question, vocab, idf.known)
         choice = Chooser(settings, vocab, idf).choose(q, hits(tisa, blina))
@@ -414,6 +416,26 @@ class TestNamedThingsAndFigures:
             assert not choice.abstained and "approved" in choice.units[0].text, choice
         else:
             assert choice.abstained and choice.missing == ["approval of tisagenlecleucel"], choice
+
+    @pytest.mark.parametrize(
+        ("text", "answered"),
+        [
+            ("Blinatumomab was approved by the FDA in 2014 for relapsed B-ALL.", True),
+            ("Blinatumomab was the first bispecific antibody approved in oncology.", False),  # says not when
+            ("In August, a trial of blinatumomab was published in NEJM.", False),  # dates no approval
+        ],
+    )
+    def test_when_asks_a_date_of_the_event(
+        self, settings: Settings, vocab: Vocabulary, text: str, answered: bool
+    ) -> None:
+        blina = Chunk("blina", "d1", "", text, "", 0, "Doc", [])
+        idf = idf_of(vocab, blina, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG, BAD, KIDS_SURVIVAL)
+        q = analyse("When was blinatumomab approved?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(blina))
+        if answered:
+            assert not choice.abstained and "2014" in choice.units[0].text, choice
+        else:
+            assert choice.abstained, choice  # no date of the approval, whatever else is found
 
     @pytest.mark.parametrize(
         ("question", "answered"),

@@ -18,6 +18,7 @@ from assistant.answer.question import (
     as_written,
     asked_measure,
     asked_units,
+    asks_date,
     asks_disease,
     asks_dose,
     asks_findings,
@@ -93,6 +94,18 @@ class TestNamedConcepts:
     def test_a_product_so_named_is_named_though_no_rare_word(self, vocab: Vocabulary) -> None:
         assert "metformin" in analyse("What are the side effects of metformin?", vocab, KNOWN | {"metformin"}).named
         assert "metformin" not in analyse("Is metformin used in diabetes?", vocab, KNOWN | {"metformin"}).named
+
+    @pytest.mark.parametrize(
+        ("question", "date"),
+        [
+            ("When was blinatumomab approved?", True),
+            ("What year was ponatinib approved and by whom is it made?", True),
+            ("When is allo-HSCT indicated?", False),  # a circumstance, not a date
+            ("When should MRD be checked?", False),
+        ],
+    )
+    def test_asks_date(self, question: str, date: bool) -> None:
+        assert asks_date(question) is date
 
     @pytest.mark.parametrize(
         ("question", "dose"),

@@ -430,6 +430,9 @@ def _denies(text: str) -> bool:
     return False
 
 
+# A name told apart by one letter joined with a hyphen ("B-ALL", "T-cell") or by a sign ("Ph+", "CD20-"):
+# the words verdicts compare drop the letter and the sign.
+_LETTER_CODE_RE = re.compile(r"(?<![\w-])[A-Za-z]-[A-Za-z]\w*|(?<![\w-])[A-Za-z]\w*[+-](?![\w-])")
 YESNO_COVERAGE = 0.85  # share of the question's content words a unit must state to answer it
 NOT_DIRECT = "The sources do not say directly; "
 _LOWER_LEAD = frozenset([*_FUNCTION_WORDS, "it", "we", "our", "there", "both", "in", "here"])
@@ -456,6 +459,8 @@ def verdict(question: str, text: str) -> str | None:
         return None  # "every 28 days" asked, "every 21 days" stated: a figure the sentence does not give
     if set(qualified_names(question)) - set(qualified_names(text)):
         return None  # "hemophilia A" asked, "hemophilia" stated: the name the question qualifies is not given
+    if any(code.lower() not in text.lower() for code in _LETTER_CODE_RE.findall(question)):
+        return None  # "B-ALL" asked, "T-ALL" stated; "Ph+" asked, "Ph-" stated: a letter or sign tells them apart
     if _denies(text):
         states = False
     elif _NEGATION_RE.search(text):

@@ -165,6 +165,20 @@ class TestYesNo:
     def test_a_denial_inside_a_relative_clause_is_no_answer(self, text: str, expected: str | None) -> None:
         assert verdict("Is nelarabine used for T-ALL?", text) == expected
 
+    @pytest.mark.parametrize(
+        ("question", "text", "expected"),
+        [
+            ("Is nelarabine approved for B-ALL?", "Nelarabine is approved for T-ALL.", None),
+            ("Is nelarabine approved for T-ALL?", "Nelarabine is approved for T-ALL.", "yes"),
+            ("Is dasatinib approved for Ph+ ALL?", "Dasatinib is approved for Ph- ALL.", None),
+            ("Is dasatinib approved for Ph+ ALL?", "Dasatinib is approved for Ph+ ALL.", "yes"),
+        ],
+    )
+    def test_a_verdict_needs_every_name_told_apart_by_one_letter_or_a_sign(
+        self, question: str, text: str, expected: str | None
+    ) -> None:
+        assert verdict(question, text) == expected
+
     def test_a_verdict_needs_every_figure_the_question_gives(self) -> None:
         card = "nelarabine — Adults: 1500 mg/m² IV over 2 hours on Days 1, 3, 5; repeated every 21 days"
         q = "Is nelarabine given to adults at 1500 mg/m² over 2 hours on days 1, 3, 5 every {} days?"

@@ -1160,6 +1160,11 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
     named = {c for c in vocab.concepts_in(corrected) if vocab.concepts[c].therapy} | _named_concepts(corrected, vocab)
     dosed = {stem(w.lower()) for w in objects_asked(corrected, vocab)}  # "the dose of ibuprofen": a drug named
     words_of: dict[str, str] = {}
+    # a word corrected to the corpus's stem of another ending ("hyperdiploid" to "hyperdiploidi") is
+    # named as the question wrote it; a typo ("blinatumomb") by its correction
+    endings = {
+        fixed.lower(): word for word, fixed in corrections.items() if fixed.lower().startswith(stem(word.lower()))
+    }
     run: list[tuple[str, str]] = []  # consecutive uncommon words the corpus never uses
     runs: list[list[tuple[str, str]]] = []
     for raw in words(corrected):
@@ -1170,7 +1175,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
             continue
         if token not in known_terms:
             token = known_variant(raw, known_terms) or token
-        words_of.setdefault(token, as_written(raw, corrected))
+        words_of.setdefault(token, endings.get(raw) or as_written(raw, corrected))
         # a part of a hyphenated name the corpus lacks ("obe" of "obe-cel") names a product, unless it
         # is a common prefix or word ("pre-", "follow-up")
         specific = (

@@ -91,6 +91,11 @@ class TestNamedConcepts:
     ) -> None:
         assert objects_asked(question, vocab) == objects
 
+    def test_a_word_read_as_another_ending_is_named_as_written(self, vocab: Vocabulary) -> None:
+        # the corpus writes "hyperdiploidy" (stem "hyperdiploidi"): a refusal names "hyperdiploid", no stem
+        q = analyse("What fraction of pediatric ALL is hyperdiploid?", vocab, KNOWN | {"hyperdiploidi"})
+        assert "hyperdiploidi" in q.terms and q.word("hyperdiploidi") == "hyperdiploid"
+
     def test_a_product_so_named_is_named_though_no_rare_word(self, vocab: Vocabulary) -> None:
         assert "metformin" in analyse("What are the side effects of metformin?", vocab, KNOWN | {"metformin"}).named
         assert "metformin" not in analyse("Is metformin used in diabetes?", vocab, KNOWN | {"metformin"}).named

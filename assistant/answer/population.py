@@ -23,7 +23,9 @@ class Population:
     ph: str | None = None  # "positive" | "negative"
     lineage: str | None = None  # "B" | "T"
     phase: str | None = None  # "frontline" | "relapsed_refractory"
-    response: str | None = None  # "CR" | "no_CR": the response to induction a recommendation is for
+    # "CR" | "no_CR": the response to induction a recommendation is for; "pending" for a patient at
+    # diagnosis, whom no response-conditional recommendation is for yet
+    response: str | None = None
     mrd: str | None = None  # "positive" | "negative"
 
 
@@ -76,14 +78,15 @@ def population_of_question(question: str, patient: Patient | None) -> Population
         phase = "relapsed_refractory"
     elif patient.phase in ("diagnosis", "post_induction"):
         phase = "frontline"
-    return Population(age, ph, lineage, phase, patient.response or q.response, patient.mrd or q.mrd)
+    response = patient.response or ("pending" if patient.phase == "diagnosis" else q.response)
+    return Population(age, ph, lineage, phase, response, patient.mrd or q.mrd)
 
 
 def other_subtype(question: Population, passage_text: str) -> bool:
     """Whether the passage concerns another disease subtype or state than the question: the other
     Philadelphia status or lineage, or what is recommended for the other response to induction ("if
-    CR after induction …" for a patient not in CR) or the other MRD state ("MRD+: …" for an
-    MRD-negative one). (Age group and phase stay notes: "adults" in a passage does not make it wrong
+    CR after induction …" for a patient not in CR, or for one at diagnosis, whose response is still
+    pending) or the other MRD state ("MRD+: …" for an MRD-negative one). (Age group and phase stay notes: "adults" in a passage does not make it wrong
     for an older patient, nor "relapsed" for one whose induction failed.)"""
     p = population_of(passage_text)
     return bool(

@@ -26,6 +26,7 @@ from ally.text import LEANS_BACK, split_sentences
 from ally.vocab import STOPWORDS, stem, words
 from assistant.answer.choose import Choice, listed
 from assistant.answer.evidence import Unit
+from assistant.answer.patient import case_only
 from assistant.answer.population import Population, mismatch_note
 from assistant.answer.question import (
     CLAUSE_BREAK_RE,
@@ -619,11 +620,11 @@ def compose(
 
 def pathway_leads(pathway: PathwayResult | None, explicit_patient: bool, question: str) -> bool:
     """Whether the pathway's options lead the answer: a node with options of its own, and a
-    patient record given or a question that asks what to do."""
+    patient record given, a question that asks what to do, or a case described and nothing asked."""
     return (
         pathway is not None
         and any(not (o.id or "").startswith(GENERAL_OPTION_PREFIX) for o in pathway.options)
-        and (explicit_patient or asks_for_management(question))
+        and (explicit_patient or asks_for_management(question) or case_only(question))
     )
 
 

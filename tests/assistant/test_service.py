@@ -179,6 +179,13 @@ class TestPatientInQuestion:
         assert "Palliative steroid [" in sentences(a)[0]
         assert_every_sentence_supported(a)
 
+    def test_a_case_described_with_nothing_asked_gets_the_pathway_first(self, assistant: Assistant) -> None:
+        # at diagnosis: the induction options lead, and no passage for after induction ("if CR …") is quoted
+        a = assistant.ask("45 year old with Ph+ B-ALL, newly diagnosed")
+        assert sentences(a)[0].startswith("For the patient described, the pathway lists: ")
+        assert not any("if CR after induction" in s for s in sentences(a)), sentences(a)
+        assert_every_sentence_supported(a)
+
 
 QUESTIONS = [
     "dose of {t}",

@@ -81,6 +81,13 @@ class TestOtherSubtype:
     ) -> None:
         assert other_subtype(population_of_question(question, None), passage) is other
 
+    def test_a_patient_at_diagnosis_has_no_response_yet(self) -> None:
+        # what is recommended after induction, for either response, is not what to do at diagnosis
+        at_diagnosis = population_of_question("45 year old with Ph+ B-ALL", parse_patient({"phase": "diagnosis"}))
+        assert other_subtype(at_diagnosis, "Ph+ B-ALL, if CR after induction (check MRD status), MRD-: TKI")
+        assert other_subtype(at_diagnosis, "Ph+ B-ALL, if no CR: ABL domain testing")
+        assert not other_subtype(at_diagnosis, "Ph+ B-ALL: TKI + chemo (e.g. HyperCVAD)")
+
     def test_the_patient_record_sets_the_state(self) -> None:
         patient = parse_patient({"response": "no_CR", "mrd": "positive"})
         assert population_of_question("options?", patient) == Population(response="no_CR", mrd="positive")

@@ -159,7 +159,9 @@ _INJECTION = re.compile(
     r"\bsystem prompt\b|\byou are now\b|\bact as\b|\bpretend (to be|you)\b|\bjailbreak\b|\bdeveloper mode\b|"
     r"\breveal (your|the) (instructions|prompt)\b|"
     r"\b(ignore|disregard|forget|bypass) (all |any |the |your )?(sources|passages|context|guardrails|citations)\b|"
-    r"\b(just|simply) (state|say|write|confirm|claim|tell (me|them)) that\b|\bwithout (any )?citations?\b",
+    r"\b(just|simply) (state|say|write|confirm|claim|tell (me|them)) that\b|\bwithout (any )?citations?\b|"
+    # a role written as a chat transcript's ("SYSTEM: …", "assistant: …") and an order to cite a marker
+    r"(?:^|[\n.;?!])\s*(?:system|assistant|developer)\s*:|\b(?:cite|quote|reference)\s+(?:(?:source|reference)\s+)?\[\d+\]",
     re.IGNORECASE,
 )
 _DOSE_INTENT = re.compile(r"\b(dose|doses|dosing|dosage|how much|mg|mg/m²|mg/m2)\b", re.I)

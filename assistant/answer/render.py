@@ -448,6 +448,18 @@ def _content(text: str) -> set[str]:
 
 
 def verdict(question: str, text: str) -> str | None:
+    """ "yes" or "no" when a quoted sentence states the question's proposition (`_verdict`); a prose
+    list joined by semicolons ("A for type-2 diabetes; B for BRCA-associated ovarian cancer") states
+    it only within one of its items (a drug card's fields, "nelarabine — Adults: …; repeated every 21
+    days", are one statement about the drug)."""
+    items = [i for i in text.split(";") if i.strip()]
+    if len(items) < 2 or " \u2014 " in items[0]:
+        return _verdict(question, text)
+    found = {v for item in items if (v := _verdict(question, item))}
+    return found.pop() if len(found) == 1 else None
+
+
+def _verdict(question: str, text: str) -> str | None:
     """ "yes" or "no" when a quoted sentence states the question's proposition (or its negation)
     directly: it holds most of the question's content words, every figure the question gives and every
     name it tells apart by a letter ("hemophilia A", `qualified_names`), does not hedge, and either denies plainly or holds no negation at all; None otherwise. A negated question ("Is X not …?") flips it."""

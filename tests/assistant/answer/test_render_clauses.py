@@ -179,6 +179,15 @@ class TestYesNo:
     ) -> None:
         assert verdict(question, text) == expected
 
+    def test_a_semicolon_list_states_a_proposition_only_within_one_item(self) -> None:
+        q = "Is type 2 diabetes associated with cancer?"
+        approvals = (
+            "Liraglutide (Xultophy) for type-2 diabetes; rucaparib (Rubraca) for BRCA mutation-associated ovarian "
+            "cancer; and nusinersen (Spinraza) for spinal muscular atrophy."
+        )
+        assert verdict(q, approvals) is None  # each item is about another thing
+        assert verdict(q, "Type 2 diabetes is associated with cancer; the risk rises with age.") == "yes"
+
     def test_a_verdict_needs_every_figure_the_question_gives(self) -> None:
         card = "nelarabine — Adults: 1500 mg/m² IV over 2 hours on Days 1, 3, 5; repeated every 21 days"
         q = "Is nelarabine given to adults at 1500 mg/m² over 2 hours on days 1, 3, 5 every {} days?"

@@ -719,7 +719,16 @@ class TestNamedThingsAndFigures:
         described = Chooser(settings, vocab, idf).choose(q, hits(study))
         assert not described.abstained and described.unmentioned == ["phase II"], described
 
-    def test_genetic_changes_are_not_genetic_engineering(self, settings: Settings, vocab: Vocabulary) -> None:
+    @pytest.mark.parametrize(
+        "question",
+        [
+            "What genetic changes carry a poor prognosis in ALL?",
+            "What cytogenetic features carry a poor prognosis in ALL?",  # the same concept in other words
+        ],
+    )
+    def test_genetic_changes_are_not_genetic_engineering(
+        self, settings: Settings, vocab: Vocabulary, question: str
+    ) -> None:
         """ "Genetic changes" is a concept (the general names of a change in the leukemic cells' genes):
         its word "genetic" alone does not make CAR-T's "genetic engineering" an answer."""
         cart = Chunk(
@@ -736,7 +745,7 @@ class TestNamedThingsAndFigures:
             "risk", "d2", "", "In ALL, KMT2A rearrangements and hypodiploidy confer poor prognosis.", "", 0, "D", []
         )
         idf = idf_of(vocab, cart, risk, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG, BAD)
-        q = analyse("What genetic changes carry a poor prognosis in ALL?", vocab, idf.known)
+        q = analyse(question, vocab, idf.known)
         assert "c_genetic_change" in q.terms
         choice = Chooser(settings, vocab, idf).choose(q, hits(cart, risk))
         assert not choice.abstained and choice.units[0].chunk.chunk_id == "risk", choice

@@ -1030,6 +1030,7 @@ class Chooser:
         answer (in `chosen`; a proposed answer, a share, a schedule and an age lead it), never one
         giving another age group's figures than the one asked."""
         ages = self._asked_age_groups(q) if self._figure_asked(q) else frozenset()
+        informative = self.informative(q)
 
         def for_ages(u: Unit) -> bool:
             return not ages or self._for_ages(ages, u)
@@ -1045,7 +1046,6 @@ class Chooser:
                 return Choice(True, reason=reason, missing=[what])
             # of the units stating it, one whose passage names more of what the question names ("key
             # risks" in the tisagenlecleucel passage, not "infection risks" of another CAR-T's), then the best
-            informative = self.informative(q)
             chosen.insert(
                 0 if leads else len(chosen),
                 max(backing, key=lambda u: (len(u.passage_tokens & informative), u.score)),

@@ -86,8 +86,9 @@ def other_subtype(question: Population, passage_text: str) -> bool:
     """Whether the passage concerns another disease subtype or state than the question: the other
     Philadelphia status or lineage, or what is recommended for the other response to induction ("if
     CR after induction …" for a patient not in CR, or for one at diagnosis, whose response is still
-    pending) or the other MRD state ("MRD+: …" for an MRD-negative one). (Age group and phase stay notes: "adults" in a passage does not make it wrong
-    for an older patient, nor "relapsed" for one whose induction failed.)"""
+    pending) or the other MRD state ("MRD+: …" for an MRD-negative one). (Age group and phase stay
+    notes: "adults" in a passage does not make it wrong for an older patient, nor "relapsed" for one
+    whose induction failed.)"""
     p = population_of(passage_text)
     return bool(
         (question.ph and p.ph and question.ph != p.ph)

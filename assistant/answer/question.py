@@ -1160,7 +1160,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
     unseen_specific: set[str] = set()
     unseen_uncommon: set[str] = set()
     named = {c for c in vocab.concepts_in(corrected) if vocab.concepts[c].therapy} | _named_concepts(corrected, vocab)
-    dosed = {stem(w.lower()) for w in objects_asked(corrected, vocab)}  # "the dose of ibuprofen": a drug named
+    objects = {stem(w.lower()) for w in objects_asked(corrected, vocab)}  # "the dose of ibuprofen": a drug named
     words_of: dict[str, str] = {}
     # a word corrected to the corpus's stem of another ending ("hyperdiploid" to "hyperdiploidi") is
     # named as the question wrote it; a typo ("blinatumomb") by its correction
@@ -1183,7 +1183,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         specific = (
             is_specific(raw, corrected)
             or (token not in known_terms and "-" in words_of[token] and not is_common(raw))
-            or token in dosed
+            or token in objects
         )
         if token in known_terms:
             keep.add(token)

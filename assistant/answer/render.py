@@ -257,7 +257,7 @@ def _partial_word(word: str, source: str) -> bool:
 
 
 # The labels of NLM's structured abstracts ("CONCLUSIONS: …").
-ABSTRACT_LABEL_WORDS = (
+_ABSTRACT_LABEL_WORDS = (
     "BACKGROUND", "CONCLUSIONS", "CONCLUSION", "RESULTS", "METHODS", "FINDINGS", "INTERPRETATION", "OBJECTIVES",
     "OBJECTIVE", "PURPOSE", "INTRODUCTION", "AIMS", "AIM", "CONTEXT", "SUMMARY", "DISCUSSION", "SIGNIFICANCE",
     "IMPORTANCE", "UNLABELLED",
@@ -268,8 +268,8 @@ _CUT_LABEL_RE = re.compile(r"([A-Z]{2,}):\s+(?=\S)")
 def _cut_label(word: str) -> bool:
     """Whether a capitalised word is the tail of a structured abstract's label an excerpt was cut
     from ("ODS" of METHODS, "SIONS" of CONCLUSIONS), not a label or an acronym of its own."""
-    return word not in ABSTRACT_LABEL_WORDS and any(
-        label.endswith(word) and len(word) >= 3 for label in ABSTRACT_LABEL_WORDS
+    return word not in _ABSTRACT_LABEL_WORDS and any(
+        label.endswith(word) and len(word) >= 3 for label in _ABSTRACT_LABEL_WORDS
     )
 
 
@@ -489,7 +489,7 @@ def _verdict(question: str, text: str) -> str | None:
 # "RESULTS In …"): one of the labels NLM's structured abstracts use, or several upper-case words and a
 # colon (one such word is an acronym: "HSCT: recommended …" keeps it); a sentence follows it
 # ("AIMS: 1) to verify …" keeps its label: the enumeration reads as one).
-_ABSTRACT_LABELS = "|".join(ABSTRACT_LABEL_WORDS)
+_ABSTRACT_LABELS = "|".join(_ABSTRACT_LABEL_WORDS)
 _SECTION_LABEL_RE = re.compile(
     rf"^(?:[A-Z]{{3,}}(?:\s+(?:OF|AND|[A-Z]{{3,}}))+\s*:|(?:{_ABSTRACT_LABELS})(?:\s+AND\s+[A-Z]+)?\b:?)\s+(?=[A-Z])"
 )

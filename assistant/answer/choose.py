@@ -1138,16 +1138,27 @@ class Chooser:
         def for_group(u: Unit) -> bool:
             return bool(u.numbers) and _about(informative, specific, u) and self._for_ages(groups, u)
 
-        return (label, f"no passage found gives a figure for {label}", for_group, False)
+        # named as asked: "no passage found gives a dose of inotuzumab ozogamicin for adults"
+        what = "a dose" if q.wants_dose else "a figure"
+        drugs = listed(sorted(self.vocab.label(c) for c in specific), "and") if specific else ""
+        of = f" of {drugs}" if drugs else ""
+        return (label, f"no passage found gives {what}{of} for {label}", for_group, False)
 
     @staticmethod
     def _figure_asked(q: QuestionAnalysis) -> bool:
         return q.wants_number or q.wants_share or q.wants_dose
 
     def _asked_age_groups(self, q: QuestionAnalysis) -> frozenset[str]:
-        """The age groups the question names in words ("in adults", "for kids"; a patient's age is
-        the pathway's and `_same_side`'s business, not a group asked for)."""
-        return frozenset(c for c in self.vocab.concepts_in(q.corrected) if c in self._age_groups)
+        """The age groups the question names in words ("in adults", "for kids"), else every group
+        holding the age of the patient it describes ("nelarabine dose for a 10 year old": children; a
+        45-year-old: adults; a 70-year-old: adults and older adults)."""
+        named = frozenset(c for c in self.vocab.concepts_in(q.corrected) if c in self._age_groups)
+        if named:
+            return named
+        age = question_patient_age(q.corrected)
+        if age is None:
+            return frozenset()
+        return frozenset(g for g, (lo, hi) in self._age_ranges.items() if lo <= age <= hi)
 
     def _for_ages(self, asked: frozenset[str], u: Unit) -> bool:
         """Whether a unit's figures may be an asked age group's: it names no age group, or one whose

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ally.chunks import BULLETS, Chunk
+from ally.chunks import BULLETS, RECORD, Chunk
 from ally.settings import Settings
 from ally.vocab import Vocabulary
 from assistant.answer.choose import Choice, Chooser, Disagreement
@@ -232,6 +232,34 @@ class TestChoose:
             assert not choice.abstained and dose in choice.units[0].text, choice
         else:
             assert choice.abstained and choice.reason == "the sources do not mention aspirin", choice
+
+    @pytest.mark.parametrize(
+        ("question", "line"),
+        [
+            ("nelarabine dose for a 10 year old", "Pediatric: 650 mg/m²"),  # a child: never the adults' line
+            ("nelarabine dose for a 45 year old", "Adults: 1500 mg/m²"),
+            ("nelarabine dose for a 70 year old", "Adults: 1500 mg/m²"),  # older adults are adults
+        ],
+    )
+    def test_a_dose_for_a_patient_s_age_is_that_age_group_s(
+        self, settings: Settings, vocab: Vocabulary, question: str, line: str
+    ) -> None:
+        card = chunk(
+            "card2",
+            "Nelarabine\nDosing Schedule: Adults: 1500 mg/m² IV on Days 1, 3, 5\n"
+            "Dosing Schedule: Pediatric: 650 mg/m² IV daily for 5 days\nManufacturer: Novartis",
+            flags=[RECORD],
+        )
+        filler = [chunk(f"f{i}", f"Ph-like ALL in older adults was discussed at meeting {i}.") for i in range(4)]
+        c = Chooser(settings, vocab, corpus_idf(vocab, [card, PROSE, *filler]))
+        choice = c.choose(analyse(question, vocab, c.idf.known), hits(card, PROSE))
+        assert not choice.abstained and [line in u.text for u in choice.units] == [True], choice
+
+    def test_a_dose_refused_for_an_age_group_names_the_drug(self, settings: Settings, vocab: Vocabulary) -> None:
+        ino = chunk("ino", "Inotuzumab ozogamicin is an anti-CD22 antibody-drug conjugate for relapsed B-ALL.")
+        c = Chooser(settings, vocab, corpus_idf(vocab, [CARD, ino, PROSE]))
+        choice = c.choose(analyse("What is the inotuzumab dose for adults?", vocab, c.idf.known), hits(CARD, ino))
+        assert choice.abstained and choice.reason == "no passage found gives a dose of inotuzumab ozogamicin for adults"
 
     def test_every_retrieved_passage_is_evidence(self, settings: Settings, vocab: Vocabulary) -> None:
         # the one passage that answers is the last of twelve retrieved (its rank costs it only the prior)

@@ -279,6 +279,8 @@ class Assistant:
         pathway = self._pathway(view, record, proposal, None) if record is not None else None
 
         analysis = analyse(resolved, self.vocab, view.idf.known)
+        if record is not None and record.age is not None:
+            analysis.patient_age = record.age  # the dose or figure asked is for the patient's age group
         view.open_vectors()
         dense, asked = view.retriever.query_vectors(analysis.corrected) if view.retriever.uses_dense else (None, None)
         hits = view.retriever.retrieve(analysis.corrected, k=max(self.settings.top_k, EVIDENCE_PASSAGES), vector=dense)

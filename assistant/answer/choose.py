@@ -1150,12 +1150,13 @@ class Chooser:
 
     def _asked_age_groups(self, q: QuestionAnalysis) -> frozenset[str]:
         """The age groups the question names in words ("in adults", "for kids"), else every group
-        holding the age of the patient it describes ("nelarabine dose for a 10 year old": children; a
-        45-year-old: adults; a 70-year-old: adults and older adults)."""
+        holding the age of the patient it is about (`QuestionAnalysis.patient_age`, written or from the
+        patient record: "nelarabine dose for a 10 year old": children; a 45-year-old: adults; a
+        70-year-old: adults and older adults)."""
         named = frozenset(c for c in self.vocab.concepts_in(q.corrected) if c in self._age_groups)
         if named:
             return named
-        age = question_patient_age(q.corrected)
+        age = q.patient_age
         if age is None:
             return frozenset()
         return frozenset(g for g, (lo, hi) in self._age_ranges.items() if lo <= age <= hi)

@@ -718,6 +718,9 @@ class QuestionAnalysis:
     wants_disease: bool = False  # asks which disease something concerns (`asks_disease`)
     wants_frequency: bool = False  # asks how often something is done (`asks_frequency`)
     wants_date: bool = False  # asks when something happened ("When was X approved?", `asks_date`)
+    # the age of the patient asked about: written in the question ("a 10 year old"), or the patient
+    # record's, set by the caller that has one
+    patient_age: float | None = None
     wants_age_group: bool = False  # asks for an age group: one the vocabulary names answers too
     wants_findings: bool = False  # asks what a study or therapy showed (`asks_findings`)
     wants_circumstances: bool = False  # asks when (in which circumstances) something is done (`asks_when_indicated`)
@@ -1228,6 +1231,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         wants_disease=asks_disease(corrected),
         wants_frequency=asks_frequency(corrected),
         wants_date=asks_date(corrected),
+        patient_age=question_patient_age(corrected),
         wants_circumstances=asks_when_indicated(corrected),
         wants_method=asks_method(corrected),
         wants_findings=asks_findings(corrected) and not yes_no_question(corrected),

@@ -179,6 +179,12 @@ class TestPatientInQuestion:
         assert "Palliative steroid [" in sentences(a)[0]
         assert_every_sentence_supported(a)
 
+    @pytest.mark.parametrize(("age", "line"), [(8, "Pediatric: 650 mg/m²"), (50, "Adults: 1500 mg/m²")])
+    def test_a_dose_is_the_patient_record_s_age_group_s(self, assistant: Assistant, age: int, line: str) -> None:
+        a = assistant.ask("What is the dose of nelarabine?", patient={"age": age})
+        assert line in a.answer and ("Adults:" in a.answer) is (age >= 18), a.answer
+        assert_every_sentence_supported(a)
+
     def test_a_case_described_with_nothing_asked_gets_the_pathway_first(self, assistant: Assistant) -> None:
         # at diagnosis: the induction options lead, and no passage for after induction ("if CR …") is quoted
         a = assistant.ask("45 year old with Ph+ B-ALL, newly diagnosed")

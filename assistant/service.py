@@ -24,10 +24,10 @@ from ally.errors import InputError
 from ally.schema import Answer, ChunkRecord, DocumentInfo, Passage, PathwayResult, Patient, parse_patient
 from ally.settings import Settings, load_settings
 from assistant.answer.followup import is_followup, resolve
-from assistant.answer.patient import patient_in_context
+from assistant.answer.patient import case_only, patient_in_context
 from assistant.answer.population import population_of_question
 from assistant.answer.question import analyse
-from assistant.answer.render import answer_events, build_answer, compose, pathway_leads
+from assistant.answer.render import answer_events, build_answer, compose, pathway_leads, unanswered_case
 from assistant.answer.retrieval import HybridRetriever
 from assistant.concurrency import BatchingEncoder, KeyedLocks
 from assistant.core import AnswerEvent, CorpusStatus
@@ -287,6 +287,9 @@ class Assistant:
         population = population_of_question(resolved, record)
         budget = self.settings.answer_chars_long if analysis.wants_list else self.settings.answer_chars_short
         choice = view.chooser.choose(analysis, hits, population, asked)
+        lead_pathway = pathway_leads(pathway, patient is not None, resolved)
+        if pathway is not None and not lead_pathway and case_only(resolved):
+            choice = unanswered_case(pathway)  # a case, nothing asked, no options yet: say what is needed
         comp = compose(choice, population, analysis.corrected, budget)
         if self.settings.llm_provider != "none" and not comp.abstained:
             from assistant.answer.llm import rewrite_with_llm
@@ -297,7 +300,7 @@ class Assistant:
             hits,
             pathway,
             view.reader,
-            lead_pathway=pathway_leads(pathway, patient is not None, resolved),
+            lead_pathway=lead_pathway,
             corpus_version=view.corpus_version,
             id=id,
             conversation_id=conversation_id,

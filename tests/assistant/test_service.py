@@ -185,6 +185,12 @@ class TestPatientInQuestion:
         assert line in a.answer and ("Adults:" in a.answer) is (age >= 18), a.answer
         assert_every_sentence_supported(a)
 
+    def test_a_case_the_pathway_cannot_place_yet_says_what_it_needs(self, assistant: Assistant) -> None:
+        # no phase, no Ph status: no passage that shares the case's words (a relapsed-disease indication)
+        a = assistant.ask("8 year old with B-ALL")
+        assert a.abstained and "the question describes a patient and asks nothing" in a.answer, a.answer
+        assert a.pathway is not None and "phase" in a.pathway.missing and "phase" in a.answer
+
     def test_a_case_described_with_nothing_asked_gets_the_pathway_first(self, assistant: Assistant) -> None:
         # at diagnosis: the induction options lead, and no passage for after induction ("if CR …") is quoted
         a = assistant.ask("45 year old with Ph+ B-ALL, newly diagnosed")

@@ -90,12 +90,15 @@ _DIAGNOSIS_RE = re.compile(
 
 _MRD_POS_RE = re.compile(
     r"(?:\bMRD\+|\bMRD[\s-]?positiv\w*|\b(?:minimal|measurable) residual disease[\s-]?positiv\w*"
-    r"|\bpositive MRD\b|\bdetectable MRD\b|\bMRD (?:is |was |remains |remained )?(?:still )?(?:positive|detectable)\b)",
+    r"|\bpositive MRD\b|\bdetectable MRD\b"
+    r"|\bMRD (?:is |was |remains |remained |became |becomes |turns |turned |goes |went |is now |now )?(?:still )?"
+    r"(?:positive|detectable)\b)",
     re.I,
 )
 _MRD_NEG_RE = re.compile(
     r"(?:\bMRD-(?![\w+])|\bMRD[\s-]?negativ\w*|\b(?:minimal|measurable) residual disease[\s-]?negativ\w*"
-    r"|\bnegative MRD\b|\bundetectable MRD\b|\bMRD (?:is |was |became )?(?:negative|undetectable)\b)",
+    r"|\bnegative MRD\b|\bundetectable MRD\b"
+    r"|\bMRD (?:is |was |became |becomes |turns |turned |goes |went |is now |now )?(?:negative|undetectable)\b)",
     re.I,
 )
 

@@ -24,6 +24,8 @@ CASES: list[tuple[str, dict[str, Any]]] = [
         {"age": 70, "lineage": "B", "ph": "negative", "fit": False, "phase": "diagnosis"},
     ),
     ("MRD positive after induction", {"mrd": "positive", "phase": "post_induction"}),
+    ("What if MRD becomes negative?", {"mrd": "negative"}),  # a change of state, as a follow-up asks it
+    ("MRD turned positive again", {"mrd": "positive"}),
     # asking which induction to give places the patient at diagnosis
     (
         "70 year old with Ph+ B-ALL, what induction?",

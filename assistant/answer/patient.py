@@ -69,7 +69,8 @@ _RR_RE = re.compile(
 )
 _NO_CR_RE = re.compile(
     r"(?:\bno (?:CR|complete remission|complete response|remission)\b|\bnot in (?:CR|complete remission|remission)\b"
-    r"|\bwithout (?:a )?(?:CR|complete remission|remission)\b|\b(?:did not|didn't|failed to|fails to) "
+    r"|\bwithout (?:a )?(?:CR|complete remission|remission)\b"
+    r"|\b(?:did not|didn't|does not|doesn't|do not|don't|will not|won't|cannot|can't|failed to|fails to|fail to) "
     r"(?:achieve|reach|attain|get into) (?:a )?(?:CR|complete remission|complete response|remission)\b"
     r"|\binduction failure\b|\bfailed induction\b|\bprimary refractory\b|\bresidual (?:disease|blasts) after induction\b)",
     re.I,

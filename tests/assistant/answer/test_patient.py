@@ -25,6 +25,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ),
     ("MRD positive after induction", {"mrd": "positive", "phase": "post_induction"}),
     ("What if MRD becomes negative?", {"mrd": "negative"}),  # a change of state, as a follow-up asks it
+    ("What if he does not reach CR?", {"phase": "post_induction", "response": "no_CR"}),
     ("MRD turned positive again", {"mrd": "positive"}),
     # asking which induction to give places the patient at diagnosis
     (

@@ -408,6 +408,8 @@ class TestIntent:
             ("What are the options for Ph+ B-ALL?", True),
             ("How should we manage MRD positivity?", True),
             ("What is the next step after induction?", True),
+            ("What if he does not reach CR?", True),  # a what-if about the patient asks what to do then
+            ("And if he relapses later?", True),
             ("What is MRD?", False),
             ("Who makes nelarabine?", False),
         ],

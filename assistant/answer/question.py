@@ -502,7 +502,7 @@ _MANAGEMENT = re.compile(
     r"\b(options?|treat|treated|treatment|manage|managed|management|therap(y|ies)|regimens?|next steps?|"
     r"what (should|to) do|recommend(ed|ation|ations)?|induction|consolidation|maintenance|approach|plan|"
     r"first[- ]line|frontline|salvage|choices?|should (we|i)|appropriate|consider|on[- ]pathway|eligible|"
-    r"(what|and) if)\b",  # "what if he does not reach CR?": what to do then
+    r"(what|and) if|what (now|next|then))\b",  # "what if he does not reach CR?", "what now?": what to do then
     re.IGNORECASE,
 )
 # "what MRD level counts as negative, 10^-4?", "why do some relapse after CAR-T, antigen loss?": a

@@ -410,6 +410,7 @@ class TestIntent:
             ("What is the next step after induction?", True),
             ("What if he does not reach CR?", True),  # a what-if about the patient asks what to do then
             ("And if he relapses later?", True),
+            ("70 year old frail with Ph-negative B-ALL, newly diagnosed: what now?", True),
             ("What is MRD?", False),
             ("Who makes nelarabine?", False),
         ],

@@ -643,7 +643,7 @@ def pathway_leads(pathway: PathwayResult | None, explicit_patient: bool, questio
 def unanswered_case(pathway: PathwayResult) -> Choice:
     """The answer to a case described with nothing asked, where the pathway has no options for it
     yet ("8 year old with B-ALL": no phase): what the pathway needs to list them, not whichever
-    passage shares the case's words (a pediatric dose)."""
+    passage shares the case's words (another phase's indication)."""
     needs = f"; to list options the pathway needs: {', '.join(pathway.missing)}" if pathway.missing else ""
     return Choice(True, reason=f"the question describes a patient and asks nothing{needs}", missing=pathway.missing)
 

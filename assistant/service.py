@@ -24,10 +24,10 @@ from ally.errors import InputError
 from ally.schema import Answer, ChunkRecord, DocumentInfo, Passage, PathwayResult, Patient, parse_patient
 from ally.settings import Settings, load_settings
 from assistant.answer.followup import is_followup, resolve
-from assistant.answer.patient import case_only, patient_in_context
+from assistant.answer.patient import patient_in_context
 from assistant.answer.population import population_of_question
 from assistant.answer.question import analyse
-from assistant.answer.render import answer_events, build_answer, compose, pathway_leads, unanswered_case
+from assistant.answer.render import answer_events, build_answer, case_only, compose, pathway_leads, unanswered_case
 from assistant.answer.retrieval import HybridRetriever
 from assistant.concurrency import BatchingEncoder, KeyedLocks
 from assistant.core import AnswerEvent, CorpusStatus

@@ -321,20 +321,6 @@ def describes_patient(text: str) -> bool:
     return False
 
 
-# A question rather than a case: a question mark, or a question word or auxiliary first.
-_ASKS_RE = re.compile(
-    r"\?|^\s*(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|should|would|"
-    r"will|may|might|must|shall|has|have|tell|list|explain|describe|compare)\b",
-    re.I,
-)
-
-
-def case_only(text: str) -> bool:
-    """Whether the text only describes a patient ("45 year old with Ph+ B-ALL, newly diagnosed"), asking
-    nothing: what to do for them is what is asked."""
-    return describes_patient(text) and not _ASKS_RE.search(text)
-
-
 _PHASE_SPECIFIC = ("response", "mrd")
 
 

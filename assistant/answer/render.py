@@ -23,15 +23,17 @@ from wordfreq import zipf_frequency
 
 from ally.schema import Answer, Citation, PathwayResult, RetrievedPassage
 from ally.text import LEANS_BACK, split_sentences
-from ally.vocab import STOPWORDS, stem, words
+from ally.vocab import STOPWORDS, default_vocabulary, stem, words
 from assistant.answer.choose import Choice, listed
 from assistant.answer.evidence import Unit
-from assistant.answer.patient import case_only
+from assistant.answer.patient import describes_patient
 from assistant.answer.population import Population, mismatch_note
 from assistant.answer.question import (
     CLAUSE_BREAK_RE,
     QUESTION_WORDS,
+    asks_dose,
     asks_for_management,
+    asks_number,
     bounds_agree,
     figures_of,
     numbers_in,
@@ -628,6 +630,25 @@ def compose(
 
 
 # --- the pathway's lead ---------------------------------------------------------------------
+
+
+# A question rather than a case: a question mark, or a question word or auxiliary first.
+_ASKS_RE = re.compile(
+    r"\?|^\s*(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|should|would|"
+    r"will|may|might|must|shall|has|have|tell|list|explain|describe|compare)\b",
+    re.I,
+)
+
+
+def case_only(text: str) -> bool:
+    """Whether the text only describes a patient ("45 year old with Ph+ B-ALL, newly diagnosed"), asking
+    nothing: no question mark or question word, no dose or figure asked and no therapy named
+    ("nelarabine dose for a 10 year old" asks a dose). What to do for the patient is then what is
+    asked."""
+    if not describes_patient(text) or _ASKS_RE.search(text) or asks_dose(text) or asks_number(text):
+        return False
+    vocab = default_vocabulary()
+    return not any(vocab.concepts[c].therapy for c in vocab.concepts_in(text))
 
 
 def pathway_leads(pathway: PathwayResult | None, explicit_patient: bool, question: str) -> bool:

@@ -185,6 +185,11 @@ class TestPatientInQuestion:
         assert line in a.answer and ("Adults:" in a.answer) is (age >= 18), a.answer
         assert_every_sentence_supported(a)
 
+    def test_a_dose_asked_without_a_question_mark_is_no_case(self, assistant: Assistant) -> None:
+        # a patient's age and a dose asked, telegraphically: the dose is what is asked
+        a = assistant.ask("nelarabine dose for a 10 year old")
+        assert not a.abstained and "Pediatric: 650 mg/m²" in a.answer and "Adults:" not in a.answer, a.answer
+
     def test_a_case_the_pathway_cannot_place_yet_says_what_it_needs(self, assistant: Assistant) -> None:
         # no phase, no Ph status: no passage that shares the case's words (a relapsed-disease indication)
         a = assistant.ask("8 year old with B-ALL")

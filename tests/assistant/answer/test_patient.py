@@ -8,7 +8,6 @@ import pytest
 
 from ally.schema import parse_patient
 from assistant.answer.patient import (
-    case_only,
     describes_patient,
     merge_patient,
     patient_in_context,
@@ -187,16 +186,3 @@ class TestPatientInContext:
     def test_earlier_turns_keep_the_patient(self) -> None:
         record, _ = patient_in_context("and what next?", None, {"lineage": "T"})
         assert record is not None and record.lineage == "T"
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("45 year old with Ph+ B-ALL, newly diagnosed", True),  # a case, nothing asked: what to do is asked
-        ("45 year old with Ph+ B-ALL, newly diagnosed: what is the prognosis?", False),
-        ("Is a 45 year old with Ph+ B-ALL eligible for CAR-T", False),
-        ("blinatumomab in Ph-positive ALL", False),  # a topic, no patient
-    ],
-)
-def test_a_case_described_with_nothing_asked(text: str, expected: bool) -> None:
-    assert case_only(text) is expected

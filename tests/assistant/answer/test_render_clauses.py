@@ -11,6 +11,7 @@ from assistant.answer.evidence import Unit, units_of
 from assistant.answer.render import (
     NOT_DIRECT,
     bullet_clauses,
+    case_only,
     clause_prefix,
     compose,
     repaired,
@@ -321,3 +322,18 @@ class TestYesNo:
         passage = chunk("p", "Ph-like ALL has emerged as a high-risk subtype.")
         comp = compose(Choice(False, units=units_of(passage, 0)), None, question="What is Ph-like ALL?")
         assert comp.sentences[0].text == "Ph-like ALL has emerged as a high-risk subtype."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("45 year old with Ph+ B-ALL, newly diagnosed", True),  # a case, nothing asked: what to do is asked
+        ("45 year old with Ph+ B-ALL, newly diagnosed: what is the prognosis?", False),
+        ("Is a 45 year old with Ph+ B-ALL eligible for CAR-T", False),
+        ("blinatumomab in Ph-positive ALL", False),  # a topic, no patient
+        ("nelarabine dose for a 10 year old", False),  # a dose asked, without a question mark
+        ("45 year old with T-ALL on nelarabine", False),  # a therapy named: asks about it
+    ],
+)
+def test_a_case_described_with_nothing_asked(text: str, expected: bool) -> None:
+    assert case_only(text) is expected

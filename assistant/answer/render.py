@@ -640,6 +640,50 @@ _ASKS_RE = re.compile(
 )
 
 
+_CASE_WORDS = frozenset(
+    [
+        "year",
+        "years",
+        "yr",
+        "yrs",
+        "yo",
+        "old",
+        "month",
+        "months",
+        "aged",
+        "age",
+        "male",
+        "female",
+        "man",
+        "woman",
+        "boy",
+        "girl",
+        "child",
+        "adult",
+        "patient",
+        "pt",
+        "fit",
+        "frail",
+        "unfit",
+        "comorbidity",
+        "comorbidities",
+        "comorbid",
+        "significant",
+        "no",
+        "with",
+        "without",
+        "and",
+        "a",
+        "an",
+        "the",
+        "newly",
+        "new",
+        "recently",
+        "just",
+    ]
+)
+
+
 def case_only(text: str) -> bool:
     """Whether the text only describes a patient ("45 year old with Ph+ B-ALL, newly diagnosed"), asking
     nothing: no question mark or question word, no dose or figure asked and no therapy named
@@ -648,7 +692,14 @@ def case_only(text: str) -> bool:
     if not describes_patient(text) or _ASKS_RE.search(text) or asks_dose(text) or asks_number(text):
         return False
     vocab = default_vocabulary()
-    return not any(vocab.concepts[c].therapy for c in vocab.concepts_in(text))
+    if any(vocab.concepts[c].therapy for c in vocab.concepts_in(text)):
+        return False
+    # every other word describes the patient: a vocabulary term ("Ph+", "newly diagnosed"), a number
+    # or a word of a case's grammar ("year old", "fit"); any other ("prognosis") is what is asked
+    rest = text
+    for m in sorted(vocab.matches(text), key=lambda m: -m.start):
+        rest = rest[: m.start] + " " + rest[m.end :]
+    return all(w in STOPWORDS or w in _CASE_WORDS or any(ch.isdigit() for ch in w) for w in words(rest))
 
 
 def pathway_leads(pathway: PathwayResult | None, explicit_patient: bool, question: str) -> bool:

@@ -333,6 +333,9 @@ class TestYesNo:
         ("blinatumomab in Ph-positive ALL", False),  # a topic, no patient
         ("nelarabine dose for a 10 year old", False),  # a dose asked, without a question mark
         ("45 year old with T-ALL on nelarabine", False),  # a therapy named: asks about it
+        ("8 year old B-ALL prognosis", False),  # a word no case is written with: what is asked
+        ("60 year old with T-ALL, newly diagnosed, fit", True),
+        ("8 year old with B-ALL", True),
     ],
 )
 def test_a_case_described_with_nothing_asked(text: str, expected: bool) -> None:

@@ -1165,16 +1165,18 @@ class Chooser:
         """Whether a unit's figures may be an asked age group's: it names no age group, or one whose
         ages hold an asked group's ("adults" for older adults; not "young adults" for adults; either
         line of a card for "adults vs peds")."""
-        named = [self._age_ranges[g] for g in u.tokens & self._age_groups]
-        return not named or any(
-            lo <= self._age_ranges[w][0] and self._age_ranges[w][1] <= hi for w in asked for lo, hi in named
-        )
+        named = u.tokens & self._age_groups
+        return not named or self._hold_asked(asked, named)
 
     def _passage_for_ages(self, asked: frozenset[str], u: Unit) -> bool:
         """Whether a unit's passage names an age group whose ages hold an asked group's (or the unit
         itself names one: a card's pediatric line)."""
-        named = [self._age_ranges[g] for g in (u.tokens | u.passage_tokens) & self._age_groups]
-        return any(lo <= self._age_ranges[w][0] and self._age_ranges[w][1] <= hi for w in asked for lo, hi in named)
+        return self._hold_asked(asked, (u.tokens | u.passage_tokens) & self._age_groups)
+
+    def _hold_asked(self, asked: frozenset[str], named: AbstractSet[str]) -> bool:
+        """Whether one of the `named` age groups holds the ages of one of the `asked` groups."""
+        ranges = [self._age_ranges[g] for g in named]
+        return any(lo <= self._age_ranges[w][0] and self._age_ranges[w][1] <= hi for w in asked for lo, hi in ranges)
 
     @staticmethod
     def _reports_finding(q: QuestionAnalysis, u: Unit) -> bool:

@@ -9,7 +9,7 @@ another population than the question, the answer says so next to that citation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from ally.schema import Patient
@@ -38,21 +38,22 @@ def _cue(name: str, text: str) -> bool:
 POPULATION_MEMO_SIZE = 50_000
 
 
+def _one_of(text: str, first: tuple[str, str], second: tuple[str, str]) -> str | None:
+    """The value whose cue (`populations:` name) alone the text writes; None for both or neither."""
+    a, b = _cue(first[0], text), _cue(second[0], text)
+    return first[1] if a and not b else second[1] if b and not a else None
+
+
 @lru_cache(maxsize=POPULATION_MEMO_SIZE)
 def population_of(text: str) -> Population:
-    ped, adult = _cue("pediatric", text), _cue("adult", text)
-    age = "pediatric" if ped and not adult else "adult" if adult and not ped else None
-    pos, neg = _cue("ph_positive", text), _cue("ph_negative", text)
-    ph = "positive" if pos and not neg else "negative" if neg and not pos else None
-    t, b = _cue("t_lineage", text), _cue("b_lineage", text)
-    lineage = "T" if t and not b else "B" if b and not t else None
-    rr, front = _cue("relapsed_refractory", text), _cue("frontline", text)
-    phase = "relapsed_refractory" if rr and not front else "frontline" if front and not rr else None
-    cr, no_cr = _cue("in_remission", text), _cue("no_remission", text)
-    response = "CR" if cr and not no_cr else "no_CR" if no_cr and not cr else None
-    mrd_pos, mrd_neg = _cue("mrd_positive", text), _cue("mrd_negative", text)
-    mrd = "positive" if mrd_pos and not mrd_neg else "negative" if mrd_neg and not mrd_pos else None
-    return Population(age, ph, lineage, phase, response, mrd)
+    return Population(
+        age=_one_of(text, ("pediatric", "pediatric"), ("adult", "adult")),
+        ph=_one_of(text, ("ph_positive", "positive"), ("ph_negative", "negative")),
+        lineage=_one_of(text, ("t_lineage", "T"), ("b_lineage", "B")),
+        phase=_one_of(text, ("relapsed_refractory", "relapsed_refractory"), ("frontline", "frontline")),
+        response=_one_of(text, ("in_remission", "CR"), ("no_remission", "no_CR")),
+        mrd=_one_of(text, ("mrd_positive", "positive"), ("mrd_negative", "negative")),
+    )
 
 
 def _age_group(years: float) -> str:
@@ -63,7 +64,7 @@ def population_of_question(question: str, patient: Patient | None) -> Population
     q = population_of(question)
     if q.age is None and (years := question_patient_age(question)) is not None:
         # "nelarabine dose for an 8 year old": the adults' line is flagged as about adults
-        q = Population(_age_group(years), q.ph, q.lineage, q.phase, q.response, q.mrd)
+        q = replace(q, age=_age_group(years))
     if patient is None:
         return q
     age = q.age

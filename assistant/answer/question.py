@@ -795,11 +795,10 @@ def title_case(question: str) -> bool:
     return len(content) >= 3 and sum(w[0].isupper() for w in content) / len(content) >= 0.5
 
 
-# What a dose or a product's attribute is of: the word after "dose of", "the side effects of", "the
-# maker of" ("the dose of ibuprofen for children", "side effects of metformin"). It names the drug
-# though it is no rare word ("ibuprofen" is as frequent as English words of Zipf 2.9): a dose and a
-# side effect are always some drug's.
-_DOSE_OF = re.compile(r"\bdos(?:e|es|ing|age)\s+of\s+(?:the\s+|an?\s+)?([A-Za-z][\w-]*)", re.I)
+# What a dose or a product's attribute is of: the word after a vocabulary dose or attribute term and
+# "of" ("the dose of ibuprofen for children", "side effects of metformin", "the maker of X"). It names
+# the drug though it is no rare word ("ibuprofen" is as frequent as English words of Zipf 2.9): a dose
+# and a side effect are always some drug's.
 _OF_WORD = re.compile(r"\s+of\s+(?:the\s+|an?\s+)?([A-Za-z][\w-]*)", re.I)
 
 
@@ -809,10 +808,11 @@ def objects_asked(question: str, vocab: Vocabulary) -> list[str]:
     ("ibuprofen", "metformin"; not "the dose of this", "side effects of treatment") nor the head of a
     name told apart by a letter ("vitamin" of "vitamin K" is named with its letter, `qualified_names`)."""
     heads = {head for head, _ in qualified_names(question)}
-    found = [m.group(1) for m in _DOSE_OF.finditer(question)]
-    for m in vocab.matches(question):
-        if vocab.concepts[m.concept].attribute and (of := _OF_WORD.match(question, m.end)):
-            found.append(of.group(1))
+    found = [
+        of.group(1)
+        for m in vocab.matches(question)
+        if (m.concept == "c_dose" or vocab.concepts[m.concept].attribute) and (of := _OF_WORD.match(question, m.end))
+    ]
     return [w for w in found if not is_common(w.lower()) and stem(w.lower()) not in heads]
 
 
@@ -1206,9 +1206,9 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         run = []
     _name_unseen_phrases(corrected, [*runs, run], unseen_uncommon, unseen_specific, words_of)
     # "how much" before a verb is no dose cue: its dose concept is dropped
-    termed = _HOW_MUCH_VERB.sub(" ", _AGE_OF_PATIENT.sub(" ", corrected))
-    terms = [t for t in content_tokens(termed, vocab) if t.startswith("c_") or t in keep]
-    concepts = vocab.concepts_in(_HOW_MUCH_VERB.sub(" ", corrected))
+    no_how_much = _HOW_MUCH_VERB.sub(" ", corrected)
+    terms = [t for t in content_tokens(_AGE_OF_PATIENT.sub(" ", no_how_much), vocab) if t.startswith("c_") or t in keep]
+    concepts = vocab.concepts_in(no_how_much)
     terms += sorted(patient_age_groups(corrected, vocab))  # "a 70 year old": the sources' "older" patients
     proposal = proposed_answer(corrected)
     measure, measure_names = asked_measure(corrected, vocab)

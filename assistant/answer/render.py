@@ -670,12 +670,7 @@ _CASE_WORDS = frozenset(
         "comorbid",
         "significant",
         "no",
-        "with",
         "without",
-        "and",
-        "a",
-        "an",
-        "the",
         "newly",
         "new",
         "recently",
@@ -694,8 +689,9 @@ def case_only(text: str) -> bool:
     vocab = default_vocabulary()
     if any(vocab.concepts[c].therapy for c in vocab.concepts_in(text)):
         return False
-    # every other word describes the patient: a vocabulary term ("Ph+", "newly diagnosed"), a number
-    # or a word of a case's grammar ("year old", "fit"); any other ("prognosis") is what is asked
+    # every other word describes the patient: a vocabulary term ("Ph+", "newly diagnosed"), a number,
+    # a stopword or a word of a case's grammar (`_CASE_WORDS`: "year old", "fit"); any other
+    # ("prognosis") is what is asked
     rest = text
     for m in sorted(vocab.matches(text), key=lambda m: -m.start):
         rest = rest[: m.start] + " " + rest[m.end :]

@@ -387,6 +387,8 @@ class TestUnseenAttribute:
         [
             ("Does nelarabine cause neuropathy?", True, ["neuropathy"]),  # only the drug is in the corpus
             ("Any contraindications to nelarabine?", True, ["contraindications"]),
+            # a drug class is a therapy too: its products' passages are no answer on what is asked
+            ("What is the risk of pancreatitis with asparaginase?", True, ["pancreatitis"]),
             ("Does nelarabine cause neurotoxicity?", False, None),  # what is asked is in the corpus
             ("what types of asparaginase are there - peg vs erwinia?", False, None),  # shorthand names nothing
             ("when should pegaspargase be switched to Erwinia asparaginase?", False, None),  # a verb names nothing

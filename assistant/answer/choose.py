@@ -699,6 +699,17 @@ class Chooser:
             # "how do you check for MRD?": a unit stating the means ("MRD assessment by flow cytometry or
             # PCR") leads before one that only names the step ("if CR after induction (check MRD status) …")
             leads = [i for i, u in enumerate(chosen) if self._states_means(q, u)]
+        if not leads and (ages := self._asked_age_groups(q)):
+            # "which CAR-T is approved for children?": a unit naming the asked age group (or one
+            # holding it) leads before one naming none ("the first CAR-T approved in China …"), a
+            # study's aim aside ("AIMS: to verify … in young adults born preterm")
+            leads = [
+                i
+                for i, u in enumerate(chosen)
+                if (named := u.tokens & self._age_groups)
+                and self._hold_asked(ages, named)
+                and not (u.kind == "sentence" and STUDY_AIM_RE.match(u.text))
+            ]
         if not leads:
             # a unit whose own words only restate the question ("CALGB 10403" for "what's in CALGB
             # 10403?") does not lead while another says more

@@ -168,6 +168,27 @@ class TestChoose:
         assert units[0].text == "Daunorubicin, pegaspargase, vincristine"
         assert "named" in {u.chunk.chunk_id for u in units}
 
+    @pytest.mark.parametrize(
+        ("question", "lead"),
+        [
+            ("Which CAR-T product is approved for children?", "kids"),  # the group asked, in words
+            ("Which CAR-T product is approved for an 8 year old?", "kids"),  # a patient's age: children
+            ("Which CAR-T product is approved?", "china"),  # no group asked: the score decides
+        ],
+    )
+    def test_the_unit_naming_the_asked_age_group_leads(
+        self, settings: Settings, vocab: Vocabulary, question: str, lead: str
+    ) -> None:
+        """A unit that names no age group ranks first on its words; asked about an age group, the
+        one naming it leads, and the other is still cited."""
+        china = chunk("china", "The first CAR-T product approved in China marked its anniversary.")
+        kids = chunk("kids", "Tisagenlecleucel is a CAR-T product for pediatric patients.")
+        ranked = [china, kids]
+        c = Chooser(settings, vocab, corpus_idf(vocab, [*ranked, *(chunk(f"o{i}", f"Other {i}.") for i in range(4))]))
+        units = c.select(analyse(question, vocab, c.idf.known), hits(*ranked))
+        assert units[0].chunk.chunk_id == lead
+        assert "china" in {u.chunk.chunk_id for u in units}
+
     @pytest.mark.parametrize("same_passage", [True, False])
     def test_a_list_header_is_not_cited_beside_its_item(
         self, settings: Settings, vocab: Vocabulary, same_passage: bool

@@ -85,6 +85,15 @@ _SENTENCE_END = re.compile(r"[.;!?]\s")
 _PERCENT_RE = re.compile(r"\d+(?:\.\d+)?\s*%")
 
 
+# A sentence opening on a word that stands for what an earlier one named ("These agents …", "It
+# belongs to …", "Such tumors …"): read alone, the reader cannot tell what it is about. An "it" that
+# stands for nothing ("It is well known that …", "It is important to …") opens a statement.
+_REFERS_BACK = re.compile(
+    r"^(?:It\b(?!\s+(?:is|was|has been|remains|seems|appears)\s+(?:\w+\s+){0,2}(?:that|to|whether)\b)|"
+    r"(?:Its|These|Those|They|Their|Such|Both)\b)"
+)
+
+
 @dataclass
 class Disagreement:
     """Two units that give different figures (`figure_a`, `figure_b`) for the same measure of the
@@ -719,7 +728,16 @@ class Chooser:
         candidates = leads or list(range(len(chosen)))
         # a sentence saying what a study set out to do ("We assessed …", "To determine …") does not
         # lead while one saying what is so can
-        stating = [i for i in candidates if not (chosen[i].kind == "sentence" and STUDY_AIM_RE.match(chosen[i].text))]
+        # nor does one leaning on a sentence it does not quote ("These agents, when combined …", its
+        # antecedent lost with a list the page dropped)
+        stating = [
+            i
+            for i in candidates
+            if not (
+                chosen[i].kind == "sentence"
+                and (STUDY_AIM_RE.match(chosen[i].text) or _REFERS_BACK.match(chosen[i].text))
+            )
+        ]
         aim_first = bool(stating) and 0 not in stating
         best = max(stating or candidates, key=lambda i: (shown[i], -i))
         if best == 0 or (not leads and not aim_first and shown[best] <= shown[0]):

@@ -151,6 +151,34 @@ class TestChoose:
         assert [u.chunk.chunk_id for u in units] == ["says", "aim"]
         assert units[1].score > units[0].score
 
+    @pytest.mark.parametrize(
+        ("first", "leads"),
+        [
+            ("These agents, with dasatinib, induce remission in adults with Ph-positive ALL.", False),
+            ("They showed that dasatinib induces remission in adults with Ph-positive ALL.", False),
+            (
+                "It is well known that dasatinib induces remission in adults with Ph-positive ALL.",
+                True,
+            ),  # no antecedent
+        ],
+    )
+    def test_a_sentence_leaning_on_one_it_does_not_quote_does_not_lead(
+        self, settings: Settings, vocab: Vocabulary, first: str, leads: bool
+    ) -> None:
+        """A sentence whose first word stands for what an earlier, unquoted one named ranks first on
+        its words; the one that says what it is about leads, and it is still cited."""
+        refers = chunk("refers", first)
+        says = chunk(
+            "says", "Dasatinib induces remission in most adults with Ph-positive ALL within weeks of starting."
+        )
+        ranked = [refers, says]
+        c = Chooser(settings, vocab, corpus_idf(vocab, ranked))
+        units = c.select(
+            analyse("What do we know about dasatinib remission in adults with Ph-positive ALL?", vocab, c.idf.known),
+            hits(*ranked),
+        )
+        assert [u.chunk.chunk_id for u in units] == (["refers", "says"] if leads else ["says", "refers"])
+
     def test_a_unit_that_only_restates_the_question_does_not_lead(self, settings: Settings, vocab: Vocabulary) -> None:
         """Listed under one heading, the protocol's bare name matches the question fully and ranks
         first; the bullet that gives its contents (under another heading) leads, and the bare name

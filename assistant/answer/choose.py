@@ -63,6 +63,7 @@ from assistant.answer.question import (
     inflects_common,
     is_common,
     is_variant,
+    number_words,
     qualified_names,
     qualified_written,
     question_patient_age,
@@ -929,10 +930,13 @@ class Chooser:
         """The refusal when no chosen unit giving the measure asked comes from a passage about all else
         the question asks (its source named, "per Li 2025", counts): "the sensitivity of CT for
         appendicitis" is not a CT sensitivity from a study of another disease beside appendicitis rates."""
+        asking = number_words(q.corrected)  # "percentage", "proportion": what is wanted, not what about
         elsewhere = {
             t
             for t in informative
-            if t not in q.measure and not (t.startswith("c_") and self.vocab.with_broader({t}) & q.measure)
+            if t not in q.measure
+            and t not in asking
+            and not (t.startswith("c_") and self.vocab.with_broader({t}) & q.measure)
         }
         giving = [u for u in chosen[:3] if self._gives_measure(q, u)]
 
@@ -1392,6 +1396,9 @@ class Chooser:
             if note:
                 found = " and ".join(n.removeprefix("this passage concerns ") for n in note.split("; "))
                 return Choice(True, reason=f"the passages found concern {found}, not the population asked about")
+        if q.wants_number and q.measure_names:  # "how many adults with ALL die?" over passages without deaths
+            asked = list(q.measure_names)
+            return Choice(True, reason=f"no passage gives a figure for {listed(asked, 'or')}", missing=asked)
         return Choice(True, reason="no passage in the store matches the question", missing=self._readable(q, q.terms))
 
     # --- composition -----------------------------------------------------------------------

@@ -269,6 +269,13 @@ _MEASURE_OF = re.compile(
     r"\b([a-z][\w+/-]*)\s+rates?\b|\b(survival|incidence|prevalence|mortality|half-life|sensitivity|specificity)\b",
     re.I,
 )
+# A share asked of those who die or survive ("what percentage of patients with sepsis die?", "how many
+# children survive?"): the verb names the measure counted.
+_SHARE_OF_VERB = re.compile(
+    r"\b(?:percent(?:age)?|proportion|fraction|share|how many|how likely)\b(?:\s+[\w/+-]+){0,8}?\s+"
+    r"(die|dies|died|survive|survives|survived)\b",
+    re.I,
+)
 
 
 def asked_measure(question: str, vocab: Vocabulary) -> tuple[frozenset[str], tuple[str, ...]]:
@@ -285,6 +292,9 @@ def asked_measure(question: str, vocab: Vocabulary) -> tuple[frozenset[str], tup
         if tokens:
             found.update(tokens)
             names.append(m[0])
+    for m in _SHARE_OF_VERB.finditer(question):
+        found.update(vocab.tokens(m[1]))
+        names.append(f"how many {m[1].lower()}")
     return frozenset(found), tuple(dict.fromkeys(names))
 
 
@@ -426,6 +436,12 @@ def asks_number(question: str) -> bool:
     if _NUMBER_INTENT.search(question) or _MEASURE_ASKED.search(question):
         return True
     return bool(_MEASURE_INTENT.search(question)) and not _ACTS_ON_MEASURE.search(question)
+
+
+def number_words(question: str) -> frozenset[str]:
+    """The stems of the words asking for a figure ("percentage", "proportion" of `_NUMBER_INTENT`):
+    they say what kind of answer is wanted, not what it is about."""
+    return frozenset(stem(w) for m in _NUMBER_INTENT.finditer(question) for w in words(m[0]))
 
 
 # A question asking for an age ("median age at diagnosis", "at what age", "how old") is answered

@@ -733,6 +733,21 @@ class TestAskedFigures:
                 ("In children with sepsis, mortality was 12% at 28 days.", "Sepsis is common."),
                 False,
             ),
+            (  # a share of those who die is a mortality figure, not another percentage on the same patients
+                "What percentage of patients with sepsis die?",
+                ("The pooled sensitivity of sepsis codes was 35% in patients with sepsis.", "Sepsis is common."),
+                True,
+            ),
+            (
+                "What percentage of patients with sepsis die?",
+                ("Of patients with sepsis, 18% died in hospital.", "Sepsis is common."),
+                False,
+            ),
+            (  # nor a figure of another measure
+                "What percentage of patients with sepsis die?",
+                ("In 40% of patients with sepsis, lactate was above 4 mmol/L.", "Sepsis is common."),
+                True,
+            ),
         ],
     )
     def test_the_figure_is_of_the_measure_asked(
@@ -742,6 +757,15 @@ class TestAskedFigures:
         assert choice.abstained is refused, (choice.reason, [u.text for u in choice.units])
         if refused:
             assert choice.reason.startswith("no passage gives a figure for")
+
+    def test_a_measure_no_passage_names_is_refused_by_name(self, settings: Settings, vocab: Vocabulary) -> None:
+        """Asked how many die where no passage counts deaths (and all else asked is in most passages),
+        the refusal names the measure, not "no passage matches"."""
+        passages = [chunk(f"p{i}", f"Adults with ALL were {10 + i}% of admissions in year {i}.") for i in range(6)]
+        idf = corpus_idf(vocab, [*passages, chunk("o", "Supportive care matters.")])
+        q = analyse("How many adults with ALL die?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(*passages))
+        assert choice.abstained and choice.reason == "no passage gives a figure for how many die"
 
 
 SAME_MEASURE = (

@@ -396,6 +396,10 @@ class TestIntent:
             ("5-year survival of T-ALL?", {"surviv", "c_survival"}, ("survival",)),
             ("What is the overall rate of relapse?", set(), ()),  # a common word names no measure
             ("How common is ALL?", set(), ()),
+            # a share of those who die or survive: the verb names the measure
+            ("What percentage of patients with sepsis die?", {"c_mortality"}, ("how many die",)),
+            ("How many children with ALL survive?", {"c_survival"}, ("how many survive",)),
+            ("What proportion of pediatric malignancies is ALL?", set(), ()),
         ],
     )
     def test_asked_measure(self, vocab: Vocabulary, question: str, tokens: set[str], names: tuple[str, ...]) -> None:

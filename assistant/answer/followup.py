@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ally.vocab import Vocabulary
+from ally.vocab import STOPWORDS, Vocabulary, words
 
 # Concept families: a new value in a family replaces the old one.
 AGE_GROUPS = {"c_pediatric", "c_aya", "c_elderly"}
@@ -28,6 +28,15 @@ _FOLLOWUP_START = re.compile(
 )
 _PRONOUN = re.compile(r"\b(it|its|this|that|these|those|they|them|the same|such)\b", re.I)
 AGE_CUES = ("pediatric", "adult", "young_adult")  # population cues of `ally/data/vocabulary.yaml`
+# A follow-up that is a whole question of its own ("Is it used in children?", "Why does it matter?")
+# asks its own thing of the earlier subject: the dose or attribute asked before does not carry over.
+# An elliptical one ("and in kids?", "what about inotuzumab?", "what is it in children?") keeps it.
+_OWN_QUESTION = re.compile(
+    r"^\s*(?!what about|how about|what if|and\b|if\b|then\b|also\b)(is|are|was|were|does|do|did|can|could|"
+    r"should|will|would|has|have|how|why|when|where|which|who|what)\b",
+    re.I,
+)
+_WH = frozenset({"what", "which", "who", "whom", "whose", "how", "why", "when", "where"})
 DOSE = "c_dose"  # the vocabulary's concept of a dose: asked of a therapy like its attributes
 _SUBJECT_CONCEPTS = {"c_all", "c_b_all", "c_t_all", "c_ph_pos", "c_ph_neg", "c_ph_like"}
 
@@ -54,10 +63,24 @@ def _family(cid: str, vocab: Vocabulary) -> str | None:
     return None
 
 
+def _asks_its_own(question: str, vocab: Vocabulary) -> bool:
+    """Whether the follow-up is a whole question with a word of its own beyond pronouns, stopwords,
+    wh-words and the vocabulary's terms ("used" of "Is it used in children?")."""
+    if not _OWN_QUESTION.match(question):
+        return False
+    rest = question
+    for m in sorted(vocab.matches(question), key=lambda m: m.start, reverse=True):
+        rest = rest[: m.start] + " " + rest[m.end :]
+    own = [w for w in words(rest.lower()) if w not in STOPWORDS and w not in _WH and not _PRONOUN.fullmatch(w)]
+    return bool(own)
+
+
 def resolve(question: str, previous: str, vocab: Vocabulary) -> str:
     """The follow-up `question` completed with what still holds from the `previous` resolved query."""
     new_matches = vocab.matches(question)
     new_families = {f for m in new_matches if (f := _family(m.concept, vocab))}
+    if _asks_its_own(question, vocab):
+        new_families.add("attribute")
     if "f2" in new_families and any(m.concept == "c_t_all" for m in new_matches):
         new_families.add("f1")  # Ph status is a B-lineage notion: dropped when T-ALL is asked about
     kept = previous

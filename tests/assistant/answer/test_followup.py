@@ -44,6 +44,9 @@ class TestResolve:
             ("who makes it?", "and in kids? what is the dose of nelarabine?", "dose", "nelarabine"),
             ("What's the dose?", "When was clofarabine approved?", "approved", "clofarabine"),
             ("and if there's toxicity?", "What dose? ponatinib for Ph+ ALL", "dose", "ponatinib"),
+            # a whole question of its own asks its own thing of the earlier subject
+            ("Is it used in children?", "What is the dose of blinatumomab?", "dose", "blinatumomab"),
+            ("Why does it matter?", "What is the dose of blinatumomab?", "dose", "blinatumomab"),
         ],
     )
     def test_a_new_attribute_replaces_the_one_asked_before(
@@ -52,8 +55,9 @@ class TestResolve:
         got = resolve(question, previous, vocab)
         assert dropped not in got.removeprefix(question) and kept in got
 
-    def test_an_elliptical_turn_keeps_the_attribute_asked_before(self, vocab: Vocabulary) -> None:
-        assert "dose" in resolve("and in kids?", "what is the dose of nelarabine?", vocab)
+    @pytest.mark.parametrize("question", ["and in kids?", "What is it in children?", "How about in adults?"])
+    def test_an_elliptical_turn_keeps_the_attribute_asked_before(self, vocab: Vocabulary, question: str) -> None:
+        assert "dose" in resolve(question, "what is the dose of nelarabine?", vocab)
 
     def test_t_lineage_drops_ph_status(self, vocab: Vocabulary) -> None:
         got = resolve("and for T-ALL?", "options for Ph+ B-ALL in CR", vocab)

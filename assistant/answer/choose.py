@@ -712,13 +712,17 @@ class Chooser:
         if not leads and (ages := self._asked_age_groups(q)):
             # "which CAR-T is approved for children?": a unit naming the asked age group (or one
             # holding it) leads before one naming none ("the first CAR-T approved in China …"), a
-            # study's aim aside ("AIMS: to verify … in young adults born preterm")
+            # study's aim aside ("AIMS: to verify … in young adults born preterm"), and one that does
+            # not itself name the thing asked about, or its class ("Most common childhood cancer …"
+            # for "is blinatumomab used in children?")
+            subject = (q.named & self.informative(q)) - self._age_groups
             leads = [
                 i
                 for i, u in enumerate(chosen)
                 if (named := u.tokens & self._age_groups)
                 and self._hold_asked(ages, named)
                 and not (u.kind == "sentence" and STUDY_AIM_RE.match(u.text))
+                and (not subject or bool(subject & (u.tokens | self._broader_of(u))))
             ]
         if not leads:
             # a unit whose own words only restate the question ("CALGB 10403" for "what's in CALGB
@@ -744,6 +748,10 @@ class Chooser:
         if best == 0 or (not leads and not aim_first and shown[best] <= shown[0]):
             return chosen
         return [chosen[best], *chosen[:best], *chosen[best + 1 :]]
+
+    def _broader_of(self, u: Unit) -> set[str]:
+        """The classes of the concepts a unit names ("CAR-T" for a brexucabtagene card's field)."""
+        return self.vocab.with_broader({t for t in u.tokens if t in self.vocab.concepts})
 
     @staticmethod
     def _of_population(units: list[Unit], population: Population | None) -> list[Unit]:

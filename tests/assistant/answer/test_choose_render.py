@@ -217,6 +217,18 @@ class TestChoose:
         assert units[0].chunk.chunk_id == lead
         assert "china" in {u.chunk.chunk_id for u in units}
 
+    def test_a_unit_naming_the_age_group_but_not_the_thing_asked_does_not_lead(
+        self, settings: Settings, vocab: Vocabulary
+    ) -> None:
+        """ "Most common childhood cancer" names children, not blinatumomab: the unit about the drug
+        keeps the lead."""
+        drug = chunk("drug", "Blinatumomab is a bispecific T-cell engager used in relapsed ALL.")
+        childhood = chunk("childhood", "ALL is the most common childhood cancer and is used as a model disease.")
+        ranked = [drug, childhood]
+        c = Chooser(settings, vocab, corpus_idf(vocab, [*ranked, *(chunk(f"o{i}", f"Other {i}.") for i in range(4))]))
+        units = c.select(analyse("Is blinatumomab used in children?", vocab, c.idf.known), hits(*ranked))
+        assert [u.chunk.chunk_id for u in units] == ["drug", "childhood"]
+
     @pytest.mark.parametrize("same_passage", [True, False])
     def test_a_list_header_is_not_cited_beside_its_item(
         self, settings: Settings, vocab: Vocabulary, same_passage: bool

@@ -410,6 +410,17 @@ _DENIES_RE = re.compile(
     r"neither|failed\s+to|lacks?|lacking|cannot)\b",
     re.IGNORECASE,
 )
+# A question asking what a thing is ("Is p53 an oncogene?", "Are statins associated with …?").
+_COPULA_Q_RE = re.compile(r"^\s*(?:is|are|was|were)\b", re.IGNORECASE)
+# A word denied by its prefix ("non-live", "non-significant", "unrelated" is left alone: "un" starts many words).
+_PREFIX_NEGATED_RE = re.compile(r"\bnon-?([a-z]{3,})", re.IGNORECASE)
+# A sentence setting the thing beside another ("recommends it over the zoster vaccine live", "compared
+# with imatinib", "than chemotherapy"): an asked word in it may belong to either.
+_COMPARES_RE = re.compile(
+    r"\b(?:compared (?:with|to)|in comparison (?:with|to)|versus|vs\.?|than|rather than|instead of|"
+    r"over the|unlike|relative to)\b",
+    re.IGNORECASE,
+)
 _NEGATION_RE = re.compile(r"\b(?:not|no|never|none|without|nor|neither|cannot|lacks?|lacking|failed)\b|n't\b", re.I)
 # A clause that qualifies a noun ("patients whose disease has not responded", "T-ALL that has not
 # responded to two regimens"): a denial inside it says what the noun is, not that the proposition is
@@ -463,11 +474,25 @@ def verdict(question: str, text: str) -> str | None:
 
 def _verdict(question: str, text: str) -> str | None:
     """ "yes" or "no" when a quoted sentence states the question's proposition (or its negation)
-    directly: it holds most of the question's content words, every figure the question gives and every
-    name it tells apart by a letter ("hemophilia A", `qualified_names`), does not hedge, and either denies plainly or holds no negation at all; None otherwise. A negated question ("Is X not …?") flips it."""
+    directly: it holds most of the question's content words (one sentence of it, when the question
+    asks what a thing is: "Is p53 an oncogene?" is not stated by "… p53-induced transcript … This
+    peptide inhibits … oncogenes"), every figure the question gives and every name it tells apart by a
+    letter ("hemophilia A", `qualified_names`), does not hedge, names no asked word only in its negated
+    form ("non-live" for "live"), and either denies plainly or holds no negation at all; None otherwise.
+    A negated question ("Is X not …?") flips it."""
     wanted = _content(question)
-    if not wanted or len(wanted & _content(text)) / len(wanted) < YESNO_COVERAGE or _HEDGE_RE.search(text):
+    if not wanted or _HEDGE_RE.search(text):
         return None
+    parts = split_sentences(text) if _COPULA_Q_RE.match(question) else [text]
+    if not any(len(wanted & _content(p)) / len(wanted) >= YESNO_COVERAGE for p in parts):
+        return None
+    if any(
+        stem(m[1].lower()) in wanted and not re.search(rf"\bnon-?{m[1]}", question, re.I)
+        for m in _PREFIX_NEGATED_RE.finditer(text)
+    ):
+        return None  # "a non-live vaccine" for "is it a live vaccine?": the word is there, denied
+    if _COMPARES_RE.search(text) and not _COMPARES_RE.search(question):
+        return None  # "recommends it over the zoster vaccine live": the asked word may be the other's
     if not bounds_agree(question, text):
         return None  # "over 55" asked, "under 55" (or no 55) stated: not the proposition
     if set(figures_of(question)) - set(figures_of(text)):

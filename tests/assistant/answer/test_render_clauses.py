@@ -180,6 +180,34 @@ class TestYesNo:
     ) -> None:
         assert verdict(question, text) == expected
 
+    @pytest.mark.parametrize(
+        ("question", "text", "expected"),
+        [
+            # asked what a thing is, the words must meet in one sentence
+            ("Is p53 an oncogene?", "A p53-induced transcript was found. This peptide inhibits oncogenes.", None),
+            ("Is p53 an oncogene?", "In this model p53 is an oncogene.", "yes"),
+            # an asked word denied by its prefix is no "Yes"
+            ("Is Shingrix a live vaccine?", "Shingrix, a non-live recombinant vaccine, was approved.", None),
+            ("Is Shingrix a live vaccine?", "Shingrix is a live vaccine.", "yes"),
+            (
+                "Is pembrolizumab used in non-small cell lung cancer?",
+                "Pembrolizumab is used in non-small cell lung cancer.",
+                "yes",
+            ),
+            # a sentence setting the thing beside another: the asked word may be the other's
+            (
+                "Is Shingrix a live vaccine?",
+                "The CDC recommends the recombinant vaccine Shingrix over the zoster vaccine live.",
+                None,
+            ),
+            ("Is dasatinib better than imatinib?", "Dasatinib was better than imatinib.", "yes"),  # asked as such
+        ],
+    )
+    def test_a_verdict_is_not_read_across_sentences_negated_words_or_comparisons(
+        self, question: str, text: str, expected: str | None
+    ) -> None:
+        assert verdict(question, text) == expected
+
     def test_a_semicolon_list_states_a_proposition_only_within_one_item(self) -> None:
         q = "Is type 2 diabetes associated with cancer?"
         approvals = (

@@ -412,6 +412,18 @@ _DENIES_RE = re.compile(
 )
 # A question asking what a thing is ("Is p53 an oncogene?", "Are statins associated with …?").
 _COPULA_Q_RE = re.compile(r"^\s*(?:is|are|was|were)\b", re.IGNORECASE)
+# Where a sentence turns from one thing to another ("Ipilimumab (anti-CTLA-4) is …, whereas antibodies
+# targeting PD-1 …", "the anti-CD52 antibody alemtuzumab and the anti-CD20 antibodies rituximab …",
+# "Gliomas are the most common …, of which glioblastoma is …"): what a thing is, is said on one side.
+_CONTRAST_RE = re.compile(r"\b(?:whereas|while|but|however|unlike)\b|,\s*of which\b|\band (?:the|a|an)\b", re.I)
+_RESPECTIVELY_RE = re.compile(r"\brespectively\b", re.I)
+# The kind a what-is question asks of its subject: the words after the article ("Is ipilimumab a PD-1
+# inhibitor?": "PD-1 inhibitor"), to be written as one phrase: at most `_KIND_SPAN` other words among them.
+_KIND_RE = re.compile(r"^\s*(?:is|are|was|were)\s+.+?\s+(?:a|an|the)\s+([^?]+)\??\s*$", re.I)
+_KIND_SPAN = 3
+_TOGETHER_RE = re.compile(r"\b(?:with|plus)\b|\s\+\s", re.I)
+_KIND_WORDS = 4  # a kind is a short noun phrase ("the most common brain tumor")
+_VERB_FORM_RE = re.compile(r"\w{3,}(?:ing|ed)\b", re.I)
 # A word denied by its prefix ("non-live", "non-significant", "unrelated" is left alone: "un" starts many words).
 _PREFIX_NEGATED_RE = re.compile(r"\bnon-?([a-z]{3,})", re.IGNORECASE)
 # A sentence setting the thing beside another ("recommends it over the zoster vaccine live", "compared
@@ -472,6 +484,33 @@ def verdict(question: str, text: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+def _stating_parts(question: str, text: str) -> list[str]:
+    """The spans of `text` one of which must hold the question's words: the whole text, or, asked what
+    a thing is, each clause (`_CONTRAST_RE`) of each sentence that writes the kind asked as one phrase
+    ("a PD-1 inhibitor": its words within `_KIND_SPAN` words of each other, not "inhibitors such as
+    … (anti-PD-1 antibodies)"); none where a sentence pairs lists "respectively"."""
+    if not _COPULA_Q_RE.match(question):
+        return [text]
+    if _RESPECTIVELY_RE.search(text):
+        return []  # "X and Y are iron and copper disorders, respectively": which is which is not in the words
+    clauses = [c for sentence in split_sentences(text) for c in _CONTRAST_RE.split(sentence)]
+    kind = _KIND_RE.match(question)
+    if kind is None or len(words(kind[1])) > _KIND_WORDS or _VERB_FORM_RE.search(kind[1]):
+        return clauses  # no kind named, but a clause ("the members of … promoting gene repression")
+    asked = [stem(w) for w in words(kind[1]) if len(w) > 2 and w not in STOPWORDS and w not in QUESTION_WORDS]
+    # "combinations of a PD-1 inhibitor with ipilimumab": what is given with the kind is not of it
+    parts = [p for c in clauses for p in _TOGETHER_RE.split(c)]
+    return [p for p in parts if _as_one_phrase(asked, [stem(w) for w in words(p)])]
+
+
+def _as_one_phrase(asked: list[str], tokens: list[str]) -> bool:
+    """Whether every asked word occurs in `tokens` within a run of `_KIND_SPAN` more words than asked."""
+    if len(set(asked)) < 2:
+        return True
+    reach = len(asked) + _KIND_SPAN
+    return any(set(asked) <= set(tokens[i : i + reach]) for i in range(len(tokens)) if tokens[i] in asked)
+
+
 def _verdict(question: str, text: str) -> str | None:
     """ "yes" or "no" when a quoted sentence states the question's proposition (or its negation)
     directly: it holds most of the question's content words (one sentence of it, when the question
@@ -483,8 +522,7 @@ def _verdict(question: str, text: str) -> str | None:
     wanted = _content(question)
     if not wanted or _HEDGE_RE.search(text):
         return None
-    parts = split_sentences(text) if _COPULA_Q_RE.match(question) else [text]
-    if not any(len(wanted & _content(p)) / len(wanted) >= YESNO_COVERAGE for p in parts):
+    if not any(len(wanted & _content(p)) / len(wanted) >= YESNO_COVERAGE for p in _stating_parts(question, text)):
         return None
     if any(
         stem(m[1].lower()) in wanted and not re.search(rf"\bnon-?{m[1]}", question, re.I)

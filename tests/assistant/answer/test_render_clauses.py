@@ -201,6 +201,46 @@ class TestYesNo:
                 None,
             ),
             ("Is dasatinib better than imatinib?", "Dasatinib was better than imatinib.", "yes"),  # asked as such
+            # lists paired "respectively": which is which is not in the words
+            (
+                "Is hemochromatosis a copper disorder?",
+                "Hemochromatosis and Wilson disease are iron and copper disorders, respectively.",
+                None,
+            ),
+            # a sentence turning to another thing ("whereas", "and the …", ", of which")
+            (
+                "Is alemtuzumab an anti-CD20 antibody?",
+                "The anti-CD52 antibody alemtuzumab and the anti-CD20 antibodies rituximab and ocrelizumab deplete cells.",
+                None,
+            ),
+            (
+                "Is rituximab an anti-CD20 antibody?",
+                "The anti-CD52 antibody alemtuzumab and the anti-CD20 antibodies rituximab and ocrelizumab deplete cells.",
+                "yes",
+            ),
+            # the kind asked written as one phrase, never given "with" it
+            (
+                "Is ipilimumab a PD-1 inhibitor?",
+                "Inhibitors such as nivolumab (anti-PD-1 antibodies) and ipilimumab are in use.",
+                None,
+            ),
+            ("Is ipilimumab a PD-1 inhibitor?", "Combinations of a PD-1 inhibitor with ipilimumab are used.", None),
+            (
+                "Is glioblastoma the most common brain tumor?",
+                "Loss of chromosome 10 is common in glioblastoma, the most malignant glial brain tumor.",
+                None,
+            ),
+            (
+                "Is nivolumab a PD-1 inhibitor?",
+                "The FDA has approved the PD-1 inhibitors nivolumab and pembrolizumab.",
+                "yes",
+            ),
+            # a clause, not a kind, after the article: the question's words anywhere in one clause
+            (
+                "Are the members of the KRAB-ZNF gene family promoting gene repression?",
+                "The KRAB-ZNF gene family members act by promoting gene repression.",
+                "yes",
+            ),
         ],
     )
     def test_a_verdict_is_not_read_across_sentences_negated_words_or_comparisons(

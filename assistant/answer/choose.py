@@ -501,7 +501,11 @@ class Chooser:
     def _absent_named(self, q: QuestionAnalysis, covered: set[str], chosen: list[Unit], hits: list[Hit]) -> list[str]:
         """The specific things the question names that neither the chosen units nor (as far as
         retrieved) their documents and sources mention."""
-        absent = [t for t in q.named if t not in covered and t in q.terms and not self._ubiquitous(t)]
+        # in the question's order: a message names them the same way on every run
+        absent = sorted(
+            (t for t in q.named if t not in covered and t in q.terms and not self._ubiquitous(t)),
+            key=lambda t: (self._position(q, t), t),
+        )
         if not absent:
             return []
         # named in the chosen units' documents (as far as retrieved) or their sources

@@ -104,6 +104,17 @@ class TestNamedThingsAndFigures:
         choice = Chooser(settings, vocab, idf).choose(q, hits(PROSE))
         assert choice.abstained and set(choice.missing) == {"AUGMENT", "venetoclax"}
 
+    def test_names_found_elsewhere_are_named_in_the_question_order(self, settings: Settings, vocab: Vocabulary) -> None:
+        """The same refusal on every run: the names as the question orders them, not as a set does."""
+        cycles = Chunk(
+            "cycles", "card-doc", "", "Clofarabine is infused over 5 days in 28-day cycles.", "", 0, "Doc", []
+        )
+        others = Chunk("others", "o-doc", "", "Ponatinib, nelarabine and blinatumomab are in use.", "", 0, "Doc", [])
+        idf = idf_of(vocab, cycles, others, AML, PHASES, YEARS)
+        q = analyse("How long are nelarabine, blinatumomab and ponatinib infused in each cycle?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(cycles))
+        assert choice.abstained and choice.missing == ["nelarabine", "blinatumomab", "ponatinib", "TKI"]
+
     def test_a_name_the_corpus_holds_elsewhere_is_refused_saying_so(
         self, settings: Settings, vocab: Vocabulary
     ) -> None:

@@ -36,6 +36,7 @@ from assistant.answer.question import (
     asks_number,
     bounds_agree,
     figures_of,
+    is_rare,
     numbers_in,
     qualified_names,
     yes_no_question,
@@ -418,9 +419,10 @@ _COPULA_Q_RE = re.compile(r"^\s*(?:is|are|was|were)\b", re.IGNORECASE)
 _CONTRAST_RE = re.compile(r"\b(?:whereas|while|but|however|unlike)\b|,\s*of which\b|\band (?:the|a|an)\b", re.I)
 _RESPECTIVELY_RE = re.compile(r"\brespectively\b", re.I)
 # The kind a what-is question asks of its subject: the words after the article ("Is ipilimumab a PD-1
-# inhibitor?": "PD-1 inhibitor"), to be written as one phrase: at most `_KIND_SPAN` other words among them.
+# inhibitor?": "PD-1 inhibitor"), to be written as one phrase: at most `_KIND_SPAN` other words among them,
+# none a name.
 _KIND_RE = re.compile(r"^\s*(?:is|are|was|were)\s+.+?\s+(?:a|an|the)\s+([^?]+)\??\s*$", re.I)
-_KIND_SPAN = 3
+_KIND_SPAN = 5
 _TOGETHER_RE = re.compile(r"\b(?:with|plus)\b|\s\+\s", re.I)
 _KIND_WORDS = 4  # a kind is a short noun phrase ("the most common brain tumor")
 _VERB_FORM_RE = re.compile(r"\w{3,}(?:ing|ed)\b", re.I)
@@ -500,15 +502,29 @@ def _stating_parts(question: str, text: str) -> list[str]:
     asked = [stem(w) for w in words(kind[1]) if len(w) > 2 and w not in STOPWORDS and w not in QUESTION_WORDS]
     # "combinations of a PD-1 inhibitor with ipilimumab": what is given with the kind is not of it
     parts = [p for c in clauses for p in _TOGETHER_RE.split(c)]
-    return [p for p in parts if _as_one_phrase(asked, [stem(w) for w in words(p)])]
+    said = {w.lower() for w in words(question)}
+    return [p for p in parts if _as_one_phrase(asked, words(p), said)]
 
 
-def _as_one_phrase(asked: list[str], tokens: list[str]) -> bool:
-    """Whether every asked word occurs in `tokens` within a run of `_KIND_SPAN` more words than asked."""
+def _as_one_phrase(asked: list[str], written: list[str], said: set[str]) -> bool:
+    """Whether every asked word of a kind occurs in the `written` words within a run of `_KIND_SPAN`
+    more words than asked, with no name the question does not write among them ("inhibitors such as
+    pembrolizumab and nivolumab (anti-PD-1 …)" names the PD-1 inhibitors, not the subject)."""
     if len(set(asked)) < 2:
         return True
+    tokens = [stem(w.lower()) for w in written]
     reach = len(asked) + _KIND_SPAN
-    return any(set(asked) <= set(tokens[i : i + reach]) for i in range(len(tokens)) if tokens[i] in asked)
+    for i, token in enumerate(tokens):
+        if token not in asked:
+            continue
+        window = tokens[i : i + reach]
+        if not set(asked) <= set(window):
+            continue
+        last = max(window.index(a) for a in set(asked))
+        between = written[i + 1 : i + last]
+        if not any(is_rare(w.lower()) and w.lower() not in said for w in between):
+            return True
+    return False
 
 
 def _verdict(question: str, text: str) -> str | None:

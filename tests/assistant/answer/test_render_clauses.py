@@ -235,6 +235,12 @@ class TestYesNo:
                 "The FDA has approved the PD-1 inhibitors nivolumab and pembrolizumab.",
                 "yes",
             ),
+            # a few plain words among the kind's words are still one phrase
+            (
+                "Is tisagenlecleucel a CD19 CAR-T therapy?",
+                "Tisagenlecleucel is a chimeric antigen receptor (CAR) T-cell therapy targeting CD19.",
+                "yes",
+            ),
             # a clause, not a kind, after the article: the question's words anywhere in one clause
             (
                 "Are the members of the KRAB-ZNF gene family promoting gene repression?",

@@ -246,15 +246,18 @@ _COMMON_STARTS = frozenset(
 
 
 _LETTER_RUN = re.compile(r"[A-Za-z]+")
+_WHOLE_SHORT_WORD_ZIPF = 4.5  # at a text's end "men", "day", "age", "use" are words; "ing", "ion", "ses" pieces
 
 
-def _partial_word(word: str, source: str) -> bool:
+def _partial_word(word: str, source: str, *, last: bool = False) -> bool:
     """Whether a lower-case word at a passage's edge is a piece of a word ("hree", "ctober", "ing"):
-    short or unknown to English, and nowhere else in the passage as a whole word."""
+    short or unknown to English, and nowhere else in the passage as a whole word. A short common
+    word ending the text is a word: dropping it changes what is said ("1% of men" is no "1%"),
+    where a cut start ("he present experiment", "n the review") is a piece of "The", "In"."""
     if len(word) > 3 and word.lower() in {w.lower() for w in _LETTER_RUN.findall(source[1:-1])}:
         return False
     if len(word) <= 3:
-        return word not in _COMMON_STARTS
+        return word not in _COMMON_STARTS and not (last and zipf_frequency(word, "en") >= _WHOLE_SHORT_WORD_ZIPF)
     freq = zipf_frequency(word, "en")
     return freq < 1.0 or (freq < 3.0 and len(word) <= 4)
 
@@ -311,7 +314,7 @@ def _repair_end(text: str, source: str) -> str | None:
     if text[-1:] in ".!?" or text.rstrip(")]\"'”’")[-1:] in ".!?":
         return text if len(text.split()) >= 3 else None
     ws = text.split()
-    if ws and re.fullmatch(r"[a-z]+", ws[-1]) and _partial_word(ws[-1], source):
+    if ws and re.fullmatch(r"[a-z]+", ws[-1]) and _partial_word(ws[-1], source, last=True):
         ws.pop()
     while ws and ws[-1].lower().strip(",;:-") in _FUNCTION_WORDS:
         ws.pop()

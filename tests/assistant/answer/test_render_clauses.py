@@ -109,6 +109,10 @@ class TestRepair:
             ("SIONS: The model predicts a tumor risk.", "The model predicts a tumor risk."),
             ("CONCLUSIONS: Aspirin prevents adenomas.", "CONCLUSIONS: Aspirin prevents adenomas."),
             ("ICANS: Grading was done daily.", "ICANS: Grading was done daily."),
+            # a short common word ending an excerpt is a word: "of men" stays (1% of men is no 1%)
+            ("Breast cancer occurs in about 1% of men", "Breast cancer occurs in about 1% of men."),
+            ("Relapse was seen in most patients by day", "Relapse was seen in most patients by day."),
+            ("he present experiment examined diazepam in rats.", "Present experiment examined diazepam in rats."),
         ],
     )
     def test_cut_off_pieces_are_repaired(self, raw: str, fixed: str) -> None:

@@ -438,10 +438,14 @@ def asks_number(question: str) -> bool:
     return bool(_MEASURE_INTENT.search(question)) and not _ACTS_ON_MEASURE.search(question)
 
 
+_STATISTIC_RE = re.compile(r"\b(?:median|mean|average)\b", re.I)
+
+
 def number_words(question: str) -> frozenset[str]:
-    """The stems of the words asking for a figure ("percentage", "proportion" of `_NUMBER_INTENT`):
-    they say what kind of answer is wanted, not what it is about."""
-    return frozenset(stem(w) for m in _NUMBER_INTENT.finditer(question) for w in words(m[0]))
+    """The stems of the words asking for a figure ("percentage", "proportion" of `_NUMBER_INTENT`; the
+    statistic, "median"): they say what kind of answer is wanted, not what it is about."""
+    found = [*_NUMBER_INTENT.finditer(question), *_STATISTIC_RE.finditer(question)]
+    return frozenset(stem(w) for m in found for w in words(m[0]))
 
 
 # A question asking for an age ("median age at diagnosis", "at what age", "how old") is answered

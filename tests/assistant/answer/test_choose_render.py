@@ -770,6 +770,18 @@ class TestAskedFigures:
         if refused:
             assert choice.reason.startswith("no passage gives a figure for")
 
+    def test_the_statistic_asked_is_no_topic_the_passage_must_name(self, settings: Settings, vocab: Vocabulary) -> None:
+        """ "median" says what kind of figure is wanted; the passage about the trial's survival answers."""
+        choice = self.choose(
+            settings,
+            vocab,
+            "What is the median overall survival with nivolumab in CheckMate 025?",
+            "In CheckMate 025, nivolumab improved overall survival (26 months vs. 19.7 months).",
+            "The median age of another cohort was 61 years.",  # the corpus writes "median" elsewhere
+        )
+        assert not choice.abstained, choice.reason
+        assert "26 months" in choice.units[0].text
+
     def test_a_measure_no_passage_names_is_refused_by_name(self, settings: Settings, vocab: Vocabulary) -> None:
         """Asked how many die where no passage counts deaths (and all else asked is in most passages),
         the refusal names the measure, not "no passage matches"."""

@@ -419,7 +419,11 @@ _COPULA_Q_RE = re.compile(r"^\s*(?:is|are|was|were)\b", re.IGNORECASE)
 # Where a sentence turns from one thing to another ("Ipilimumab (anti-CTLA-4) is …, whereas antibodies
 # targeting PD-1 …", "the anti-CD52 antibody alemtuzumab and the anti-CD20 antibodies rituximab …",
 # "Gliomas are the most common …, of which glioblastoma is …"): what a thing is, is said on one side.
-_CONTRAST_RE = re.compile(r"\b(?:whereas|while|but|however|unlike)\b|,\s*of which\b|\band (?:the|a|an)\b", re.I)
+_CONTRAST_RE = re.compile(
+    r"\b(?:whereas|while|but|however|unlike)\b|,\s*of which\b|\band (?:the|a|an)\b|"
+    r"\band (?:has|have|had|is|are|was|were)\b",  # a second predicate: "was approved in oncology and has shown …"
+    re.I,
+)
 _RESPECTIVELY_RE = re.compile(r"\brespectively\b", re.I)
 # The kind a what-is question asks of its subject: the words after the article ("Is ipilimumab a PD-1
 # inhibitor?": "PD-1 inhibitor"), to be written as one phrase: at most `_KIND_SPAN` other words among them,

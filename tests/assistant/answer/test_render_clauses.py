@@ -222,6 +222,14 @@ class TestYesNo:
                 "The anti-CD52 antibody alemtuzumab and the anti-CD20 antibodies rituximab and ocrelizumab deplete cells.",
                 "yes",
             ),
+            # nor across a second predicate: approved in one thing, effective in another
+            (
+                "Is blinatumomab approved for MRD-positive ALL?",
+                "Blinatumomab was the first bispecific antibody approved in oncology and has shown efficacy in "
+                "MRD-positive ALL.",
+                None,
+            ),
+            ("Is blinatumomab approved for MRD-positive ALL?", "Blinatumomab is approved for MRD-positive ALL.", "yes"),
             # the kind asked written as one phrase, never given "with" it
             (
                 "Is ipilimumab a PD-1 inhibitor?",

@@ -222,6 +222,7 @@ def _gives_schedule(informative: set[str], specific: set[str], u: Unit) -> bool:
     return bool(FREQUENCY_RE.search(u.text)) and _about(informative, specific, u)
 
 
+UNSEEN_SUBJECT_ZIPF = 4.0  # an unseen word rarer than this in English is what the question is about
 HARM = "c_toxicity"  # the vocabulary's concept of harms (side effects, adverse events, CRS, VOD ...)
 
 
@@ -313,7 +314,26 @@ class Chooser:
         if q.unseen_specific:
             names = sorted({q.word(t) for t in q.unseen_specific})
             return (f"the sources do not mention {listed(names)}", names)
-        return self._unseen_attribute(q)
+        return self._unseen_attribute(q) or self._only_unseen_subject(q)
+
+    def _only_unseen_subject(self, q: QuestionAnalysis) -> tuple[str, list[str]] | None:
+        """The refusal when every word of the question that could tell passages apart is one the
+        corpus never uses and rarer than everyday English (`UNSEEN_SUBJECT_ZIPF`: "Does caffeine
+        improve memory?": "caffeine"; the rest is common English): any passage found would share only
+        generic words with it ("improved outcomes"). A plainer word ("smell" of a title's metaphor,
+        "Would a man smell a rose then throw it away?") names no subject of its own."""
+        unseen = [
+            t
+            for t in q.terms
+            if t in q.unseen_uncommon
+            and len(q.word(t)) >= 4
+            and not inflects_common(q.word(t))
+            and zipf_frequency(q.word(t).lower(), "en") < UNSEEN_SUBJECT_ZIPF
+        ]
+        if not unseen or self.informative(q):
+            return None
+        names = list(dict.fromkeys(q.word(t) for t in unseen))
+        return (f"the sources do not mention {listed(names)}", names)
 
     def _unseen_attribute(self, q: QuestionAnalysis) -> tuple[str, list[str]] | None:
         """The refusal when the question asks about a therapy it names, and all it asks about that

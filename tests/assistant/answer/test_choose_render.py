@@ -466,6 +466,35 @@ class TestUnseenAttribute:
             assert choice.missing == missing and choice.reason.startswith(f"the sources do not mention {missing[0]}")
 
 
+class TestOnlyUnseenSubject:
+    """A question whose every distinctive word is one the corpus never uses is refused by name: the
+    passages found would share only generic words with it."""
+
+    PASSAGES: tuple[Chunk, ...] = (
+        chunk("p0", "These agents, when combined with chemotherapy, have improved outcomes in Ph+ ALL."),
+        chunk("p1", "Blinatumomab significantly improved overall survival."),
+        *[chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)],
+    )
+
+    @pytest.mark.parametrize(
+        ("question", "refused"),
+        [
+            ("Does caffeine improve memory?", True),  # "caffeine" is the subject; "improve" is generic
+            ("Does blinatumomab improve memory?", False),  # a word the corpus holds tells passages apart
+            ("Would a man smell a rose and throw it away?", False),  # "smell" is plain English, no subject
+        ],
+    )
+    def test_a_question_about_an_unseen_thing_only_is_refused_by_name(
+        self, settings: Settings, vocab: Vocabulary, question: str, refused: bool
+    ) -> None:
+        idf = corpus_idf(vocab, list(self.PASSAGES))
+        choice = chooser(settings, vocab, idf).choose(analyse(question, vocab, idf.known), hits(*self.PASSAGES[:2]))
+        if refused:
+            assert choice.abstained and choice.reason == "the sources do not mention caffeine"
+        else:
+            assert not choice.reason.startswith("the sources do not mention")
+
+
 class TestAskedFigures:
     """A dose or a counted figure asked about a named thing comes from a passage that names it."""
 

@@ -36,6 +36,7 @@ from assistant.answer.question import (
     asks_number,
     bounds_agree,
     figures_of,
+    is_common,
     is_rare,
     numbers_in,
     qualified_names,
@@ -246,7 +247,6 @@ _COMMON_STARTS = frozenset(
 
 
 _LETTER_RUN = re.compile(r"[A-Za-z]+")
-_WHOLE_SHORT_WORD_ZIPF = 4.5  # at a text's end "men", "day", "age", "use" are words; "ing", "ion", "ses" pieces
 
 
 def _partial_word(word: str, source: str, *, last: bool = False) -> bool:
@@ -257,7 +257,8 @@ def _partial_word(word: str, source: str, *, last: bool = False) -> bool:
     if len(word) > 3 and word.lower() in {w.lower() for w in _LETTER_RUN.findall(source[1:-1])}:
         return False
     if len(word) <= 3:
-        return word not in _COMMON_STARTS and not (last and zipf_frequency(word, "en") >= _WHOLE_SHORT_WORD_ZIPF)
+        # at a text's end a common word ("men", "day", "age") is one; "ing", "ion", "ses" are pieces
+        return word not in _COMMON_STARTS and not (last and is_common(word))
     freq = zipf_frequency(word, "en")
     return freq < 1.0 or (freq < 3.0 and len(word) <= 4)
 

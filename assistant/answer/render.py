@@ -415,6 +415,8 @@ _DENIES_RE = re.compile(
     r"neither|failed\s+to|lacks?|lacking|cannot)\b",
     re.IGNORECASE,
 )
+# A question asking whether something can be ("Can ALL be cured?", "Could adults survive it?").
+_CAN_Q_RE = re.compile(r"^\s*(?:can|could)\b", re.IGNORECASE)
 # A question asking what a thing is ("Is p53 an oncogene?", "Are statins associated with …?").
 _COPULA_Q_RE = re.compile(r"^\s*(?:is|are|was|were)\b", re.IGNORECASE)
 # Where a sentence turns from one thing to another ("Ipilimumab (anti-CTLA-4) is …, whereas antibodies
@@ -535,34 +537,28 @@ def _as_one_phrase(asked: list[str], written: list[str], said: set[str]) -> bool
     return False
 
 
+def _rate_for_possibility(question: str, text: str, wanted: set[str]) -> bool:
+    """Whether a "can" question ("Can ALL be cured?") meets one of its words only as a rate ("low cure
+    rates", "dismal survival rates"): a figure, which says neither that it can nor that it cannot."""
+    return bool(_CAN_Q_RE.match(question)) and any(
+        re.search(rf"\b{re.escape(w)}\w*\s+rates?\b", text, re.I) for w in wanted
+    )
+
+
 def _verdict(question: str, text: str) -> str | None:
     """ "yes" or "no" when a quoted sentence states the question's proposition (or its negation)
-    directly: it holds most of the question's content words (one sentence of it, when the question
+    directly: it holds most of the question's content words (one clause of it, when the question
     asks what a thing is: "Is p53 an oncogene?" is not stated by "… p53-induced transcript … This
-    peptide inhibits … oncogenes"), every figure the question gives and every name it tells apart by a
-    letter ("hemophilia A", `qualified_names`), does not hedge, names no asked word only in its negated
-    form ("non-live" for "live"), and either denies plainly or holds no negation at all; None otherwise.
-    A negated question ("Is X not …?") flips it."""
+    peptide inhibits … oncogenes"), does not hedge, is not set apart from the proposition
+    (`_set_apart`), and either denies plainly or holds no negation at all; None otherwise. A negated
+    question ("Is X not …?") flips it."""
     wanted = _content(question)
     if not wanted or _HEDGE_RE.search(text):
         return None
     if not any(len(wanted & _content(p)) / len(wanted) >= YESNO_COVERAGE for p in _stating_parts(question, text)):
         return None
-    if any(
-        stem(m[1].lower()) in wanted and not re.search(rf"\bnon-?{m[1]}", question, re.I)
-        for m in _PREFIX_NEGATED_RE.finditer(text)
-    ):
-        return None  # "a non-live vaccine" for "is it a live vaccine?": the word is there, denied
-    if _COMPARES_RE.search(text) and not _COMPARES_RE.search(question):
-        return None  # "recommends it over the zoster vaccine live": the asked word may be the other's
-    if not bounds_agree(question, text):
-        return None  # "over 55" asked, "under 55" (or no 55) stated: not the proposition
-    if set(figures_of(question)) - set(figures_of(text)):
-        return None  # "every 28 days" asked, "every 21 days" stated: a figure the sentence does not give
-    if set(qualified_names(question)) - set(qualified_names(text)):
-        return None  # "hemophilia A" asked, "hemophilia" stated: the name the question qualifies is not given
-    if any(code.lower() not in text.lower() for code in _LETTER_CODE_RE.findall(question)):
-        return None  # "B-ALL" asked, "T-ALL" stated; "Ph+" asked, "Ph-" stated: a letter or sign tells them apart
+    if _set_apart(question, text, wanted):
+        return None
     if _denies(text):
         states = False
     elif _NEGATION_RE.search(text):
@@ -572,6 +568,28 @@ def _verdict(question: str, text: str) -> str | None:
     if _NEGATED_Q_RE.search(question):
         states = not states
     return "yes" if states else "no"
+
+
+def _set_apart(question: str, text: str, wanted: set[str]) -> bool:
+    """Whether a sentence holding the question's words still does not state its proposition: an asked
+    word only in its negated form, a comparison, a bound, figure, qualified name or one-letter name
+    the question gives and the sentence does not, or a rate where a possibility is asked."""
+    if any(
+        stem(m[1].lower()) in wanted and not re.search(rf"\bnon-?{m[1]}", question, re.I)
+        for m in _PREFIX_NEGATED_RE.finditer(text)
+    ):
+        return True  # "a non-live vaccine" for "is it a live vaccine?": the word is there, denied
+    if _COMPARES_RE.search(text) and not _COMPARES_RE.search(question):
+        return True  # "recommends it over the zoster vaccine live": the asked word may be the other's
+    if not bounds_agree(question, text):
+        return True  # "over 55" asked, "under 55" (or no 55) stated: not the proposition
+    if set(figures_of(question)) - set(figures_of(text)):
+        return True  # "every 28 days" asked, "every 21 days" stated: a figure the sentence does not give
+    if set(qualified_names(question)) - set(qualified_names(text)):
+        return True  # "hemophilia A" asked, "hemophilia" stated: the name the question qualifies is not given
+    if any(code.lower() not in text.lower() for code in _LETTER_CODE_RE.findall(question)):
+        return True  # "B-ALL" asked, "T-ALL" stated; "Ph+" asked, "Ph-" stated: a letter or sign tells them apart
+    return _rate_for_possibility(question, text, wanted)  # "Can ALL be cured?" is no "low cure rates"
 
 
 # A structured abstract's section label at a sentence's start ("CONCLUSIONS:", "PURPOSE OF REVIEW:",

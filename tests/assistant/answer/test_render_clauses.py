@@ -230,6 +230,9 @@ class TestYesNo:
                 None,
             ),
             ("Is blinatumomab approved for MRD-positive ALL?", "Blinatumomab is approved for MRD-positive ALL.", "yes"),
+            # a "can" question met only by a rate ("low cure rates") is neither yes nor no
+            ("Can ALL be cured?", "Adult ALL had extremely low cure rates following relapse.", None),
+            ("Can ALL be cured?", "Most children with ALL can be cured.", "yes"),
             # the kind asked written as one phrase, never given "with" it
             (
                 "Is ipilimumab a PD-1 inhibitor?",

@@ -1329,8 +1329,11 @@ _QUALIFIED = re.compile(
 # ... and a type, or a thing a rare word names, by its number ("type 1 diabetes" is not type 2,
 # "interleukin 6" not interleukin 17): the tokenizer drops small numbers too. A common word before a
 # number is a measure or a timepoint ("day 30", "grade 3", "phase 2"), not a name.
-_NUMBERED_TYPE = re.compile(  # a word, not an acronym ("DFCI 00-01" is a protocol's code)
-    r"\b([Tt]ype|[A-Za-z][a-z]{3,}?)s?[ -](\d{1,2}(?:(?:\s*[,/]\s*|\s+(?:and|or)\s+)\d{1,2})*)(?![\d.,%]|-\d)"
+_NUMBERED_TYPE = (
+    re.compile(  # a word, not an acronym ("DFCI 00-01" is a protocol's code), nor an age ("frail 75 year old")
+        r"\b([Tt]ype|[A-Za-z][a-z]{3,}?)s?[ -](\d{1,2}(?:(?:\s*[,/]\s*|\s+(?:and|or)\s+)\d{1,2})*)"
+        r"(?![\d.,%]|-\d|\s*-?\s*(?:years?|yrs?|yo|y/o|months?|weeks?|days?)\b)"
+    )
 )
 NUMBERED_NAME_ZIPF = 3.5  # a head word rarer than this in English names things by number
 # Texts whose names are kept: a question naming one reads every candidate unit's and passage's names,

@@ -441,6 +441,7 @@ class TestQualifiedNames:
             ("types 1 and 2 diabetes", (("type", "1"), ("type", "2"))),  # coordinated: each is asked
             ("interleukin 6 and caspase-3", (("interleukin", "6"), ("caspas", "3"))),  # a rare word's number
             ("on day 30 grade 3 toxicity in DFCI 00-01", ()),  # a common word's number, a protocol's code
+            ("Is POMP right for a frail 75 year old or a frail 80-year-old?", ()),  # an age, not a name's number
             ("Did vitamin D and I agree?", (("vitamin", "D"),)),  # "I" is no coordinated qualifier
             (
                 "Does TNF-α or IL-1 beta rise?",

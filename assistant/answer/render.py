@@ -803,13 +803,21 @@ def case_only(text: str) -> bool:
     return all(w in STOPWORDS or w in _CASE_WORDS or any(ch.isdigit() for ch in w) for w in words(rest))
 
 
+DECIDED_VERDICTS = frozenset({"on", "off"})  # the checker's verdicts that settle a proposed therapy
+
+
 def pathway_leads(pathway: PathwayResult | None, explicit_patient: bool, question: str) -> bool:
     """Whether the pathway's options lead the answer: a node with options of its own, and a
-    patient record given, a question that asks what to do, or a case described and nothing asked."""
-    return (
-        pathway is not None
-        and any(not (o.id or "").startswith(GENERAL_OPTION_PREFIX) for o in pathway.options)
-        and (explicit_patient or asks_for_management(question) or case_only(question))
+    patient record given, a question that asks what to do, or a case described and nothing asked; or
+    a therapy proposed for the patient described, whose checker verdict leads even where the node
+    still needs a field ("Can I give nelarabine to a 40 year old with newly diagnosed T-ALL?": off
+    at diagnosis and in every branch below it)."""
+    if pathway is None:
+        return False
+    if pathway.check is not None and pathway.check.verdict in DECIDED_VERDICTS:
+        return True
+    return any(not (o.id or "").startswith(GENERAL_OPTION_PREFIX) for o in pathway.options) and (
+        explicit_patient or asks_for_management(question) or case_only(question)
     )
 
 
@@ -840,7 +848,10 @@ def pathway_sentences(pathway: PathwayResult | None, reader: StoreReader) -> lis
         return []
     items: list[tuple[str, str]] = []
     specific = [o for o in pathway.options if not (o.id or "").startswith(GENERAL_OPTION_PREFIX)]
-    for option in specific or pathway.options:
+    # with a therapy proposed and no option of the node's own yet, the verdict on it is the lead, not
+    # the work-up every patient gets
+    decided = pathway.check is not None and pathway.check.verdict in DECIDED_VERDICTS
+    for option in specific or ([] if decided else pathway.options):
         ids = [c.chunk_id for c in option.citations if c.chunk_id]
         if ids and _supported(option.therapy, ids[0], reader):
             items.append((option.therapy, ids[0]))
@@ -853,7 +864,8 @@ def pathway_sentences(pathway: PathwayResult | None, reader: StoreReader) -> lis
         if ids:
             reason = f" — {check.reason}" if _supported(check.reason, ids[0], reader) else ""
             out.append(Sentence(f"Proposed {check.therapy}: {check.verdict}{reason}", ids[:1]))
-    anchor = items[0][1] if items else None
+    check_ids = [c.chunk_id for c in check.citations if c.chunk_id] if check is not None else []
+    anchor = items[0][1] if items else (check_ids[0] if check_ids else None)
     if pathway.missing and anchor:
         out.append(Sentence(f"To narrow this down the pathway needs: {', '.join(pathway.missing)}", [anchor]))
     return out

@@ -196,6 +196,14 @@ class TestPatientInQuestion:
         assert a.abstained and "the question describes a patient and asks nothing" in a.answer, a.answer
         assert a.pathway is not None and "phase" in a.pathway.missing and "phase" in a.answer
 
+    def test_a_therapy_proposed_for_the_patient_gets_the_checker_s_verdict_first(self, assistant: Assistant) -> None:
+        # the node still needs a field (fit), but nelarabine is on no branch at diagnosis: "off" leads
+        a = assistant.ask("Can I give nelarabine to a 40 year old with newly diagnosed T-ALL?")
+        assert a.pathway is not None and a.pathway.check is not None and a.pathway.check.verdict == "off"
+        assert sentences(a)[0].startswith("Proposed nelarabine: off"), sentences(a)
+        assert not any(s.startswith("For the patient described") for s in sentences(a))  # no work-up list
+        assert_every_sentence_supported(a)
+
     def test_a_case_described_with_nothing_asked_gets_the_pathway_first(self, assistant: Assistant) -> None:
         # at diagnosis: the induction options lead, and no passage for after induction ("if CR …") is quoted
         a = assistant.ask("45 year old with Ph+ B-ALL, newly diagnosed")

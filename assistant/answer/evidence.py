@@ -24,7 +24,14 @@ from ally.subjects import diseases_in
 from ally.units import display_text, unit_parts
 from ally.untrusted import is_untrusted
 from ally.vocab import STOPWORDS, Vocabulary
-from assistant.answer.question import QUESTION_WORDS, Lexicon, QuestionAnalysis, bounded_age_groups, numbers_in
+from assistant.answer.question import (
+    AGE_FIGURE,
+    QUESTION_WORDS,
+    Lexicon,
+    QuestionAnalysis,
+    bounded_age_groups,
+    numbers_in,
+)
 from assistant.answer.retrieval import Hit
 
 UNSEEN_UNCOMMON_WEIGHT = 0.5
@@ -150,7 +157,9 @@ def score_units(units: list[Unit], question: QuestionAnalysis, vocab: Vocabulary
     asked = set(q_terms)
     q_weight = sum(weight.values()) or 1.0
     for u in units:
-        u.coverage = sum(w for t, w in weight.items() if t in u.tokens) / q_weight
+        # an age asked ("which age group …"): a unit giving one covers the words that ask it
+        frame = question.age_frame if question.age_frame and AGE_FIGURE.search(u.text) else frozenset()
+        u.coverage = sum(w for t, w in weight.items() if t in u.tokens or t in frame) / q_weight
         if u.kind == "field":
             beyond_name = [t for t in q_terms if t not in u.context_tokens]
             if beyond_name and not any(t in u.own_tokens for t in beyond_name):

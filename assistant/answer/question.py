@@ -459,6 +459,18 @@ _AGE_INTENT = re.compile(
 # "What age group gets X?", "which ages is X approved for?": a group of ages answers too ("pediatric
 # and young adult patients"), the vocabulary's age groups.
 _AGE_GROUP_INTENT = re.compile(r"\bage[- ]groups?\b|\b(?:what|which) ages\b|\bage brackets?\b", re.I)
+# The words of those cues that name the kind of answer ("age group", "what age", "how old", "age
+# range"): a unit that gives an age covers them (`age_frame_terms`).
+_AGE_FRAME_WORD = re.compile(r"\b(?:ages?|groups?|brackets?|old|range|limit|cut-?off|thresholds?)\b", re.I)
+
+
+def age_frame_terms(question: str, vocab: Vocabulary) -> frozenset[str]:
+    """The terms of the words naming the age asked ("In E1910, which age group gained most?": age,
+    group): what kind of answer is wanted, so a unit giving an age ("under 55 years old") covers them."""
+    spans = [m[0] for p in (_AGE_INTENT, _AGE_GROUP_INTENT) for m in p.finditer(question)]
+    return frozenset(t for span in spans for w in _AGE_FRAME_WORD.findall(span) for t in vocab.tokens(w))
+
+
 AGE_FIGURE = re.compile(
     r"\b(?:ages?|aged)\s+(?:of\s+)?(?:between\s+)?\d+|\b\d+\s*(?:-|–|to|and)\s*\d+\s*(?:years?|yrs?)\b|"
     r"\b\d+\s*(?:years?|yrs?)[\s-]+(?:old|of age)\b|\b\d+-year-olds?\b|"
@@ -743,6 +755,7 @@ class QuestionAnalysis:
     # record's, set by the caller that has one
     patient_age: float | None = None
     wants_age_group: bool = False  # asks for an age group: one the vocabulary names answers too
+    age_frame: frozenset[str] = frozenset()  # the terms naming the age asked, covered by a unit giving one
     wants_findings: bool = False  # asks what a study or therapy showed (`asks_findings`)
     wants_circumstances: bool = False  # asks when (in which circumstances) something is done (`asks_when_indicated`)
     wants_method: bool = False  # asks how something is done ("How is MRD measured?", `asks_method`)
@@ -1245,6 +1258,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         share_of=share_group(corrected, vocab),
         wants_age=bool(_AGE_INTENT.search(corrected) or _AGE_GROUP_INTENT.search(corrected)),
         wants_age_group=bool(_AGE_GROUP_INTENT.search(corrected)),
+        age_frame=age_frame_terms(corrected, vocab),
         wants_definition=bool(_DEFINITION.search(corrected)),
         what_it_is=asks_what_it_is(corrected),
         injection=bool(_INJECTION.search(question)),

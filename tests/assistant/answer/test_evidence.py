@@ -55,6 +55,18 @@ class TestScoring:
         units = score_units(cache.gather(hits(PROSE), 1), q, vocab, idf)
         assert max(units, key=lambda u: u.score).numbers == ["44%"]
 
+    def test_a_unit_giving_an_age_covers_the_words_asking_one(self, vocab: Vocabulary) -> None:
+        cache = UnitCache(vocab)
+        prose = chunk("p", "The trial randomised 488 patients. Survival improved most in patients under 55 years old.")
+        other = chunk("o", "Each age group of the trial was followed.")
+        idf = IdfTable({t: 1 for c in (prose, other) for t in set(vocab.tokens(c.text))}, 3)
+        q = analyse("In that trial, which age group improved most?", vocab, idf.known)
+        assert q.age_frame == {"age", "group"}
+        units = score_units(cache.gather(hits(prose), 1), q, vocab, idf)
+        aged = next(u for u in units if "under 55" in u.text)
+        assert aged.coverage > 0.5  # improved, and the age asked (the trial is its neighbour's word)
+        assert max(units, key=lambda u: u.score) is aged
+
     def test_rank_prior_breaks_ties(self, vocab: Vocabulary, idf: IdfTable) -> None:
         cache = UnitCache(vocab)
         q = analyse("blinatumomab", vocab, idf.known)

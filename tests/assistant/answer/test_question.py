@@ -159,6 +159,19 @@ class TestIntent:
         assert analyse(question, vocab, KNOWN).wants_share is share
 
     @pytest.mark.parametrize(
+        ("question", "frame"),
+        [
+            ("In E1910, which age group gained most?", {"age", "group"}),
+            ("What is the median age at diagnosis of ALL?", {"age"}),  # diagnosis is what it is about
+            ("How old are most children with ALL?", {"old"}),
+            ("What is the age limit for clofarabine?", {"age", "limit", "c_limitations"}),  # its concept too
+            ("Which group of patients gained most?", set()),  # no age asked
+        ],
+    )
+    def test_the_words_asking_an_age(self, vocab: Vocabulary, question: str, frame: set[str]) -> None:
+        assert analyse(question, vocab, KNOWN).age_frame == frame
+
+    @pytest.mark.parametrize(
         ("text", "share"),
         [
             ("CR rates exceeded 80%.", True),

@@ -1417,6 +1417,36 @@ class Chooser:
         scored = [u.similarity for u in chosen if u.similarity is not None]
         return bool(scored) and max(scored) < self.settings.weak_similarity
 
+    def _named_of_another_population(
+        self, q: QuestionAnalysis, chosen: list[Unit], hits: list[Hit], population: Population | None, named: set[str]
+    ) -> Choice | None:
+        """The refusal when a thing the question names (a trial, a product) is named by no chosen
+        unit's passage and every retrieved unit naming it is about another population than the one
+        asked ("What did E1910 show in Ph-positive patients?" over E1910's Ph-negative trial and a
+        guideline's Ph-positive sentence): the chosen units are about something else, and the thing's
+        own passages are never the answer. It says whom they concern."""
+        if population is None or not named:
+            return None
+        shown = set().union(*(u.passage_tokens for u in chosen))
+        missing = [t for t in named if t not in shown]
+        if not missing:
+            return None
+        naming = [u for u in self._units(q, hits, len(hits)) if any(t in u.tokens for t in missing)]
+        if not naming or self._of_population(naming, population):
+            return None
+        notes = [n for u in naming if (n := mismatch_note(population, u.display))]
+        if not notes:
+            return None
+        found = listed(
+            list(dict.fromkeys(p.removeprefix("this passage concerns ") for n in notes for p in n.split("; "))), "and"
+        )
+        names = self._readable(q, sorted(missing, key=lambda t: (self._position(q, t), t)))
+        return Choice(
+            True,
+            reason=f"the passages found about {listed(names, 'and')} concern {found}, not the population asked about",
+            missing=names,
+        )
+
     def _nothing_chosen(
         self, q: QuestionAnalysis, hits: list[Hit], population: Population | None, vector: np.ndarray | None
     ) -> Choice:
@@ -1459,6 +1489,9 @@ class Chooser:
             for t in q.named
             if t in q.terms and not self._ubiquitous(t) and (t.startswith("c_") or not is_common(q.word(t)))
         }
+        elsewhere = self._named_of_another_population(q, chosen, hits, population, named)
+        if elsewhere is not None:
+            return elsewhere
         narrowed = self._narrowed(q, chosen, named)
         if isinstance(narrowed, Choice):
             return narrowed

@@ -1029,6 +1029,36 @@ class TestSubtypes:
         choice = Chooser(settings, vocab, idf).choose(q, hits(ALL_POS), population_of_question(q.text, None))
         assert choice.abstained and "Ph-positive disease" in choice.reason  # Ph-like ALL is Ph-negative
 
+    @pytest.mark.parametrize(
+        "question",
+        ["What did E1910 show in Ph-positive patients?", "Did the E1910 trial include Ph-positive patients?"],
+    )
+    def test_a_named_trial_found_only_about_another_population_is_refused_saying_whom(
+        self, settings: Settings, vocab: Vocabulary, question: str
+    ) -> None:
+        """The Ph-positive guideline sentence does not stand in for the E1910 trial, whose passage
+        concerns Ph-negative patients."""
+        trial = Chunk(
+            "e1910", "review", "", "The E1910 trial added blinatumomab in Ph-negative ALL.", "", 0, "Review", []
+        )
+        guideline = Chunk(
+            "csco",
+            "review",
+            "",
+            "For Ph-positive ALL, the guideline upgraded inotuzumab to Level I.",
+            "",
+            0,
+            "Review",
+            [],
+        )
+        idf = idf_of(vocab, trial, guideline, PROSE, AML, PHASES, YEARS)
+        q = analyse(question, vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(guideline, trial), population_of_question(q.text, None))
+        assert choice.abstained
+        assert choice.reason == (
+            "the passages found about ECOG 1910 concern Ph-negative disease, not the population asked about"
+        )
+
     def test_a_passage_about_the_other_ph_status_is_not_the_answer(self, settings: Settings, vocab: Vocabulary) -> None:
         idf = idf_of(vocab, ALL_POS, ALL_NEG)
         q = analyse("What was added to chemotherapy in Ph-negative ALL?", vocab, idf.known)

@@ -405,9 +405,16 @@ def asks_date(question: str) -> bool:
     return bool(_DATE_ASKED.search(question))
 
 
+# "What are the criteria for diagnosing ALL?", "what is needed for a diagnosis of ALL?": what a thing
+# requires is asked, which a unit stating a means or a requirement answers as it answers how it is done.
+_CRITERIA = re.compile(
+    r"\bcriteri(?:a|on)\s+(?:for|of|to)\b|^\s*what\s+(?:is|are)\s+(?:needed|required|necessary)\s+(?:for|to)\b", re.I
+)
+
+
 def asks_method(question: str) -> bool:
-    """Whether the question asks how something is done (`_METHOD`)."""
-    return bool(_METHOD.search(question))
+    """Whether the question asks how something is done (`_METHOD`) or what it requires (`_CRITERIA`)."""
+    return bool(_METHOD.search(question) or _CRITERIA.search(question))
 
 
 def asks_when_indicated(question: str) -> bool:

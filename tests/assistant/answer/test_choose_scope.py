@@ -804,8 +804,9 @@ class TestNamedThingsAndFigures:
             ("ALL survivors require, after diagnosis, long follow-up.", False),  # the clause names no diagnosis
         ],
     )
+    @pytest.mark.parametrize("question", ["How is ALL diagnosed?", "What are the criteria for diagnosing ALL?"])
     def test_what_the_thing_done_requires_is_its_means(
-        self, settings: Settings, vocab: Vocabulary, text: str, means_first: bool
+        self, settings: Settings, vocab: Vocabulary, text: str, means_first: bool, question: str
     ) -> None:
         noise = Chunk(
             "noise",
@@ -819,7 +820,7 @@ class TestNamedThingsAndFigures:
         )
         means = Chunk("means", "d2", "", text, "", 0, "D", [])
         idf = idf_of(vocab, noise, means, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG, BAD)
-        q = analyse("How is ALL diagnosed?", vocab, idf.known)
+        q = analyse(question, vocab, idf.known)
         choice = Chooser(settings, vocab, idf).choose(q, hits(noise, means))
         assert not choice.abstained and (choice.units[0].chunk.chunk_id == "means") is means_first, choice
 

@@ -277,6 +277,9 @@ class TestIntent:
             ("how is hypodiploidy defined in ALL?", False),  # what it is
             ("How effective is blinatumomab?", False),
             ("What is MRD?", False),
+            ("What are the diagnostic criteria for ALL?", True),  # what it requires
+            ("What is needed for a diagnosis of ALL?", True),
+            ("Which criteria were met?", False),
         ],
     )
     def test_asks_method(self, question: str, expected: bool) -> None:

@@ -43,9 +43,26 @@ def _joined(m: re.Match[str]) -> str:
     return letters + m[2] if letters.isupper() or _code_letters(letters.lower()) else m[0]
 
 
+# A chromosomal rearrangement in cytogenetic (ISCN) notation is one name: "t(12;21)", "t(9;22)",
+# "del(9p)", "inv(16)", "der(22)". Split into its numbers, "t(12;21)" would match any "21 days".
+_BAND = r"(?:\d{1,2}|[XY])[pq]?[\d.]*"  # a chromosome and its arm or band: "9", "9p", "11q23", "X"
+KARYOTYPE_RE = re.compile(  # a translocation joins two or more ("t(1)" is no rearrangement: MRI's "T(1)")
+    rf"\b(t)\(\s*({_BAND}(?:\s*;\s*{_BAND})+)\s*\)|\b([Dd]el|[Ii]nv|[Dd]up|[Dd]er|[Ii]ns)\(\s*({_BAND}(?:\s*;\s*{_BAND})*)\s*\)"
+)
+
+
+def karyotype_word(m: re.Match[str]) -> str:
+    """The one word a rearrangement is written as: "t(12;21)" -> "t12.21", "del(9p)" -> "del9p"."""
+    kind, bands = (m[1], m[2]) if m[1] else (m[3], m[4])
+    return kind.lower() + re.sub(r"\s*;\s*", ".", bands).lower().rstrip(".")
+
+
 def join_codes(text: str) -> str:
     """`text` with each hyphenated code name written whole ("LB-100" -> "LB100", "Covid-19" ->
-    "Covid19"; "type-2" stays)."""
+    "Covid19"; "type-2" stays) and each rearrangement in cytogenetic notation one word
+    (`KARYOTYPE_RE`)."""
+    if "(" in text:
+        text = KARYOTYPE_RE.sub(karyotype_word, text)
     return _CODE_RE.sub(_joined, text) if "-" in text or "\u2010" in text or "\u2011" in text else text
 
 
@@ -140,7 +157,9 @@ STOPWORDS = frozenset(
 
 
 # Bump when `tokens()` changes: stores re-tokenise their BM25 index when it differs.
-TOKENIZER_VERSION = 7  # 7: a code in capitals is one word whatever its letters ("HER-2" is HER2)
+# 7: a code in capitals is one word whatever its letters ("HER-2" is HER2); 8: a rearrangement in
+# cytogenetic notation is one word ("t(12;21)" is t12.21)
+TOKENIZER_VERSION = 8
 _STEMMER = snowballstemmer.stemmer("english")  # PyStemmer's C build (a dependency) where installed
 _STEMMER_LOCK = threading.Lock()  # a snowballstemmer stemmer keeps its word in itself: one thread at a time
 

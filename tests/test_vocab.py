@@ -194,6 +194,32 @@ class TestCodeNames:
         assert "day" in VOCAB.tokens("on day-30") and "30" in VOCAB.tokens("on day-30")
 
 
+class TestRearrangements:
+    """A rearrangement in cytogenetic notation is one word, not the numbers of its chromosomes."""
+
+    @pytest.mark.parametrize(
+        ("text", "token"),
+        [
+            ("KMT2A rearrangements, especially t(4;11)", "t4.11"),
+            ("t(9;22)(q34;q11) was found", "t9.22"),
+            ("t( 12 ; 21 )", "t12.21"),
+            ("Del(9p) and inv(16)", "del9p"),
+            ("inv(16) in AML", "inv16"),
+            ("t(X;14) in T-ALL", "tx.14"),
+        ],
+    )
+    def test_one_word(self, text: str, token: str) -> None:
+        assert token in VOCAB.tokens(text)
+
+    def test_its_numbers_are_no_words_of_their_own(self) -> None:
+        assert {"12", "21"}.isdisjoint(VOCAB.tokens("Is t(12;21) good or bad?"))
+        assert "21" in VOCAB.tokens("repeated every 21 days")
+
+    @pytest.mark.parametrize("text", ["T(1) relaxation time", "at(12;21)", "(12;21)"])
+    def test_not_a_rearrangement(self, text: str) -> None:
+        assert not any(t.startswith(("t1", "t12")) for t in VOCAB.tokens(text))
+
+
 class TestOtherSenses:
     """A term with another sense next to some words ("T-cell" of "CAR T-cell therapy") is not its
     concept there."""

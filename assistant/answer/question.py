@@ -27,7 +27,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 from wordfreq import zipf_frequency
 
 from ally.subjects import diseases_in
-from ally.vocab import STOPWORDS, Vocabulary, stem, words
+from ally.vocab import KARYOTYPE_RE, STOPWORDS, Vocabulary, karyotype_word, stem, words
 from assistant.answer.patient import AGE_SEX_SHORTHAND
 
 # Zipf frequency (log10 of occurrences per billion words) below which a word names something
@@ -1097,12 +1097,22 @@ def known_variant(raw: str, known_terms: AbstractSet[str]) -> str | None:
 _JOINED_CODE = re.compile(r"([a-z]{2,6})(\d{1,5})")
 
 
+def _written_joined(word: str, question: str) -> str | None:
+    """A word `join_codes` made one as the question writes it: a code name it hyphenates ("LB-100" for
+    lb100) or a rearrangement ("t(12;21)" for t12.21); None when the word is neither."""
+    code = _JOINED_CODE.fullmatch(word)
+    if code and (m := re.search(rf"\b{code[1]}[-\u2010\u2011]{code[2]}\b", question, re.I)):
+        return m.group(0)
+    if "(" in question:
+        return next((m[0] for m in KARYOTYPE_RE.finditer(question) if karyotype_word(m) == word), None)
+    return None
+
+
 def as_written(word: str, question: str) -> str:
     """The word as the question writes it ("AUGMENT", not "augment"), for messages that name it; a
     part of a hyphenated name as the whole name ("PD-L1", not "L1")."""
-    code = _JOINED_CODE.fullmatch(word)
-    if code and (m := re.search(rf"\b{code[1]}[-\u2010\u2011]{code[2]}\b", question, re.I)):
-        return m.group(0)  # a code name the question hyphenates ("LB-100" for lb100: `join_codes`)
+    if joined := _written_joined(word, question):
+        return joined
     n = len(question)
 
     def free(i: int) -> bool:  # no word character or hyphen at i

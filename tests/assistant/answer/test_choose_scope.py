@@ -104,6 +104,15 @@ class TestNamedThingsAndFigures:
         choice = Chooser(settings, vocab, idf).choose(q, hits(PROSE))
         assert choice.abstained and set(choice.missing) == {"AUGMENT", "venetoclax"}
 
+    def test_a_rearrangement_is_a_name_not_its_numbers(self, settings: Settings, vocab: Vocabulary) -> None:
+        """ "t(12;21)" is not answered by a schedule "every 21 days" or "chromosome 21"."""
+        schedule = Chunk("cycle", "card", "", "Nelarabine is repeated every 21 days.", "", 0, "Doc", [])
+        risk = Chunk("risk", "risk", "", "Poor risk: amplification of chromosome 21; t(4;11).", "", 0, "Doc", [])
+        idf = idf_of(vocab, schedule, risk, PROSE, AML, PHASES, YEARS)
+        q = analyse("Is t(12;21) good or bad?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(schedule, risk))
+        assert choice.abstained and choice.missing == ["t(12;21)"]
+
     def test_names_found_elsewhere_are_named_in_the_question_order(self, settings: Settings, vocab: Vocabulary) -> None:
         """The same refusal on every run: the names as the question orders them, not as a set does."""
         cycles = Chunk(

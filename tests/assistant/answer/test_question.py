@@ -685,6 +685,7 @@ class TestTermsAndScope:
         assert as_written("l1", "Is nivolumab a PD-L1 inhibitor?") == "PD-L1"
         assert as_written("augment", "the AUGMENT trial") == "AUGMENT"
         assert as_written("lb100", "Can LB-100 downregulate miR-33?") == "LB-100"  # a code name, joined
+        assert as_written("t12.21", "Is t(12;21) good or bad?") == "t(12;21)"  # a rearrangement, one word
 
     def test_names_keep_the_question_s_spelling(self, vocab: Vocabulary) -> None:
         q = analyse("What did the AUGMENT trial show?", vocab, KNOWN)

@@ -1417,6 +1417,19 @@ class Chooser:
         scored = [u.similarity for u in chosen if u.similarity is not None]
         return bool(scored) and max(scored) < self.settings.weak_similarity
 
+    def _of_named_documents(self, chosen: list[Unit], hits: list[Hit], named: set[str]) -> list[Unit]:
+        """Where some chosen unit's document names a thing the question names (a drug, a gene, a
+        trial), the chosen units from documents that name none of them are dropped: "Which receptor
+        does ipilimumab block?" is not answered by "One site, competitively blocked by bungarotoxin …,
+        is presumably the acetylcholine receptor" from an abstract that never names ipilimumab. A
+        document names a thing in a retrieved passage of it or its source's title."""
+        if not named:
+            return chosen
+        naming = {h.chunk.doc_id for h in hits if self.cache.passage_tokens(h.chunk) & named}
+        naming |= {d for d in {u.chunk.doc_id for u in chosen} if self.scope.of_source(d) & named}
+        kept = [u for u in chosen if u.chunk.doc_id in naming or u.tokens & named]
+        return kept or chosen
+
     def _named_of_another_population(
         self, q: QuestionAnalysis, chosen: list[Unit], hits: list[Hit], population: Population | None, named: set[str]
     ) -> Choice | None:
@@ -1495,7 +1508,7 @@ class Chooser:
         narrowed = self._narrowed(q, chosen, named)
         if isinstance(narrowed, Choice):
             return narrowed
-        chosen = narrowed
+        chosen = self._of_named_documents(narrowed, hits, named)
         top = max(chosen, key=lambda u: u.coverage)  # the unit that covers most of the question
         covered = set().union(*(u.tokens for u in chosen))
         missing = self._readable(q, [t for t in q.terms if t not in covered and not self._ubiquitous(t)])

@@ -113,6 +113,24 @@ class TestNamedThingsAndFigures:
         choice = Chooser(settings, vocab, idf).choose(q, hits(schedule, risk))
         assert choice.abstained and choice.missing == ["t(12;21)"]
 
+    def test_a_document_naming_nothing_asked_is_dropped_beside_one_that_does(
+        self, settings: Settings, vocab: Vocabulary
+    ) -> None:
+        """ "Which receptor does ipilimumab block?": not the acetylcholine receptor of another abstract."""
+        ipi = Chunk("ipi", "ipi-doc", "", "Ipilimumab targets the CTLA-4 receptor on T cells.", "", 0, "Ipilimumab", [])
+        other = Chunk(
+            "ach", "ach-doc", "", "One site, blocked by curare, is the acetylcholine receptor.", "", 0, "Muscle", []
+        )
+        # ipilimumab common in the store, as a drug is in its own literature: the other abstract scores close
+        more = [Chunk(f"m{i}", f"m{i}", "", f"Ipilimumab trial {i} enrolled adults.", "", 0, "T", []) for i in range(2)]
+        filler = [Chunk(f"f{i}", f"f{i}", "", f"Cohort {i} was followed.", "", 0, "F", []) for i in range(8)]
+        idf = idf_of(vocab, ipi, other, *more, *filler, PROSE, AML, PHASES, YEARS)
+        q = analyse("Which receptor does ipilimumab block?", vocab, idf.known)
+        chooser = Chooser(settings, vocab, idf)
+        assert {u.chunk.chunk_id for u in chooser.select(q, hits(ipi, other))} == {"ipi", "ach"}
+        choice = chooser.choose(q, hits(ipi, other))
+        assert not choice.abstained and [u.chunk.chunk_id for u in choice.units] == ["ipi"]
+
     def test_names_found_elsewhere_are_named_in_the_question_order(self, settings: Settings, vocab: Vocabulary) -> None:
         """The same refusal on every run: the names as the question orders them, not as a set does."""
         cycles = Chunk(

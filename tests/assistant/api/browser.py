@@ -102,14 +102,20 @@ def serving_fake(api_key: str, log: Path) -> Iterator[str]:
         yield base
 
 
-@contextmanager
-def chromium_page(width: int = 1280, height: int = 900) -> Iterator[Any]:
-    """A headless Debian Chromium page (never a downloaded browser)."""
+def require_chromium() -> None:
+    """Skip (fail in CI) when Debian Chromium is not installed: call it before starting what a
+    browser test needs, so a fixture does not check for requests a skipped test never sent."""
     if not CHROMIUM.exists():
         message = "Debian chromium is not installed: apt-get install -y chromium chromium-driver"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+@contextmanager
+def chromium_page(width: int = 1280, height: int = 900) -> Iterator[Any]:
+    """A headless Debian Chromium page (never a downloaded browser)."""
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

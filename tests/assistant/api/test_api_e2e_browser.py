@@ -11,7 +11,7 @@ import pytest
 
 from ally.settings import Settings
 
-from .browser import chromium_page, http_json, screenshot, serving_store
+from .browser import chromium_page, http_json, require_chromium, screenshot, serving_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -20,6 +20,7 @@ QUESTION = "Which therapies are approved for relapsed or refractory B-ALL?"
 
 @pytest.fixture(scope="module")
 def served(ingested_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    require_chromium()  # before serving: a skipped test sends nothing the teardown could look for
     log = tmp_path_factory.mktemp("served") / "uvicorn.log"
     with serving_store(ingested_settings, log) as base:
         yield base

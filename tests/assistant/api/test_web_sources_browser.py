@@ -16,7 +16,7 @@ import yaml
 
 from ally.settings import Settings
 
-from .browser import REPO, chromium_page, http_json, serving_store
+from .browser import REPO, chromium_page, http_json, require_chromium, serving_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -40,6 +40,7 @@ document.addEventListener("copy", (event) => {
 
 @pytest.fixture(scope="module")
 def served(ingested_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    require_chromium()
     log = tmp_path_factory.mktemp("served-sources") / "uvicorn.log"
     with serving_store(ingested_settings, log) as base:
         yield base

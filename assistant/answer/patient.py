@@ -340,9 +340,20 @@ def merge_patient(earlier: Mapping[str, Any] | None, new: Mapping[str, Any] | No
     return merged
 
 
+# A therapy named as the patient's history, not proposed: what they react to, failed or relapsed
+# after ("allergic to asparaginase", "relapsed after blinatumomab", "refractory to imatinib").
+_HISTORY_BEFORE_RE = re.compile(
+    r"\b(?:allerg(?:ic|y|ies)|hypersensitiv(?:e|ity)|intoleran(?:t|ce)|reactions?|refractory|resistant|"
+    r"relapsed|relapsing|progressed|progressing|failed|failing|failure|after|following|prior|previous(?:ly)?|"
+    r"post|despite)\s+(?:(?:to|of|on|with|after|treatment|therapy|treated)\s+){0,3}$",
+    re.I,
+)
+
+
 def proposed_therapy(text: str, vocab: Vocabulary | None = None) -> str | None:
     """A therapy the question proposes for the patient ("is inotuzumab an option", "should we give
-    blinatumomab + TKI"), as the vocabulary names it; None when the question proposes none."""
+    blinatumomab + TKI"), as the vocabulary names it; None when the question proposes none. A
+    therapy named as history ("What to do if a patient is allergic to asparaginase?") is none."""
     vocab = vocab or default_vocabulary()
     if not text or not _DECISION_CUE_RE.search(text):
         return None
@@ -352,7 +363,13 @@ def proposed_therapy(text: str, vocab: Vocabulary | None = None) -> str | None:
     if not therapies:
         return None
     first = vocab.matches(text)
-    spans = [m for m in first if m.concept in therapies]
+    spans = [
+        m
+        for m in first
+        if m.concept in therapies and not _HISTORY_BEFORE_RE.search(text[max(0, m.start - 60) : m.start])
+    ]
+    if not spans:
+        return None
     combo = [spans[0].concept]
     for prev, nxt in itertools.pairwise(spans):
         between = text[prev.end : nxt.start]

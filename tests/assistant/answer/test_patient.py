@@ -163,6 +163,12 @@ def test_merge_patient_for_conversations() -> None:
         ("Can we use Besponsa here?", "inotuzumab ozogamicin"),
         ("What are the treatment options for a 70-year-old with Ph-negative B-ALL?", None),
         ("What is blinatumomab?", None),
+        ("What to do if a patient is allergic to asparaginase?", None),  # history, not proposed
+        ("Is ponatinib an option for a patient refractory to imatinib?", "ponatinib"),
+        ("Should we give inotuzumab to a patient who relapsed after blinatumomab?", "inotuzumab ozogamicin"),
+        ("Can we give blinatumomab after relapse on inotuzumab?", "blinatumomab"),
+        ("For a patient refractory to imatinib, is ponatinib an option?", "ponatinib"),  # history first
+        ("After relapse following blinatumomab, should we give inotuzumab?", "inotuzumab ozogamicin"),
     ],
 )
 def test_proposed_therapy(text: str, therapy: str | None) -> None:

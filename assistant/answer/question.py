@@ -1018,9 +1018,16 @@ def correct_typos(text: str, known: AbstractSet[str], vocab: Vocabulary) -> tupl
     def fix(m: re.Match[str]) -> str:
         word = m.group(0)
         low = word.lower()
-        if len(low) < 5 or stem(low) in lexicon or low in STOPWORDS or low in QUESTION_WORDS or not low.isalpha():
+        if len(low) < 5 or low in STOPWORDS or low in QUESTION_WORDS or not low.isalpha():
             return word
         if vocab.concepts_in(word):
+            return word
+        if stem(low) in lexicon:
+            # a vocabulary name written as its stem ("nelarabin"), a word English does not use: the name
+            surface = vocab.surfaces.get(stem(low))
+            if surface and surface != low and surface.isalpha() and is_rare(low) and vocab.concepts_in(surface):
+                corrections[word] = surface
+                return surface
             return word
         # A typo keeps its first two letters ("blinatumomb"); "fraction" is not "reaction".
         candidates = lexicon.typo_candidates(low)

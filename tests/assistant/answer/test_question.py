@@ -744,6 +744,13 @@ class TestTypos:
         ("question", "known", "fixed", "concept"),
         [
             ("nelarbine dose in kids?", {"nelarabin", "dose", "kid"}, "nelarabine dose in kids?", "c_nelarabine"),
+            # a name written as its stem, which the corpus knows: the vocabulary's word, naming the drug
+            (
+                "wat is the dose of nelarabin for adults",
+                {"nelarabin", "dose"},
+                "wat is the dose of nelarabine for adults",
+                "c_nelarabine",
+            ),
             (
                 "kymriah side efects?",
                 {"kymriah"},

@@ -1140,7 +1140,7 @@ def as_written(word: str, question: str) -> str:
             while end < n and _is_word_char(question[end]):
                 end += 1
         if free(start - 1) and free(end):
-            return question[start:end]
+            return question[start:end].removesuffix("'s")  # the name, not its possessive ("obe-cel's")
     return word
 
 
@@ -1232,7 +1232,14 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
     runs: list[list[tuple[str, str]]] = []
     for raw in words(corrected):
         token = stem(raw)
-        if raw in STOPWORDS or raw in QUESTION_WORDS or len(raw) < 2 or raw in in_terms or raw in ages:
+        # a term's word with its possessive ("brexu-cel's") is the term's too
+        if (
+            raw in STOPWORDS
+            or raw in QUESTION_WORDS
+            or len(raw) < 2
+            or raw.removesuffix("'s") in in_terms
+            or raw in ages
+        ):
             runs.append(run)
             run = []
             continue

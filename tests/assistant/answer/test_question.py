@@ -686,6 +686,12 @@ class TestTermsAndScope:
         assert as_written("augment", "the AUGMENT trial") == "AUGMENT"
         assert as_written("lb100", "Can LB-100 downregulate miR-33?") == "LB-100"  # a code name, joined
         assert as_written("t12.21", "Is t(12;21) good or bad?") == "t(12;21)"  # a rearrangement, one word
+        assert as_written("cel's", "what are obe-cel's side effects?") == "obe-cel"  # the name, no possessive
+        assert as_written("wilm's", "What is Wilm's tumor?") == "Wilm's"  # an eponym as written
+
+    def test_a_term_s_word_with_its_possessive_is_the_term(self, vocab: Vocabulary) -> None:
+        q = analyse("what's brexu-cel's dosing", vocab, KNOWN)
+        assert "c_brexucabtagene" in q.terms and not q.unseen_specific
 
     def test_names_keep_the_question_s_spelling(self, vocab: Vocabulary) -> None:
         q = analyse("What did the AUGMENT trial show?", vocab, KNOWN)

@@ -537,6 +537,26 @@ def _as_one_phrase(asked: list[str], written: list[str], said: set[str]) -> bool
     return False
 
 
+_ENDING_GAP = 3  # "reduc" (reduced) and "reduct" (reduction): one word's stems, a short ending apart
+
+
+def _stated(wanted: set[str], content: set[str]) -> int:
+    """How many of the question's stems `content` holds, a verb's stem counting for its noun's when one
+    extends the other by a short ending ("dose reduced" is stated by "dose reduction")."""
+
+    def held(w: str) -> bool:
+        if w in content:
+            return True
+        return len(w) >= 5 and any(
+            0 < abs(len(c) - len(w)) <= _ENDING_GAP
+            and (c.startswith(w) or w.startswith(c))
+            and min(len(c), len(w)) >= 5
+            for c in content
+        )
+
+    return sum(1 for w in wanted if held(w))
+
+
 def _rate_for_possibility(question: str, text: str, wanted: set[str]) -> bool:
     """Whether a "can" question ("Can ALL be cured?") meets one of its words only as a rate ("low cure
     rates", "dismal survival rates"): a figure, which says neither that it can nor that it cannot."""
@@ -555,7 +575,7 @@ def _verdict(question: str, text: str) -> str | None:
     wanted = _content(question)
     if not wanted or _HEDGE_RE.search(text):
         return None
-    if not any(len(wanted & _content(p)) / len(wanted) >= YESNO_COVERAGE for p in _stating_parts(question, text)):
+    if not any(_stated(wanted, _content(p)) / len(wanted) >= YESNO_COVERAGE for p in _stating_parts(question, text)):
         return None
     if _set_apart(question, text, wanted):
         return None

@@ -173,6 +173,18 @@ class TestYesNo:
     @pytest.mark.parametrize(
         ("question", "text", "expected"),
         [
+            # a verb's stem and its noun's ("reduc", "reduct") are one word's
+            ("Can ponatinib be dose reduced?", "Ponatinib 45 mg daily (dose reduction to 30 mg or 15 mg).", "yes"),
+            ("Was the dose reduced?", "The dose was reduced in 10 patients.", "yes"),
+            ("Is ALL immune mediated?", "ALL is common in immunodeficiency.", None),  # "immun" is no short ending away
+        ],
+    )
+    def test_a_word_s_verb_and_noun_state_it_alike(self, question: str, text: str, expected: str | None) -> None:
+        assert verdict(question, text) == expected
+
+    @pytest.mark.parametrize(
+        ("question", "text", "expected"),
+        [
             ("Is nelarabine approved for B-ALL?", "Nelarabine is approved for T-ALL.", None),
             ("Is nelarabine approved for T-ALL?", "Nelarabine is approved for T-ALL.", "yes"),
             ("Is dasatinib approved for Ph+ ALL?", "Dasatinib is approved for Ph- ALL.", None),

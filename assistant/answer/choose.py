@@ -437,7 +437,8 @@ class Chooser:
 
     def _without_unasked_cards(self, q: QuestionAnalysis, chosen: list[Unit]) -> list[Unit] | Choice:
         """Where a figure is asked, the chosen units less the figures of drug cards whose drug the
-        question does not name (a card's figures are its drug's); the refusal when that leaves none."""
+        question does not name (a card's figures are its drug's); the refusal when that leaves none.
+        """
         if not (q.wants_dose or q.wants_number or q.wants_frequency or q.units):
             return chosen
         cards = [u for u in chosen if self._card_not_asked(q, u)]
@@ -679,8 +680,17 @@ class Chooser:
             if any(u.text in c.text or c.text in u.text or _jaccard(u.tokens, c.tokens) >= 0.85 for c in chosen):
                 continue
             chosen.append(u)
-        chosen = self._without_shown_headers(chosen)
+        chosen = self._without_shown_headers(self._without_other_cards(q, chosen))
         return self._complete_cards(q, self._complete_branches(self._direct_first(q, chosen), units), units)
+
+    def _without_other_cards(self, q: QuestionAnalysis, chosen: list[Unit]) -> list[Unit]:
+        """Asked what a thing is, a card of a drug the question does not name (nor its class) is no
+        answer ("What is Ph+ ALL?" is not ponatinib's "Status: FDA Approved 2012 Ph+ ALL NEW"), unless
+        nothing else is chosen."""
+        if not q.what_it_is:
+            return chosen
+        specific = {c for c in q.concepts if self.vocab.concepts[c].therapy}
+        return [u for u in chosen if not self._card_of_another(u, specific)] or chosen
 
     @staticmethod
     def _without_shown_headers(chosen: list[Unit]) -> list[Unit]:

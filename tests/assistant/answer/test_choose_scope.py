@@ -301,6 +301,25 @@ class TestNamedThingsAndFigures:
         if not card_cited:  # the maker asked of one product: no unit gives it
             assert choice.abstained and choice.missing == ["the maker of tisagenlecleucel"]
 
+    @pytest.mark.parametrize(
+        ("question", "card_cited"),
+        [
+            ("What is Ph+ ALL?", False),  # the card describes ponatinib, not Ph+ ALL
+            ("What is ponatinib?", True),
+            ("What is a TKI?", True),  # ponatinib is one
+        ],
+    )
+    def test_asked_what_a_thing_is_another_drug_s_card_is_no_answer(
+        self, settings: Settings, vocab: Vocabulary, question: str, card_cited: bool
+    ) -> None:
+        card = Chunk("card", "d1", "", "ponatinib\nStatus: FDA Approved 2012 Ph+ ALL (a TKI)", "", 0, "Doc", [RECORD])
+        prose = Chunk("prose", "d2", "", "Ph+ ALL carries the Philadelphia chromosome.", "", 0, "Doc", [])
+        idf = idf_of(vocab, card, prose, PROSE, AML, PHASES, YEARS, ALL_NEG)
+        q = analyse(question, vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(card, prose))
+        assert not choice.abstained
+        assert any(u.chunk.chunk_id == "card" for u in choice.units) is card_cited, choice
+
     NELARABINE = "nelarabine\nDosing Schedule: 1500 mg/m² IV on Days 1, 3, 5; repeated every 21 days"
     PONATINIB = "ponatinib\nDosing Schedule: 45 mg orally once daily, every day"
 

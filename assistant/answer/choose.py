@@ -59,6 +59,7 @@ from assistant.answer.question import (
     counted_re,
     excludes_age,
     figures_of,
+    greek_before_names,
     in_setting,
     inflects_common,
     is_common,
@@ -196,8 +197,9 @@ def _writes_each(asked: tuple[tuple[str, str], ...], text: str) -> bool:
 
 def _names_another(asked: tuple[tuple[str, str], ...], text: str) -> bool:
     """Whether `text` names a head word the question qualifies ("vitamin D") only with other
-    qualifiers ("vitamin C"); a text naming the head without one, or with the asked one too, does not."""
-    written = _by_head(set(qualified_names(text)))
+    qualifiers ("vitamin C", "Delta hepatitis" for hepatitis C); a text naming the head without one,
+    or with the asked one too, does not."""
+    written = _by_head(set(qualified_names(text)) | set(greek_before_names(text)))
     return any(head in written and not written[head] & qualifiers for head, qualifiers in _by_head(asked).items())
 
 

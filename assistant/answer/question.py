@@ -1395,6 +1395,14 @@ _GREEK_QUALIFIED = re.compile(
 )
 
 
+# A Greek letter's word before a head ("Delta hepatitis" is hepatitis delta, "beta cells"): not a name
+# the question asks by (a class such as "beta blockers" is written many ways: `qualified_names` leaves
+# it whole), but a passage writing it names another thing than "hepatitis C" (`greek_before_names`).
+_GREEK_BEFORE = re.compile(
+    r"(?<![\w-])(α|β|γ|δ|ε|κ|λ|alpha|beta|gamma|delta|epsilon|kappa|lambda)[-\u2010\u2011 ]([A-Za-z][a-z]{3,})\b", re.I
+)
+
+
 def qualified_written(text: str) -> dict[tuple[str, str], str]:
     """Each name `qualified_names` finds, as the text writes it ("vitamin D", "TNF-α")."""
     found: dict[tuple[str, str], str] = {}
@@ -1413,6 +1421,16 @@ def qualified_written(text: str) -> dict[tuple[str, str], str]:
         if head not in STOPWORDS and head not in _GREEK.values():
             found.setdefault((stem(head), _GREEK.get(m[2].lower(), m[2].lower())), m[0])
     return found
+
+
+def greek_before_names(text: str) -> tuple[tuple[str, str], ...]:
+    """The names a text qualifies by a Greek letter written before the head, as (the head's stem,
+    the letter's name): "Delta hepatitis" → ("hepat", "delta")."""
+    return tuple(
+        (stem(m[2].lower()), _GREEK.get(m[1].lower(), m[1].lower()))
+        for m in _GREEK_BEFORE.finditer(text)
+        if m[2].lower() not in STOPWORDS and m[2].lower() not in _GREEK.values()
+    )
 
 
 @lru_cache(maxsize=QUALIFIED_MEMO_SIZE)

@@ -883,6 +883,11 @@ class TestNamedThingsAndFigures:
                 "PPARα agonists improve insulin sensitivity in mice.",
                 "PPAR-gamma agonists improve insulin sensitivity in patients.",
             ),
+            (  # a Greek letter's word before the head: hepatitis delta
+                "Which drugs are approved for hepatitis C?",
+                "A new drug, bulevirtide, is approved for Delta hepatitis.",
+                "Glecaprevir is approved for chronic hepatitis C.",
+            ),
         ],
     )
     @pytest.mark.parametrize("with_asked", [False, True])

@@ -37,6 +37,7 @@ from assistant.answer.question import (
     defined_in_question,
     excludes_age,
     figures_of,
+    greek_before_names,
     in_setting,
     inflects_common,
     is_specific,
@@ -473,6 +474,18 @@ class TestQualifiedNames:
     )
     def test_names_told_apart_by_a_letter(self, text: str, names: tuple[tuple[str, str], ...]) -> None:
         assert qualified_names(text) == names
+
+    @pytest.mark.parametrize(
+        ("text", "names"),
+        [
+            ("approved for Delta hepatitis", (("hepat", "delta"),)),
+            ("beta cells and α-synuclein", (("cell", "beta"), ("synuclein", "alpha"))),
+            ("TNF-alpha inhibitors", ()),  # the letter qualifies the word before it
+            ("the delta of the river", ()),  # a stopword is no head
+        ],
+    )
+    def test_a_greek_letter_before_its_head(self, text: str, names: tuple[tuple[str, str], ...]) -> None:
+        assert greek_before_names(text) == names
 
 
 class TestComparisons:

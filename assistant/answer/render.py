@@ -247,6 +247,11 @@ _COMMON_STARTS = frozenset(
 
 
 _LETTER_RUN = re.compile(r"[A-Za-z]+")
+# Words that cannot end a statement: what they introduce follows them ("characterized by …", "due to …").
+_NEEDS_COMPLEMENT = frozenset(
+    ["characterized", "characterised", "caused", "associated", "defined", "marked", "followed", "accompanied",
+     "mediated", "induced", "driven", "related", "due", "such", "including", "like", "than", "whereas", "which"]
+)  # fmt: skip
 
 
 def _partial_word(word: str, source: str, *, last: bool = False) -> bool:
@@ -256,6 +261,8 @@ def _partial_word(word: str, source: str, *, last: bool = False) -> bool:
     where a cut start ("he present experiment", "n the review") is a piece of "The", "In"."""
     if len(word) > 3 and word.lower() in {w.lower() for w in _LETTER_RUN.findall(source[1:-1])}:
         return False
+    if len(word) == 1:
+        return word not in ("a", "i")  # a lone letter ("characterized b") is a cut word
     if len(word) <= 3:
         # at a text's end a common word ("men", "day", "age") is one; "ing", "ion", "ses" are pieces
         return word not in _COMMON_STARTS and not (last and is_common(word))
@@ -317,7 +324,9 @@ def _repair_end(text: str, source: str) -> str | None:
     ws = text.split()
     if ws and re.fullmatch(r"[a-z]+", ws[-1]) and _partial_word(ws[-1], source, last=True):
         ws.pop()
-    while ws and ws[-1].lower().strip(",;:-") in _FUNCTION_WORDS:
+    # a cut end's function words, and a participle left without what it needs ("… a common inherited
+    # condition characterized [by …]": the condition is stated, what characterizes it was cut)
+    while ws and (ws[-1].lower().strip(",;:-") in _FUNCTION_WORDS or ws[-1].lower() in _NEEDS_COMPLEMENT):
         ws.pop()
     text = " ".join(ws).rstrip(" ,;:-–—")
     if len(text.split()) < 4:

@@ -113,6 +113,12 @@ class TestRepair:
             ("Breast cancer occurs in about 1% of men", "Breast cancer occurs in about 1% of men."),
             ("Relapse was seen in most patients by day", "Relapse was seen in most patients by day."),
             ("he present experiment examined diazepam in rats.", "Present experiment examined diazepam in rats."),
+            # a lone letter is a cut word, and a participle left without what it introduces goes with it
+            (
+                "Gilbert syndrome is a common inherited condition characterized b",
+                "Gilbert syndrome is a common inherited condition.",
+            ),
+            ("Vitamin A deficiency was common in the cohort due to", "Vitamin A deficiency was common in the cohort."),
         ],
     )
     def test_cut_off_pieces_are_repaired(self, raw: str, fixed: str) -> None:

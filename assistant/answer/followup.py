@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from wordfreq import zipf_frequency
+
 from ally.vocab import STOPWORDS, Vocabulary, words
 
 # Concept families: a new value in a family replaces the old one.
@@ -41,6 +43,28 @@ DOSE = "c_dose"  # the vocabulary's concept of a dose: asked of a therapy like i
 _SUBJECT_CONCEPTS = {"c_all", "c_b_all", "c_t_all", "c_ph_pos", "c_ph_neg", "c_ph_like"}
 
 
+# "it", "its", "they", "them" stand for the earlier subject ("What chemo before it?"); "this", "that",
+# "these", "those" are as often determiners of a new one ("this patient")
+_REFERS_BACK = re.compile(r"\b(it|its|they|them|their)\b", re.I)
+
+
+PRODUCT_ZIPF = 2.5  # a therapy written in a word this common in English names a kind ("chemo" 3.3), not a product
+
+
+def _products(question: str, vocab: Vocabulary) -> set[str]:
+    """The therapies the question names that are products ("blinatumomab", "imatinib"), not a kind of
+    treatment: a class other therapies belong to (CAR-T) or one written as an English word ("chemo",
+    "transplant"). A product named is a new subject; a kind asked of "it" is not."""
+    classes = {b for c in vocab.concepts.values() for b in c.broader}
+    return {
+        m.concept
+        for m in vocab.matches(question)
+        if vocab.concepts[m.concept].therapy
+        and m.concept not in classes
+        and zipf_frequency(question[m.start : m.end].lower(), "en") < PRODUCT_ZIPF
+    }
+
+
 def is_followup(question: str, vocab: Vocabulary) -> bool:
     words = question.split()
     concepts = vocab.concepts_in(question)
@@ -49,6 +73,8 @@ def is_followup(question: str, vocab: Vocabulary) -> bool:
         return True
     if len(words) <= 6 and not therapies:
         return True
+    if _REFERS_BACK.search(question) and not (concepts & _SUBJECT_CONCEPTS) and not _products(question, vocab):
+        return True  # "What chemo before it?": a class of therapy asked of the earlier subject
     return bool(_PRONOUN.search(question)) and not (concepts & _SUBJECT_CONCEPTS) and not therapies
 
 
@@ -81,6 +107,8 @@ def resolve(question: str, previous: str, vocab: Vocabulary) -> str:
     new_families = {f for m in new_matches if (f := _family(m.concept, vocab))}
     if _asks_its_own(question, vocab):
         new_families.add("attribute")
+    if _REFERS_BACK.search(question) and not _products(question, vocab):
+        new_families.discard("therapy")  # "it" is the earlier therapy: a class asked of it does not replace it
     if "f2" in new_families and any(m.concept == "c_t_all" for m in new_matches):
         new_families.add("f1")  # Ph status is a B-lineage notion: dropped when T-ALL is asked about
     kept = previous

@@ -15,7 +15,15 @@ def vocab() -> Vocabulary:
 
 class TestIsFollowup:
     @pytest.mark.parametrize(
-        "question", ["and if MRD-negative?", "what about children?", "What dose?", "and for T-ALL"]
+        "question",
+        [
+            "and if MRD-negative?",
+            "what about children?",
+            "What dose?",
+            "and for T-ALL",
+            "What chemo is given before it?",  # a kind of therapy asked of "it"
+            "Which chemotherapy do they get first?",
+        ],
     )
     def test_elliptical_turns(self, vocab: Vocabulary, question: str) -> None:
         assert is_followup(question, vocab)
@@ -25,6 +33,7 @@ class TestIsFollowup:
         [
             "What is the dose of blinatumomab in adults with relapsed B-ALL?",
             "Which tyrosine kinase inhibitors are used in Ph-positive ALL after induction?",
+            "Is imatinib given with it?",  # a product named: a new subject
         ],
     )
     def test_self_contained_questions(self, vocab: Vocabulary, question: str) -> None:
@@ -32,6 +41,10 @@ class TestIsFollowup:
 
 
 class TestResolve:
+    def test_a_kind_of_therapy_asked_of_it_keeps_the_earlier_therapy(self, vocab: Vocabulary) -> None:
+        got = resolve("What chemo is given before it?", "What is the dose of brexucabtagene?", vocab)
+        assert "brexucabtagene" in got and got.startswith("What chemo is given before it?")
+
     def test_new_value_replaces_its_family(self, vocab: Vocabulary) -> None:
         got = resolve("and if MRD-negative?", "options for Ph+ B-ALL MRD+ after induction", vocab)
         assert got.startswith("and if MRD-negative?")

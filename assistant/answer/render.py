@@ -485,10 +485,20 @@ NOT_DIRECT = "The sources do not say directly; "
 _LOWER_LEAD = frozenset([*_FUNCTION_WORDS, "it", "we", "our", "there", "both", "in", "here"])
 
 
+# A code of short capitalised parts ending in a number ("PD-L1", "HLA-B27"; not "B-ALL"): one word, or its parts are too short
+# to count and "Is nivolumab a PD-L1 inhibitor?" reads as "Is nivolumab an inhibitor?"
+_SHORT_PART_CODE_RE = re.compile(r"\b([A-Z]{1,5})[-\u2010\u2011]([A-Z]{1,3}\d{1,3})\b")
+
+
+def _coded_words(text: str) -> list[str]:
+    """`words`, a code of short parts ending in a number one word ("PD-L1": pdl1)."""
+    return words(_SHORT_PART_CODE_RE.sub(r"\1\2", text))
+
+
 def _content(text: str) -> set[str]:
     return {
         stem(w)
-        for w in words(text)
+        for w in _coded_words(text)
         if len(w) > 2 and w not in STOPWORDS and w not in QUESTION_WORDS and not _NEGATION_RE.fullmatch(w)
     }
 
@@ -516,13 +526,13 @@ def _stating_parts(question: str, text: str) -> list[str]:
         return []  # "X and Y are iron and copper disorders, respectively": which is which is not in the words
     clauses = [c for sentence in split_sentences(text) for c in _CONTRAST_RE.split(sentence)]
     kind = _KIND_RE.match(question)
-    if kind is None or len(words(kind[1])) > _KIND_WORDS or _VERB_FORM_RE.search(kind[1]):
+    if kind is None or len(_coded_words(kind[1])) > _KIND_WORDS or _VERB_FORM_RE.search(kind[1]):
         return clauses  # no kind named, but a clause ("the members of … promoting gene repression")
-    asked = [stem(w) for w in words(kind[1]) if len(w) > 2 and w not in STOPWORDS and w not in QUESTION_WORDS]
+    asked = [stem(w) for w in _coded_words(kind[1]) if len(w) > 2 and w not in STOPWORDS and w not in QUESTION_WORDS]
     # "combinations of a PD-1 inhibitor with ipilimumab": what is given with the kind is not of it
     parts = [p for c in clauses for p in _TOGETHER_RE.split(c)]
-    said = {w.lower() for w in words(question)}
-    return [p for p in parts if _as_one_phrase(asked, words(p), said)]
+    said = {w.lower() for w in _coded_words(question)}
+    return [p for p in parts if _as_one_phrase(asked, _coded_words(p), said)]
 
 
 def _as_one_phrase(asked: list[str], written: list[str], said: set[str]) -> bool:
@@ -599,6 +609,26 @@ def _verdict(question: str, text: str) -> str | None:
     return "yes" if states else "no"
 
 
+_PAIRED_WITH = r"(?:\s*/\s*|\s+(?:or|and)\s+)"  # "PD-1/PD-L1", "PD-1 or PD-L1", "PD-1 and PD-L1"
+_PARTNER_CODE = r"[A-Z]{1,6}-?[A-Z]{0,3}\d{1,3}"  # another code of the kind: "PD-1", "CTLA-4"
+
+
+def _paired_only(question: str, text: str) -> bool:
+    """Whether a code the question writes ("PD-L1") is written in the text only paired with another
+    code ("PD-1/PD-L1 inhibitors", "antibodies targeting PD-1 or PD-L1 (… nivolumab …)"), a pair the
+    question does not write: which of the two a thing listed with them is, the words do not say."""
+    for m in _SHORT_PART_CODE_RE.finditer(question):
+        code = re.escape(m[0])
+        pair = re.compile(rf"\b{_PARTNER_CODE}{_PAIRED_WITH}{code}\b|\b{code}{_PAIRED_WITH}{_PARTNER_CODE}\b")
+        if pair.search(question):
+            continue
+        spans = [p.span() for p in pair.finditer(text)]
+        mentions = [c.start() for c in re.finditer(rf"(?<![\w-]){code}(?![\w-])", text)]
+        if spans and mentions and all(any(a <= at < b for a, b in spans) for at in mentions):
+            return True
+    return False
+
+
 def _set_apart(question: str, text: str, wanted: set[str]) -> bool:
     """Whether a sentence holding the question's words still does not state its proposition: an asked
     word only in its negated form, a comparison, a bound, figure, qualified name or one-letter name
@@ -616,6 +646,8 @@ def _set_apart(question: str, text: str, wanted: set[str]) -> bool:
         return True  # "every 28 days" asked, "every 21 days" stated: a figure the sentence does not give
     if set(qualified_names(question)) - set(qualified_names(text)):
         return True  # "hemophilia A" asked, "hemophilia" stated: the name the question qualifies is not given
+    if _paired_only(question, text):
+        return True  # "PD-1/PD-L1 checkpoint inhibitors … nivolumab": which of the pair it is, is not said
     if any(code.lower() not in text.lower() for code in _LETTER_CODE_RE.findall(question)):
         return True  # "B-ALL" asked, "T-ALL" stated; "Ph+" asked, "Ph-" stated: a letter or sign tells them apart
     return _rate_for_possibility(question, text, wanted)  # "Can ALL be cured?" is no "low cure rates"

@@ -189,6 +189,20 @@ class TestYesNo:
         assert verdict(question, text) == expected
 
     @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            # a code of short parts is one word: "PD-L1" is no "PD-1" and not dropped as two short words
+            ("ICI such as the PD-1 inhibitors nivolumab and pembrolizumab and the PD-L1 inhibitor atezolizumab.", None),
+            # paired with another code, which of the pair a listed drug is, is not said
+            ("Five PD-1/PD-L1 checkpoint inhibitors are approved: atezolizumab, nivolumab and avelumab.", None),
+            ("Antibodies targeting PD-1 or PD-L1 (atezolizumab, nivolumab) were approved.", None),
+            ("Nivolumab is a PD-L1 inhibitor.", "yes"),
+        ],
+    )
+    def test_a_code_of_short_parts_is_one_word_and_a_pair_says_neither(self, text: str, expected: str | None) -> None:
+        assert verdict("Is nivolumab a PD-L1 inhibitor?", text) == expected
+
+    @pytest.mark.parametrize(
         ("question", "text", "expected"),
         [
             ("Is nelarabine approved for B-ALL?", "Nelarabine is approved for T-ALL.", None),

@@ -495,8 +495,14 @@ def _coded_words(text: str) -> list[str]:
     return words(_SHORT_PART_CODE_RE.sub(r"\1\2", text))
 
 
+_TWO_LETTER_ACRONYM_RE = re.compile(r"(?<![\w-])([A-Z]{2})(?![\w-])")  # "IV", "IM", "CR", "OS"
+
+
 def _content(text: str) -> set[str]:
-    return {
+    """The words a verdict compares: stems of three letters or more, and a two-letter acronym written
+    in capitals ("Is ponatinib IV?" asks the route, not only "ponatinib")."""
+    acronyms = {a.lower() for a in _TWO_LETTER_ACRONYM_RE.findall(text)} - STOPWORDS - QUESTION_WORDS
+    return acronyms | {
         stem(w)
         for w in _coded_words(text)
         if len(w) > 2 and w not in STOPWORDS and w not in QUESTION_WORDS and not _NEGATION_RE.fullmatch(w)

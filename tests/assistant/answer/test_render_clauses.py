@@ -189,6 +189,18 @@ class TestYesNo:
         assert verdict(question, text) == expected
 
     @pytest.mark.parametrize(
+        ("question", "text", "expected"),
+        [
+            # a two-letter acronym is a word the sentence must state: the route asked is not "orally"
+            ("Is ponatinib IV?", "ponatinib — Dosing Schedule: 45 mg orally once daily", None),
+            ("Is ponatinib oral?", "ponatinib — Dosing Schedule: 45 mg orally once daily", "yes"),
+            ("Is clofarabine IV?", "clofarabine — Dosing Schedule: 52 mg/m² IV over 2 hours daily", "yes"),
+        ],
+    )
+    def test_a_two_letter_acronym_counts(self, question: str, text: str, expected: str | None) -> None:
+        assert verdict(question, text) == expected
+
+    @pytest.mark.parametrize(
         ("text", "expected"),
         [
             # a code of short parts is one word: "PD-L1" is no "PD-1" and not dropped as two short words

@@ -439,8 +439,7 @@ class Chooser:
 
     def _without_unasked_cards(self, q: QuestionAnalysis, chosen: list[Unit]) -> list[Unit] | Choice:
         """Where a figure is asked, the chosen units less the figures of drug cards whose drug the
-        question does not name (a card's figures are its drug's); the refusal when that leaves none.
-        """
+        question does not name (a card's figures are its drug's); the refusal when that leaves none."""
         if not (q.wants_dose or q.wants_number or q.wants_frequency or q.units):
             return chosen
         cards = [u for u in chosen if self._card_not_asked(q, u)]

@@ -485,8 +485,9 @@ NOT_DIRECT = "The sources do not say directly; "
 _LOWER_LEAD = frozenset([*_FUNCTION_WORDS, "it", "we", "our", "there", "both", "in", "here"])
 
 
-# A code of short capitalised parts ending in a number ("PD-L1", "HLA-B27"; not "B-ALL"): one word, or its parts are too short
-# to count and "Is nivolumab a PD-L1 inhibitor?" reads as "Is nivolumab an inhibitor?"
+# A code of short capitalised parts ending in a number ("PD-L1", "HLA-B27"; not "B-ALL"): one word, or
+# its parts are too short to count and "Is nivolumab a PD-L1 inhibitor?" reads as "Is nivolumab an
+# inhibitor?"
 _SHORT_PART_CODE_RE = re.compile(r"\b([A-Z]{1,5})[-\u2010\u2011]([A-Z]{1,3}\d{1,3})\b")
 
 

@@ -258,7 +258,10 @@ _MEASURE_ASKED = re.compile(
     re.I,
 )
 _ACTS_ON_MEASURE = re.compile(
-    r"\b(?:what|which)\s+(?:\w+\s+){0,2}?(?:predict|determin|affect|influenc|improv|driv|increas|reduc|lower)\w*\b",
+    r"\b(?:what|which)\s+(?:\w+\s+){0,2}?(?:predict|determin|affect|influenc|improv|driv|increas|reduc|lower)\w*\b|"
+    # ... or whether something does ("Does remdesivir reduce mortality in COVID-19?"): a yes or no, no figure
+    r"^\s*(?:does|do|did|can|could|will|would|may|might)\b.*?\b(?:predict|determin|affect|influenc|improv|"
+    r"driv|increas|reduc|lower|decreas|prolong|shorten|worsen|impact|extend|alter|chang)\w*\b",
     re.I,
 )
 

@@ -255,6 +255,9 @@ class TestIntent:
             ("relapse rate after CAR-T?", True),
             ("How many patients relapse?", True),
             ("In IH-2014, what predicted long-term survival and relapse?", False),  # the predictor is asked
+            ("Does remdesivir reduce mortality in COVID-19?", False),  # whether it does: yes or no
+            ("Does blinatumomab improve survival?", False),
+            ("Is the mortality of sepsis above 20%?", True),  # the figure itself
             ("Which factors affect the relapse rate?", False),
             ("What improved survival, and what percentage of patients benefited?", True),  # a share too
             ("What is the prevalence of celiac disease in children?", True),

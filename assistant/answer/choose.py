@@ -39,6 +39,7 @@ from assistant.answer.meaning import UnitSimilarity
 from assistant.answer.population import Population, mismatch_note, other_subtype, population_of
 from assistant.answer.question import (
     AGE_FIGURE,
+    CAUSE_RE,
     CLAUSE_BREAK_RE,
     DATE_RE,
     DOSE_RE,
@@ -744,6 +745,10 @@ class Chooser:
             # "how do you check for MRD?": a unit stating the means ("MRD assessment by flow cytometry or
             # PCR") leads before one that only names the step ("if CR after induction (check MRD status) …")
             leads = [i for i, u in enumerate(chosen) if self._states_means(q, u)]
+        if not leads and q.wants_cause:
+            # "what is the main cause of cervical cancer?": a unit naming what is asked and stating a
+            # cause ("HPV infection … contribute to almost 100% cervical cancers") leads
+            leads = [i for i, u in enumerate(chosen) if self._states_cause(q, u)]
         if not leads and (ages := self._asked_age_groups(q)):
             # "which CAR-T is approved for children?": a unit naming the asked age group (or one
             # holding it) leads before one naming none ("the first CAR-T approved in China …"), a
@@ -1328,6 +1333,24 @@ class Chooser:
             for m in REQUIRES_RE.finditer(u.display)
         )
 
+    def _states_cause(self, q: QuestionAnalysis, u: Unit) -> bool:
+        """Whether a unit whose own words name the question's informative terms states a cause
+        (`CAUSE_RE`: "caused by", "due to", "responsible for", "contribute to")."""
+        informative = self.informative(q)
+        return bool(informative) and informative <= u.own_tokens and bool(CAUSE_RE.search(u.display))
+
+    def _cause_first(
+        self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None
+    ) -> None:
+        """For a question asking what causes something, a unit stating a cause of it leads; one found
+        among the retrieved passages joins first when no chosen unit states one (a case report that
+        names the disease says nothing of its cause)."""
+        if not q.wants_cause or any(self._states_cause(q, u) for u in chosen):
+            return
+        found = [u for u in self._of_population(pool, population) if self._states_cause(q, u)]
+        if found:
+            chosen.insert(0, max(found, key=lambda u: u.score))
+
     def _means_first(
         self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None
     ) -> None:
@@ -1542,6 +1565,7 @@ class Chooser:
         self._both_sides(q, chosen, pool, population)
         self._findings_first(q, chosen, pool, population)
         self._means_first(q, chosen, pool, population)
+        self._cause_first(q, chosen, pool, population)
         pairs = self._disagreements(q, chosen, pool)
         for pair in pairs:
             if all(pair.b.text != u.text for u in chosen):

@@ -420,6 +420,26 @@ def asks_method(question: str) -> bool:
     return bool(_METHOD.search(question) or _CRITERIA.search(question))
 
 
+# "What causes Huntington's disease?", "what is the main cause of cervical cancer?", "which virus causes
+# X?": a cause is asked, which a unit stating one answers ("caused by mutations of the IT-15 gene", "HPV
+# … responsible for …"), `CAUSE_RE`.
+_CAUSE_ASKED = re.compile(
+    r"^\s*(?:what|which)\b(?:\s+\w+){0,3}?\s+(?:causes?|caused)\b|\b(?:the\s+)?(?:main\s+|most\s+common\s+|"
+    r"leading\s+|primary\s+)?(?:cause|causes|etiology|aetiology)\s+of\b",
+    re.I,
+)
+CAUSE_RE = re.compile(  # what a thing is caused by, not what it causes ("… eventually causing death")
+    r"\b(?:caused\s+by|due\s+to|responsible\s+for|results?\s+from|resulting\s+from|attributed\s+to|"
+    r"attributable\s+to|arises?\s+from|etiolog\w*|aetiolog\w*|contribut\w*\s+to)\b",
+    re.I,
+)
+
+
+def asks_cause(question: str) -> bool:
+    """Whether the question asks what causes something (`_CAUSE_ASKED`)."""
+    return bool(_CAUSE_ASKED.search(question))
+
+
 def asks_when_indicated(question: str) -> bool:
     """Whether the question asks in which circumstances something is done or needed (`_WHEN_INDICATED`)."""
     return bool(_WHEN_INDICATED.search(question))
@@ -769,6 +789,7 @@ class QuestionAnalysis:
     wants_findings: bool = False  # asks what a study or therapy showed (`asks_findings`)
     wants_circumstances: bool = False  # asks when (in which circumstances) something is done (`asks_when_indicated`)
     wants_method: bool = False  # asks how something is done ("How is MRD measured?", `asks_method`)
+    wants_cause: bool = False  # asks what causes something ("What causes Huntington's disease?", `asks_cause`)
     yes_no: bool = False  # asks yes or no (`yes_no_question`)
     share_of: frozenset[str] = frozenset()  # the group a share is asked of ("of smokers", `share_group`)
     measure: frozenset[str] = frozenset()  # the measure a figure is asked of (`asked_measure`)
@@ -1303,6 +1324,7 @@ def analyse(question: str, vocab: Vocabulary, known_terms: AbstractSet[str]) -> 
         patient_age=question_patient_age(corrected),
         wants_circumstances=asks_when_indicated(corrected),
         wants_method=asks_method(corrected),
+        wants_cause=asks_cause(corrected),
         wants_findings=asks_findings(corrected) and not yes_no_question(corrected),
         yes_no=yes_no_question(corrected),
         measure=measure,

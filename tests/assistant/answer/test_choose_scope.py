@@ -841,6 +841,20 @@ class TestNamedThingsAndFigures:
         choice = Chooser(settings, vocab, idf).choose(analyse(question, vocab, idf.known), hits(step, means))
         assert not choice.abstained and (choice.units[0].chunk.chunk_id == "means") is means_first, choice
 
+    def test_a_unit_stating_a_cause_leads_a_cause_question(self, settings: Settings, vocab: Vocabulary) -> None:
+        """ "What is the main cause of cervical cancer?" is not led by a case report naming the cancer."""
+        case = Chunk(
+            "case", "d1", "", "A cervical cancer patient developed rashes, eventually causing death.", "", 0, "D", []
+        )
+        cause = Chunk(
+            "hpv", "d2", "", "HPV infection is considered to contribute to almost all cervical cancers.", "", 0, "D", []
+        )
+        filler = [Chunk(f"f{i}", f"f{i}", "", f"Cohort {i} was followed.", "", 0, "F", []) for i in range(6)]
+        idf = idf_of(vocab, case, cause, *filler, PROSE, AML, PHASES, YEARS)
+        q = analyse("What is the main cause of cervical cancer?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(case, cause))
+        assert not choice.abstained and choice.units[0].chunk.chunk_id == "hpv", choice
+
     @pytest.mark.parametrize(
         ("text", "means_first"),
         [

@@ -18,6 +18,7 @@ from assistant.answer.question import (
     as_written,
     asked_measure,
     asked_units,
+    asks_cause,
     asks_date,
     asks_disease,
     asks_dose,
@@ -288,6 +289,19 @@ class TestIntent:
     )
     def test_asks_method(self, question: str, expected: bool) -> None:
         assert asks_method(question) is expected
+
+    @pytest.mark.parametrize(
+        ("question", "expected"),
+        [
+            ("What causes Huntington's disease?", True),
+            ("What is the main cause of cervical cancer?", True),
+            ("Which virus causes cervical cancer?", True),
+            ("What side effects does CAR-T cause?", False),  # what it causes: its harms
+            ("Does smoking cause bladder cancer?", False),  # yes or no
+        ],
+    )
+    def test_asks_cause(self, question: str, expected: bool) -> None:
+        assert asks_cause(question) is expected
 
     @pytest.mark.parametrize(
         ("text", "contradicts"),

@@ -1339,29 +1339,19 @@ class Chooser:
         informative = self.informative(q)
         return bool(informative) and informative <= u.own_tokens and bool(CAUSE_RE.search(u.display))
 
-    def _cause_first(
-        self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None
-    ) -> None:
-        """For a question asking what causes something, a unit stating a cause of it leads; one found
-        among the retrieved passages joins first when no chosen unit states one (a case report that
-        names the disease says nothing of its cause)."""
-        if not q.wants_cause or any(self._states_cause(q, u) for u in chosen):
-            return
-        found = [u for u in self._of_population(pool, population) if self._states_cause(q, u)]
-        if found:
-            chosen.insert(0, max(found, key=lambda u: u.score))
-
     def _means_first(
         self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None
     ) -> None:
         """For a question asking how something is done ("how do you check for MRD?"), a unit stating the
-        means leads; one found among the retrieved passages joins first when no chosen unit states one
-        (the pathway's "(check MRD status)" bullets say when, not how)."""
-        if not q.wants_method or any(self._states_means(q, u) for u in chosen):
-            return
-        found = [u for u in self._of_population(pool, population) if self._states_means(q, u)]
-        if found:
-            chosen.insert(0, max(found, key=lambda u: u.score))
+        means leads (the pathway's "(check MRD status)" bullets say when, not how); for one asking what
+        causes something, a unit stating a cause of it (a case report naming the disease says nothing of
+        its cause). One found among the retrieved passages joins first when no chosen unit states it."""
+        for wanted, states in ((q.wants_method, self._states_means), (q.wants_cause, self._states_cause)):
+            if not wanted or any(states(q, u) for u in chosen):
+                continue
+            found = [u for u in self._of_population(pool, population) if states(q, u)]
+            if found:
+                chosen.insert(0, max(found, key=lambda u: u.score))
 
     def _findings_first(
         self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None
@@ -1565,7 +1555,6 @@ class Chooser:
         self._both_sides(q, chosen, pool, population)
         self._findings_first(q, chosen, pool, population)
         self._means_first(q, chosen, pool, population)
-        self._cause_first(q, chosen, pool, population)
         pairs = self._disagreements(q, chosen, pool)
         for pair in pairs:
             if all(pair.b.text != u.text for u in chosen):

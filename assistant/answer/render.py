@@ -616,6 +616,14 @@ def _verdict(question: str, text: str) -> str | None:
     return "yes" if states else "no"
 
 
+# A question asking what ought to be done ("Should X be included …?", "Is it advisable to …?") is
+# answered only by a sentence that says so: a recommendation, an obligation or an indication.
+_SHOULD_Q_RE = re.compile(r"^\s*(?:should|must|ought)\b|^\s*is\s+it\s+(?:advisable|necessary|recommended|wise)\b", re.I)
+_NORMATIVE_RE = re.compile(
+    r"\b(?:should|must|ought|recommend\w*|advis\w*|warrant\w*|indicated|need(?:s|ed)?\s+to|required|"
+    r"necessary|essential|mandatory|justif\w*|suggest\w*|support\w*)\b",
+    re.I,
+)
 _PAIRED_WITH = r"(?:\s*/\s*|\s+(?:or|and)\s+)"  # "PD-1/PD-L1", "PD-1 or PD-L1", "PD-1 and PD-L1"
 _PARTNER_CODE = r"[A-Z]{1,6}-?[A-Z]{0,3}\d{1,3}"  # another code of the kind: "PD-1", "CTLA-4"
 
@@ -653,6 +661,8 @@ def _set_apart(question: str, text: str, wanted: set[str]) -> bool:
         return True  # "every 28 days" asked, "every 21 days" stated: a figure the sentence does not give
     if set(qualified_names(question)) - set(qualified_names(text)):
         return True  # "hemophilia A" asked, "hemophilia" stated: the name the question qualifies is not given
+    if _SHOULD_Q_RE.match(question) and not _NORMATIVE_RE.search(text):
+        return True  # "Should tumor depth be included …?" asks a recommendation; "… can be explained by …" makes none
     if _paired_only(question, text):
         return True  # "PD-1/PD-L1 checkpoint inhibitors … nivolumab": which of the pair it is, is not said
     if any(code.lower() not in text.lower() for code in _LETTER_CODE_RE.findall(question)):

@@ -201,6 +201,23 @@ class TestYesNo:
         assert verdict(question, text) == expected
 
     @pytest.mark.parametrize(
+        ("question", "text", "expected"),
+        [
+            # a question asking what ought to be done needs a sentence that says so
+            (
+                "Should tumor depth be included in prognostication of soft tissue sarcoma?",
+                "Most of the prognostic value of tumor depth in soft tissue sarcoma can be explained by tumor size.",
+                None,
+            ),
+            ("Should ketamine be used for depression?", "The use of ketamine for depression has expanded.", None),
+            ("Should ketamine be used for depression?", "Ketamine should be used for resistant depression.", "yes"),
+            ("Is ketamine used for depression?", "The use of ketamine for depression has expanded.", "yes"),
+        ],
+    )
+    def test_a_should_question_needs_a_recommendation(self, question: str, text: str, expected: str | None) -> None:
+        assert verdict(question, text) == expected
+
+    @pytest.mark.parametrize(
         ("text", "expected"),
         [
             # a code of short parts is one word: "PD-L1" is no "PD-1" and not dropped as two short words

@@ -278,6 +278,7 @@ class Vocabulary:
     # the words of the vocabulary's terms by their stem ("nelarabin": "nelarabine"), for typo correction
     surfaces: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     _narrow: dict[str, tuple[int, int]] | None = field(default=None, repr=False, compare=False)
+    _classes: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for c in self.concepts.values():
@@ -346,6 +347,13 @@ class Vocabulary:
                 if not any(o != g and lo <= a and b <= hi for o, (a, b) in groups.items())
             }
         return self._narrow
+
+    def classes(self) -> frozenset[str]:
+        """The concepts other concepts narrow ("CAR-T" of tisagenlecleucel, "TKI" of ponatinib): a
+        class, not one product. Computed once, as `narrow_age_groups` is."""
+        if self._classes is None:
+            self._classes = frozenset(b for c in self.concepts.values() for b in c.broader)
+        return self._classes
 
     def age_groups(self, age: int) -> set[str]:
         """The narrow age groups (`narrow_age_groups`) that hold a patient of `age` years."""

@@ -294,7 +294,7 @@ class Chooser:
         self.scope = scope or Scope.open()
         self.meaning = meaning if settings.unit_similarity_weight > 0 else None
         self.cache = UnitCache(vocab)
-        self._classes = {b for c in vocab.concepts.values() for b in c.broader}  # concepts other concepts narrow
+        self._classes = vocab.classes()  # concepts other concepts narrow
         # the vocabulary's age groups by their ages ("children": 0-17, "older adults": 65-130)
         self._age_ranges = {c.id: c.ages for c in vocab.concepts.values() if c.ages}
         self._age_groups = frozenset(self._age_ranges)

@@ -55,7 +55,7 @@ def _products(question: str, vocab: Vocabulary) -> set[str]:
     """The therapies the question names that are products ("blinatumomab", "imatinib"), not a kind of
     treatment: a class other therapies belong to (CAR-T) or one written as an English word ("chemo",
     "transplant"). A product named is a new subject; a kind asked of "it" is not."""
-    classes = {b for c in vocab.concepts.values() for b in c.broader}
+    classes = vocab.classes()
     return {
         m.concept
         for m in vocab.matches(question)

@@ -7,7 +7,7 @@ extra fields are additions, never renames.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field
 
@@ -252,6 +252,21 @@ class IngestReport(BaseModel):
     seconds: float = 0.0
     failures: list[Failure] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+
+
+class DocumentFacts(NamedTuple):
+    """What a document is about and who issued it, read straight from the store's manifest: the
+    answer path builds one per document whenever a generation opens (`assistant.answer.scope`), where
+    a full `DocumentInfo` per document cost ~20 us each (0.35 s of a cold start at 19,686 articles)."""
+
+    doc_id: str
+    path: str
+    authors: list[str]
+    publisher: str | None
+    year: int | None
+    published: str | None
+    subjects: list[str] | None
+    untrusted: list[str]
 
 
 class DocumentInfo(BaseModel):

@@ -127,7 +127,7 @@ class CorpusView:
             settings,
             reader.vocab,
             self.idf,
-            Scope.of(reader.documents(), reader.vocab.tokens),
+            Scope.of(reader.document_facts(), reader.vocab.tokens),
             UnitSimilarity(encoder, stored=lambda: UnitVectors.open(settings))
             if encoder is not None and self.retriever.uses_dense
             else None,

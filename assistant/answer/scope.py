@@ -1,10 +1,11 @@
 """Scope: what the ingested documents are about, and which of them may be evidence at all.
 
-Built once per store generation from the documents' derived metadata (`DocumentInfo.subjects`,
-`DocumentInfo.untrusted`, set at ingest by `ally.subjects` and `ally.untrusted`). A question that
-names a disease no ingested document is about is refused, naming it; one that names a covered
-disease is answered only from documents about it or passages that name it. A document flagged as
-untrusted (its text addresses the reader or the assistant) is never evidence.
+Built once per store generation from the documents' derived metadata (`DocumentFacts.subjects`,
+`DocumentFacts.untrusted`, read from the manifest; set at ingest by `ally.subjects` and
+`ally.untrusted`). A question that names a disease no ingested document is about is refused, naming
+it; one that names a covered disease is answered only from documents about it or passages that name
+it. A document flagged as untrusted (its text addresses the reader or the assistant) is never
+evidence.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from ally.schema import DocumentInfo
+from ally.schema import DocumentFacts, DocumentInfo
 from ally.subjects import labels
 
 
@@ -35,7 +36,9 @@ class Scope:
         object.__setattr__(self, "_covered", covered)
 
     @classmethod
-    def of(cls, documents: Iterable[DocumentInfo], tokens: Callable[[str], list[str]] | None = None) -> Scope:
+    def of(
+        cls, documents: Iterable[DocumentFacts | DocumentInfo], tokens: Callable[[str], list[str]] | None = None
+    ) -> Scope:
         subjects: dict[str, frozenset[str]] = {}
         underived: set[str] = set()
         untrusted: set[str] = set()

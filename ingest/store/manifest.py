@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ally.errors import StoreError, StoreMismatchError, StoreNotFoundError
-from ally.schema import DocumentInfo
+from ally.schema import DocumentFacts, DocumentInfo
 from ally.settings import Settings
 from ingest.documents import DocMeta
 from ingest.store import files
@@ -50,6 +50,20 @@ class DocumentEntry(BaseModel):
 
     meta: DocMeta
     chunk_ids: list[str]
+
+    def facts(self, doc_id: str) -> DocumentFacts:
+        """The fields `info` gives that say what the document is about and who issued it."""
+        meta = self.meta
+        return DocumentFacts(
+            doc_id,
+            meta.path,
+            meta.authors,
+            meta.publisher,
+            meta.year,
+            meta.published or meta.updated,
+            meta.subjects,
+            meta.untrusted,
+        )
 
     def info(self, doc_id: str) -> DocumentInfo:
         meta = self.meta

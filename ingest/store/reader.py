@@ -20,7 +20,7 @@ import numpy as np
 
 from ally.chunks import Chunk
 from ally.errors import NotFoundError, StoreError
-from ally.schema import ChunkRecord, DocumentInfo, Passage
+from ally.schema import ChunkRecord, DocumentFacts, DocumentInfo, Passage
 from ally.settings import Settings
 from ally.vocab import default_vocabulary
 from ingest.store.bm25 import BM25Index
@@ -80,6 +80,11 @@ class StoreReader:
     def documents(self) -> list[DocumentInfo]:
         docs = self.manifest.documents
         return [docs[doc_id].info(doc_id) for doc_id in sorted(docs)]
+
+    def document_facts(self) -> list[DocumentFacts]:
+        """Every document's subjects and provenance (`DocumentFacts`), in `documents()` order."""
+        docs = self.manifest.documents
+        return [docs[doc_id].facts(doc_id) for doc_id in sorted(docs)]
 
     def document(self, doc_id: str) -> DocumentInfo:
         entry = self.manifest.documents.get(doc_id)

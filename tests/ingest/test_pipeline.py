@@ -117,6 +117,17 @@ class TestIdempotence:
             assert "li-2025-car-t-in-all" not in {d.doc_id for d in r.documents()}
             assert not any(c.doc_id == "li-2025-car-t-in-all" for c in r.chunks())
 
+    def test_document_facts_are_the_documents_fields(self, tmp_path: Path, corpus: Path) -> None:
+        """The answer path's per-document facts (read from the manifest) equal the documents' own."""
+        ingest_paths([corpus], settings(tmp_path), encoder=HashEncoder())
+        with open_reader(settings(tmp_path)) as r:
+            docs, facts = r.documents(), r.document_facts()
+        assert [f.doc_id for f in facts] == [d.doc_id for d in docs] and len(facts) == 5
+        fields = ("path", "authors", "publisher", "year", "published", "subjects", "untrusted")
+        for d, f in zip(docs, facts, strict=True):
+            assert {k: getattr(f, k) for k in fields} == {k: getattr(d, k) for k in fields}
+        assert any(f.subjects for f in facts) and any(f.published for f in facts)
+
 
 class TestBadFiles:
     def test_bad_files_reported_rest_ingested(self, tmp_path: Path, corpus: Path) -> None:

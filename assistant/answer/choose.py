@@ -70,6 +70,7 @@ from assistant.answer.question import (
     qualified_written,
     question_patient_age,
     spelled_out,
+    without_timepoints,
     written_at,
 )
 from assistant.answer.retrieval import Hit
@@ -164,9 +165,16 @@ class Choice:
     # that the chosen units do not mention (said in the lead: "the passages found do not mention PD-L1")
 
 
+def _states_aim(u: Unit) -> bool:
+    """Whether a unit is a sentence saying what a study set out to do or how (`STUDY_AIM_RE`)."""
+    return u.kind == "sentence" and bool(STUDY_AIM_RE.match(u.text))
+
+
 def _gives(timepoint: Timepoint, u: Unit) -> bool:
-    """Whether a unit gives a figure at the timepoint ("5-year", "5 years", "five-year")."""
-    return bool(timepoint.pattern.search(u.text))
+    """Whether a unit gives a figure at the timepoint ("5-year", "5 years", "five-year"): it names the
+    timepoint and a figure beside timepoints ("1-year mortality was 20%", not "the end points were
+    30-day and 1-year mortality")."""
+    return bool(timepoint.pattern.search(u.text)) and bool(NUMBER_RE.search(without_timepoints(u.text)))
 
 
 def _bounded_alike(question: str, share: bool, u: Unit) -> bool:
@@ -204,12 +212,20 @@ def _names_another(asked: tuple[tuple[str, str], ...], text: str) -> bool:
     return any(head in written and not written[head] & qualifiers for head, qualifiers in _by_head(asked).items())
 
 
+# A share whose group is named by the sentences before it: "69 (13.0%) of these had developed
+# dementia", "of whom 100 (20.8%)", "among them".
+_SHARE_OF_CONTEXT_RE = re.compile(r"\b(?:of|among|in)\s+(?:these|those|them|whom|this group|this cohort)\b", re.I)
+
+
 def _gives_share(informative: set[str], specific: set[str], group: AbstractSet[str], u: Unit) -> bool:
     """Whether a unit about what is asked gives a share or rate ("25%", "3 of 40", "one in five"),
-    and names the group the share is asked of (`group`: informative words of "of smokers", any one)."""
-    return (
-        bool(SHARE_FIGURE.search(u.text)) and _about(informative, specific, u) and (not group or bool(group & u.tokens))
-    )
+    and names the group the share is asked of (`group`: informative words of "of smokers", any one),
+    or takes its group from its passage ("… of these had …": the passage names the group)."""
+    if not SHARE_FIGURE.search(u.text) or not _about(informative, specific, u):
+        return False
+    if not group or group & u.tokens:
+        return True
+    return bool(group & u.passage_tokens) and bool(_SHARE_OF_CONTEXT_RE.search(u.text))
 
 
 def _gives_age(informative: set[str], specific: set[str], groups: AbstractSet[str], u: Unit) -> bool:
@@ -707,6 +723,20 @@ class Chooser:
         kept = [u for u in chosen if not item_shown(u)]
         return kept or chosen
 
+    def _timepoint_first(self, q: QuestionAnalysis, chosen: list[Unit]) -> None:
+        """A figure asked at a timepoint ("What share developed dementia within a year?") is led by a
+        chosen unit giving a figure there ("69 (13.0%) … at 1-year follow-up"), not by one giving it at
+        another ("At 2-year follow-up … 100 (20.8%)"). A yes/no question's lead is the unit deciding it."""
+        if q.yes_no or not self._figure_asked(q) or not q.timepoints or not chosen:
+            return
+        if any(_gives(t, chosen[0]) for t in q.timepoints):
+            return
+        at = next(
+            (i for i, u in enumerate(chosen) if not _states_aim(u) and any(_gives(t, u) for t in q.timepoints)), None
+        )
+        if at:
+            chosen.insert(0, chosen.pop(at))
+
     def _direct_first(self, q: QuestionAnalysis, chosen: list[Unit]) -> list[Unit]:
         """The lead is the chosen unit that scores best on what it shows: its score with the
         coverage of a prose sentence counted on its own words, not on its document's title (which
@@ -1119,8 +1149,11 @@ class Chooser:
         for what, reason, holds, leads in self._fixed(q):
             stating = next((i for i, u in enumerate(chosen) if holds(u)), None)
             if stating is not None:
-                if leads and stating > 0:  # the unit that gives what is asked comes first
-                    chosen.insert(0, chosen.pop(stating))
+                # the unit that gives what is asked comes first, unless it only says what a study set
+                # out to measure ("The aim of this study was to analyse the 1-year mortality")
+                lead = next((i for i, u in enumerate(chosen) if holds(u) and not _states_aim(u)), None)
+                if leads and lead:
+                    chosen.insert(0, chosen.pop(lead))
                 continue
             backing = [u for u in self._of_population(pool, population) if holds(u) and for_ages(u)]
             if not backing:
@@ -1133,15 +1166,29 @@ class Chooser:
             )
         return None
 
+    def _timepoint_entries(self, q: QuestionAnalysis) -> list[tuple[str, str, Callable[[Unit], bool], bool]]:
+        """Each timepoint the question fixes: a unit giving a figure there, from a passage about a
+        thing the question names (a trial, a drug; not a class of therapy: "after chemotherapy"):
+        "the 5-year OS in E1910" is no other study's 5-year survival."""
+        concepts = self.vocab.concepts
+        named = {t for t in q.named if t not in concepts or not concepts[t].therapy} | self.asked_therapies(q)
+
+        def at(t: Timepoint, u: Unit) -> bool:
+            return _gives(t, u) and (not named or self._names_any(q, named, u))
+
+        entries: list[tuple[str, str, Callable[[Unit], bool], bool]] = []
+        for t in q.timepoints:
+            when = t.label if re.match(r"(?:at|after|within|by|over)\s", t.label, re.I) else f"at {t.label}"
+            entries.append((t.label, f"no passage found gives a figure {when}", partial(at, t), False))
+        return entries
+
     def _fixed(self, q: QuestionAnalysis) -> list[tuple[str, str, Callable[[Unit], bool], bool]]:
         """What the question fixes, each as (what, the refusal's reason, the test a unit stating it
         passes, whether that unit leads)."""
         fixed: list[tuple[str, str, Callable[[Unit], bool], bool]] = []
         if q.proposal:
             fixed.append((q.proposal, f"no passage found mentions {q.proposal}", partial(self._states, q), True))
-        for t in q.timepoints:
-            when = t.label if re.match(r"(?:at|after|within|by|over)\s", t.label, re.I) else f"at {t.label}"
-            fixed.append((t.label, f"no passage found gives a figure {when}", partial(_gives, t), False))
+        fixed += self._timepoint_entries(q)
         if (q.wants_number or q.wants_share) and (bounded := bound_phrases(q.corrected)):
             # a figure asked for a bounded group ("CR rate in adults over 26") comes from a unit that
             # bounds it the same way, not from one about another group ("pediatric and young adult")
@@ -1552,6 +1599,7 @@ class Chooser:
 
         if q.wants_dose:  # the dose asked for leads: a card's dosing field before its status or indications
             chosen.sort(key=lambda u: DOSE_RE.search(u.text) is None)
+        self._timepoint_first(q, chosen)
         self._both_sides(q, chosen, pool, population)
         self._findings_first(q, chosen, pool, population)
         self._means_first(q, chosen, pool, population)

@@ -351,7 +351,8 @@ STUDY_AIM_RE = re.compile(
     r"^\s*(?:(?:OBJECTIVES?|AIMS?|PURPOSE|METHODS?|DESIGN|SETTING|PATIENTS?|PARTICIPANTS|MATERIALS? AND METHODS)\s*:|"
     r"(?:here,?\s+)?we\s+(?:assessed|investigated|aimed|sought|studied|evaluated|examined|conducted|performed|"
     r"analy[sz]ed|compared|enrolled|recruited|retrospectively|prospectively|undertook|set out)\b|"
-    r"to\s+(?:determine|assess|evaluate|investigate|compare|examine|explore|study|identify|characteri[sz]e)\b|"
+    r"to\s+(?:\w+ly\s+)?(?:determine|assess|evaluate|investigate|compare|examine|explore|study|identify|"
+    r"characteri[sz]e|analy[sz]e|describe|measure|review|test)\b|"
     r"the\s+(?:aims?|purpose|objectives?|goals?)\s+of\s+(?:this|the|our|the present)\b|"
     r"(?:this|the present|our)\s+(?:study|trial|review|analysis|work)\s+(?:aimed|aims|was designed|sought|"
     r"investigated|evaluated|examined|assessed|compared)\b)",
@@ -612,7 +613,7 @@ _COUNT = rf"(?:\d+(?:\.\d+)?|{'|'.join(_SMALL_NUMBERS)})"
 _SPANS = {"year": "year|yr", "month": "month|mo", "week": "week|wk", "day": "day"}
 _TIMEPOINT = re.compile(
     rf"(?<![\w.-])(?P<n1>{_COUNT})-(?P<u1>year|month|week|day)s?\b(?![\s-]+old)|"
-    rf"\b(?:at|after|within|by|over)\s+(?P<n2>{_COUNT})\s+(?P<u2>year|month|week|day)s?\b(?!\s+(?:old|of age))|"
+    rf"\b(?:at|after|within|by|over)\s+(?P<n2>{_COUNT}|an?)\s+(?P<u2>year|month|week|day)s?\b(?!\s+(?:old|of age))|"
     # a trial's day or week counted from the start: "at day 60", "by Day 30", "week 12"
     rf"\b(?P<u3>day|week|month)\s*\+?(?P<n3>\d+)\b",
     re.I,
@@ -652,9 +653,15 @@ def timepoints_in(question: str) -> tuple[Timepoint, ...]:
     found = []
     for m in _TIMEPOINT.finditer(question):
         number = (m.group("n1") or m.group("n2") or m.group("n3")).lower()
+        number = "1" if number in ("a", "an") else number  # "within a year"
         unit = (m.group("u1") or m.group("u2") or m.group("u3")).lower()
         found.append(Timepoint(m.group(0), number, unit))
     return tuple(dict.fromkeys(found))
+
+
+def without_timepoints(text: str) -> str:
+    """`text` with its timepoints ("1-year", "at day 30") blanked: what is left holds its figures."""
+    return _TIMEPOINT.sub(" ", text)
 
 
 def figures_of(text: str) -> list[str]:

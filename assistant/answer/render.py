@@ -410,8 +410,8 @@ _HEDGE_RE = re.compile(
     r"\b(may|might|could|possibl[ey]|potential(?:ly)?|suggests?|suggested|suggesting|unclear|uncertain|remains?|"
     r"whether|appears?|appeared|seems?|likely|unlikely|warrant\w*|further (?:studies|research|investigation)|"
     r"controversial|debated?|inconclusive|limited|hypothes\w+|trend|if|unknown|conflicting|questionable|"
-    r"no evidence|claimed|aims?|aimed|purpose|objectives?|to (?:determine|assess|evaluate|investigate|compare|"
-    r"examine|explore|study)|we (?:studied|conducted|investigated|assessed|evaluated|examined|sought|tested)|"
+    r"no evidence|claimed|aims?|aimed|purpose|objectives?|to (?:\w+ly )?(?:determine|assess|evaluate|investigate|"
+    r"compare|examine|explore|study)|we (?:studied|conducted|investigated|assessed|evaluated|examined|sought|tested)|"
     r"BACKGROUND|METHODS|INTRODUCTION|OBJECTIVES?|UNLABELLED|PURPOSE|CONTEXT)\b",
     re.IGNORECASE,
 )

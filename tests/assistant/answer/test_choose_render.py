@@ -396,10 +396,19 @@ class TestChoose:
             (
                 [
                     "With nelarabine, the overall survival of adults was 45% at 3 years.",
-                    "In the long-term cohort, survival was 30% at five years.",  # chosen only for its timepoint
+                    # chosen only for its timepoint
+                    "In the long-term cohort given nelarabine, survival was 30% at five years.",
                 ],
                 False,
                 {"p1"},
+            ),
+            (  # ... from a passage about the drug asked: a cohort's survival of no named drug is not
+                [
+                    "With nelarabine, the overall survival of adults was 45% at 3 years.",
+                    "In the long-term cohort, survival was 30% at five years.",
+                ],
+                True,
+                set(),
             ),
         ],
     )
@@ -416,6 +425,45 @@ class TestChoose:
             assert (choice.reason, choice.missing) == ("no passage found gives a figure at 5-year", ["5-year"])
         else:
             assert cited <= {u.chunk.chunk_id for u in choice.units}
+
+    def test_a_timepoint_named_without_a_figure_gives_none(self, settings: Settings, vocab: Vocabulary) -> None:
+        """A sentence naming the timepoint as an end point ("the end points were 30-day and 1-year
+        mortality") gives no figure at it."""
+        texts = ["The end points of the nelarabine study were 3-year and 5-year overall survival of adults."]
+        passages = [chunk(f"p{i}", t) for i, t in enumerate(texts)]
+        passages += [chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)]
+        idf = corpus_idf(vocab, passages)
+        q = analyse("What is the 5-year overall survival of adults with nelarabine?", vocab, idf.known)
+        choice = chooser(settings, vocab, idf).choose(q, hits(passages[0]))
+        assert (choice.reason, choice.missing) == ("no passage found gives a figure at 5-year", ["5-year"])
+
+    def test_the_figure_at_the_timepoint_asked_leads(self, settings: Settings, vocab: Vocabulary) -> None:
+        text = (
+            "At 2-year follow-up, 481 participants were seen, of whom 100 (20.8%) had developed dementia. "
+            "Of 531 participants seen at 1-year follow-up, 69 (13.0%) had developed dementia."
+        )
+        passages = [chunk("p0", text)]
+        passages += [chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)]
+        idf = corpus_idf(vocab, passages)
+        q = analyse("What share of participants developed dementia within a year?", vocab, idf.known)
+        choice = chooser(settings, vocab, idf).choose(q, hits(passages[0]))
+        assert not choice.abstained and "13.0%" in choice.units[0].text, [u.text for u in choice.units]
+
+    def test_a_figure_joined_for_its_timepoint_is_of_the_thing_named(
+        self, settings: Settings, vocab: Vocabulary
+    ) -> None:
+        """A figure at the timepoint asked joins the answer only from a passage naming what the
+        question names: E1910's question is not answered with another population's 5-year survival."""
+        passages = [
+            chunk("p0", "The E1910 study showed that blinatumomab improved overall survival in adults."),
+            chunk("p1", "Outcomes have improved in pediatric populations, where 5-year survival now exceeds 90%."),
+        ]
+        passages += [chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)]
+        idf = corpus_idf(vocab, passages)
+        q = analyse("What is the 5-year overall survival in E1910?", vocab, idf.known)
+        choice = chooser(settings, vocab, idf).choose(q, hits(passages[0], passages[1]))
+        assert not any("90%" in u.text for u in choice.units), [u.text for u in choice.units]
+        assert choice.abstained and choice.missing == ["5-year"]
 
     def test_a_timepoint_written_with_its_preposition_is_named_once(
         self, settings: Settings, vocab: Vocabulary
@@ -643,6 +691,16 @@ class TestAskedFigures:
                 True,
             ),
             (("Small cell lung cancer was found in 24% of smokers.", "Smokers were followed for lung cancer."), False),
+            (  # the group is the passage's: "of these" refers to the smokers named before
+                ("Smokers were followed for 10 years. Of these, 31 (24%) had small cell lung cancer.",),
+                False,
+            ),
+            (  # the passage names smokers, but the share is of all patients with lung cancer
+                (
+                    "Smokers were followed for 10 years. Twenty-eight (94%) of 30 patients with lung cancer had irradiation.",
+                ),
+                True,
+            ),
         ],
     )
     def test_a_share_asked_of_a_group_comes_from_a_unit_naming_it(

@@ -867,6 +867,7 @@ class TestTypos:
         ("The aim of this study was to analyse 30-day mortality.", True),
         ("This study evaluated blinatumomab in older adults.", True),
         ("OBJECTIVE: To identify potential safety risks.", True),
+        ("To prospectively evaluate the amount of tissue removed at LEEP vs. cold knife conization.", True),
         ("BACKGROUND: Mapping DNaseI hypersensitive sites identifies regulatory regions.", False),
         ("We found that dasatinib induced remission.", False),
         ("The study showed improved survival.", False),
@@ -967,10 +968,16 @@ class TestTimepoints:
             ("How long is maintenance?", []),
             ("What was the CR rate at day 60?", ["day 60"]),
             ("Response by Week 12 with ponatinib?", ["Week 12"]),
+            ("What share developed dementia within a year?", ["within a year"]),
         ],
     )
     def test_timepoints_in(self, question: str, labels: list[str]) -> None:
         assert [t.label for t in timepoints_in(question)] == labels
+
+    def test_a_year_is_one_year(self) -> None:
+        [t] = timepoints_in("How many relapsed after a year?")
+        assert (t.number, t.unit) == ("1", "year")
+        assert t.pattern.search("69 (13.0%) had developed dementia at 1-year follow-up")
 
     @pytest.mark.parametrize(
         ("text", "gives"),

@@ -156,6 +156,9 @@ class TestYesNo:
         assert verdict("Is Ph-like ALL not a high risk subtype?", "Ph-like ALL is a high-risk subtype.") == "no"
         assert verdict(q, "Patients without Ph-like ALL have a high-risk subtype.") is None  # negation elsewhere
         assert verdict(q, "Ph-like ALL is common.") is None  # does not state the proposition
+        leep = "Does LEEP remove less tissue than cold knife conization?"
+        aim = "To prospectively evaluate the amount of tissue removed at LEEP vs. cold knife conization."
+        assert verdict(leep, aim) is None  # a study's aim states nothing
         tx = "Does tranexamic acid increase seizures after haemorrhage?"
         assert verdict(tx, "Tranexamic acid did not increase seizures after haemorrhage.") == "no"
 

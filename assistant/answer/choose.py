@@ -165,6 +165,21 @@ class Choice:
     # that the chosen units do not mention (said in the lead: "the passages found do not mention PD-L1")
 
 
+def _passage_names(q: QuestionAnalysis, terms: AbstractSet[str], u: Unit) -> bool:
+    """Whether a unit's passage names each of `terms`, or spells out one the question writes as an
+    acronym ("irritable bowel syndrome" for "IBS")."""
+    return all(t in u.passage_tokens or spelled_out(q.word(t), u.chunk.text) for t in terms)
+
+
+def _figure_of(q: QuestionAnalysis, u: Unit, subject: set[str]) -> bool:
+    """Whether a unit gives a figure about the things a question names: a number in a unit naming
+    one of them (not all: "per Li 2025" names the source, not what is measured), or spelling out one
+    the question writes as an acronym ("irritable bowel syndrome" for "IBS")."""
+    if not u.numbers:
+        return False
+    return bool(u.tokens & subject) or any(spelled_out(q.word(t), u.text) for t in subject)
+
+
 def _states_aim(u: Unit) -> bool:
     """Whether a unit is a sentence saying what a study set out to do or how (`STUDY_AIM_RE`)."""
     return u.kind == "sentence" and bool(STUDY_AIM_RE.match(u.text))
@@ -972,7 +987,7 @@ class Chooser:
                 u
                 for u in chosen
                 if (not specific or u.passage_tokens & specific)
-                and unlisted <= u.passage_tokens
+                and _passage_names(q, unlisted, u)
                 and (not measure or u.tokens & measure)
                 and not (specific and self._figures_of_another(u, specific))
             ]
@@ -997,7 +1012,7 @@ class Chooser:
         if q.wants_number and q.measure and (refused := self._measure_elsewhere(q, chosen, informative)):
             return refused
         subject = named & informative
-        if (q.wants_number or q.wants_share) and subject and not any(self._figure_of(u, subject) for u in chosen[:3]):
+        if (q.wants_number or q.wants_share) and subject and not any(_figure_of(q, u, subject) for u in chosen[:3]):
             # and of the thing the question names: "25% of pediatric malignancies" is ALL's share, not
             # Ph+ ALL's ("How common is Ph+ ALL in children?")
             asked = self._readable(q, [t for t in q.terms if t in subject])
@@ -1031,12 +1046,6 @@ class Chooser:
             reason=f"no passage found about {listed(lacking, 'and')} gives a figure for {measures}",
             missing=lacking,
         )
-
-    @staticmethod
-    def _figure_of(u: Unit, subject: set[str]) -> bool:
-        """Whether a unit gives a figure about the things a question names: a number in a unit naming
-        one of them (not all: "per Li 2025" names the source, not what is measured)."""
-        return bool(u.numbers) and bool(u.tokens & subject)
 
     def _figures_of_another(self, u: Unit, specific: set[str]) -> bool:
         """Whether every figure of the unit is given in a sentence whose subject points back to a

@@ -680,6 +680,17 @@ class TestAskedFigures:
         if not kept:
             assert choice.abstained and choice.reason == "the passages found concern another group than under 65"
 
+    def test_a_figure_asked_of_an_acronym_comes_from_a_passage_spelling_it_out(
+        self, settings: Settings, vocab: Vocabulary
+    ) -> None:
+        text = (
+            "Mechanisms that could lead to irritable bowel syndrome include disordered bile salt metabolism "
+            "(in 10-20% of cases with diarrhoea) and abnormal serotonin metabolism."
+        )
+        other = "IBS is a functional disorder of the gut."  # the acronym is written in the corpus
+        choice = self.choose(settings, vocab, "How often is bile salt metabolism disordered in IBS?", text, other)
+        assert not choice.abstained and "10-20%" in choice.units[0].text, choice.reason
+
     @pytest.mark.parametrize(
         ("texts", "refused"),
         [

@@ -180,6 +180,30 @@ def _figure_of(q: QuestionAnalysis, u: Unit, subject: set[str]) -> bool:
     return bool(u.tokens & subject) or any(spelled_out(q.word(t), u.text) for t in subject)
 
 
+# The heading of a study's findings (the last part of a section path, or a sentence's own label):
+# "Results", "CONCLUSIONS: …".
+_FINDINGS_SECTION_RE = re.compile(r"(?:^|>)\s*(?:results?|conclusions?|findings|interpretation)\s*$", re.I)
+_FINDINGS_LABEL_RE = re.compile(r"^\s*(?:RESULTS?|CONCLUSIONS?|FINDINGS|INTERPRETATION)\s*:")
+_CONCLUSIONS_SECTION_RE = re.compile(r"(?:^|>)\s*(?:conclusions?|interpretation)\s*$", re.I)
+_CONCLUSIONS_LABEL_RE = re.compile(r"^\s*(?:CONCLUSIONS?|INTERPRETATION)\s*:|^\s*in conclusion\b", re.I)
+
+
+def _finding(u: Unit) -> bool:
+    """Whether a unit is a sentence stating a study's finding: under its results or conclusions (a
+    section or a label of its own), or reporting a result ("… showed …"), and not saying what it set
+    out to do."""
+    if u.kind != "sentence" or _states_aim(u):
+        return False
+    return bool(
+        _FINDINGS_SECTION_RE.search(u.chunk.section) or _FINDINGS_LABEL_RE.match(u.text) or RESULT_RE.search(u.text)
+    )
+
+
+def _concludes(u: Unit) -> bool:
+    """Whether a finding is the study's conclusion (its section, its label, "In conclusion, …")."""
+    return bool(_CONCLUSIONS_SECTION_RE.search(u.chunk.section) or _CONCLUSIONS_LABEL_RE.match(u.text))
+
+
 def _states_aim(u: Unit) -> bool:
     """Whether a unit is a sentence saying what a study set out to do or how (`STUDY_AIM_RE`)."""
     return u.kind == "sentence" and bool(STUDY_AIM_RE.match(u.text))
@@ -1409,6 +1433,32 @@ class Chooser:
             if found:
                 chosen.insert(0, max(found, key=lambda u: u.score))
 
+    def _finding_for_aim(
+        self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None
+    ) -> None:
+        """A yes/no question led by a study's sentences that say what it set out to do ("To evaluate
+        whether RALP is less invasive than RRP") or set it up ("Forty specimens were measured",
+        "Despite advances …, improvement … has been difficult to establish") is led instead by that
+        study's finding: a sentence of the same document under its results or conclusions, or
+        reporting a result (`RESULT_RE`), chosen or among the retrieved passages; its conclusions
+        first, then the best score. The aim restates the question; the finding answers it."""
+        if not q.yes_no or not chosen:
+            return
+        doc = chosen[0].chunk.doc_id
+        own = [u for u in chosen if u.chunk.doc_id == doc]
+        if _finding(chosen[0]) or not any(_states_aim(u) for u in own):
+            return  # a finding leads, or the study's chosen sentences say nothing of what it set out to do
+        found = [
+            u
+            for u in [*chosen, *self._of_population(pool, population)]
+            if u.chunk.doc_id == doc and _finding(u) and not u.untrusted
+        ]
+        if not found:
+            return
+        best = max(found, key=lambda u: (_concludes(u), u.score))
+        at = next((i for i, u in enumerate(chosen) if u.text == best.text), None)
+        chosen.insert(0, chosen.pop(at) if at is not None else best)
+
     def _findings_first(
         self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None
     ) -> None:
@@ -1612,6 +1662,7 @@ class Chooser:
         self._both_sides(q, chosen, pool, population)
         self._findings_first(q, chosen, pool, population)
         self._means_first(q, chosen, pool, population)
+        self._finding_for_aim(q, chosen, pool, population)
         pairs = self._disagreements(q, chosen, pool)
         for pair in pairs:
             if all(pair.b.text != u.text for u in chosen):

@@ -1054,6 +1054,43 @@ class TestFindings:
         assert ("improved complete remission" in choice.units[0].text) is finding_leads
 
 
+class TestFindingForAim:
+    """A yes/no question led by what a study set out to do is led by that study's finding (under its
+    results or conclusions), chosen or among the retrieved passages."""
+
+    @staticmethod
+    def passages(section: str) -> list[Chunk]:
+        return [
+            chunk(
+                "aim",
+                "To evaluate whether robotic prostatectomy is less invasive than retropubic prostatectomy.",
+                section="Objectives",
+            ),
+            chunk("end", "Robotic surgery induces lower tissue trauma than the open operation.", section=section),
+            *[chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)],
+        ]
+
+    @pytest.mark.parametrize(("section", "finding_leads"), [("Conclusions", True), ("Background", False)])
+    def test_the_finding_leads_the_aim(
+        self, settings: Settings, vocab: Vocabulary, section: str, finding_leads: bool
+    ) -> None:
+        passages = self.passages(section)
+        idf = corpus_idf(vocab, passages)
+        q = analyse(
+            "Does robotic prostatectomy cause less tissue trauma than retropubic prostatectomy?", vocab, idf.known
+        )
+        choice = chooser(settings, vocab, idf).choose(q, hits(*passages[:2]))
+        assert not choice.abstained, choice.reason
+        assert (choice.units[0].chunk.chunk_id == "end") is finding_leads, [u.text for u in choice.units]
+
+    def test_a_question_not_yes_or_no_keeps_its_lead(self, settings: Settings, vocab: Vocabulary) -> None:
+        passages = self.passages("Conclusions")
+        idf = corpus_idf(vocab, passages)
+        q = analyse("What was evaluated about robotic prostatectomy and retropubic prostatectomy?", vocab, idf.known)
+        choice = chooser(settings, vocab, idf).choose(q, hits(*passages[:2]))
+        assert not choice.abstained and choice.units[0].chunk.chunk_id == "aim", [u.text for u in choice.units]
+
+
 class TestWhichDisease:
     """A question asking which disease something treats is led by a unit that names a disease."""
 

@@ -83,6 +83,7 @@ class Sentence:
     note: str | None = None
     parts: list[tuple[str, str]] = field(default_factory=list)  # (text, chunk id) items, each cited
     covers: frozenset[str] = frozenset()  # the question's terms its units hold
+    section: str = ""  # its passage's section path ("Background" of a PubMed abstract)
 
 
 @dataclass
@@ -415,6 +416,11 @@ _HEDGE_RE = re.compile(
     r"BACKGROUND|METHODS|INTRODUCTION|OBJECTIVES?|UNLABELLED|PURPOSE|CONTEXT)\b",
     re.IGNORECASE,
 )
+# A study's section that sets it up rather than states what it found: a sentence under it decides no
+# yes/no question (as one carrying the label itself does, `_HEDGE_RE`: "BACKGROUND: …").
+_UNSTATING_SECTION_RE = re.compile(
+    r"(?:^|>)\s*(?:background|methods?|introduction|objectives?|unlabelled|purpose|context|aims?)\s*$", re.I
+)
 # Negation that denies the proposition ("was not associated", "no significant difference").
 _DENIES_RE = re.compile(
     r"\b(?:(?:is|are|was|were|did|does|do|has|have|had|can|could|would|will)\s+not|"
@@ -713,7 +719,11 @@ def lead_yes_no(comp: Composition, question: str, unmentioned: list[str] | None 
         gap = f"the passages found do not mention {listed(unmentioned)}"
         first.text = f"{NOT_DIRECT.rstrip('; ')} ({gap}); {_lower_lead(first.text)}"
         return
-    found = [(v, i) for i, s in enumerate(comp.sentences) if s.chunk_ids and (v := verdict(question, s.text))]
+    found = [
+        (v, i)
+        for i, s in enumerate(comp.sentences)
+        if s.chunk_ids and not _UNSTATING_SECTION_RE.search(s.section) and (v := verdict(question, s.text))
+    ]
     if found and len({v for v, _ in found}) == 1:
         # the stating sentence that reads as a clause, before a title saying the same
         answer, at = next(((v, i) for v, i in found if _FINITE_RE.search(comp.sentences[i].text)), found[0])
@@ -795,7 +805,7 @@ def compose(
             if text and said not in seen and not is_instruction(text):
                 seen.add(said)
                 if not _joined_to_shown(comp.sentences, text, cid, covers):
-                    comp.sentences.append(Sentence(text, [cid], note, covers=covers))
+                    comp.sentences.append(Sentence(text, [cid], note, covers=covers, section=members[0].chunk.section))
     for pair in choice.pairs:  # say what each source gives, each figure cited to its own passage
         about = f" for {pair.measure}" if pair.measure else ""
         parts = [(pair.figure_a, pair.a.chunk.chunk_id), (pair.figure_b, pair.b.chunk.chunk_id)]

@@ -390,6 +390,14 @@ class TestYesNo:
         comp = compose(Choice(False, units=units_of(passage, 0)), None, question="Is Ph-like ALL a high risk subtype?")
         assert comp.sentences[0].text == "Yes, Ph-like ALL has emerged as a high-risk subtype."
 
+    @pytest.mark.parametrize(("section", "lead"), [("Results", "Yes, "), ("Background", ""), ("Methods", "")])
+    def test_a_sentence_setting_up_a_study_decides_nothing(self, section: str, lead: str) -> None:
+        """Under an abstract's background or methods (a PubMed XML label), as with the label written
+        in the text ("BACKGROUND: …"), a sentence states no finding: no Yes or No from it."""
+        passage = chunk("p", "Ph-like ALL has emerged as a high-risk subtype.", section=section)
+        comp = compose(Choice(False, units=units_of(passage, 0)), None, question="Is Ph-like ALL a high risk subtype?")
+        assert comp.sentences[0].text.startswith(lead or NOT_DIRECT), comp.sentences[0].text
+
     def test_the_lead_goes_on_a_stating_clause_before_a_title_saying_the_same(self) -> None:
         passage = chunk(
             "p",

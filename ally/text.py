@@ -6,7 +6,8 @@ opening parenthesis or a dash; citation markers right after the full stop ("… 
 stay with their sentence; "e.g.", "i.e.", "vs." and "approx." do not end one. Single initials
 are not guarded: on real PubMed text ("… vitamins E and C. PM and FM provided …") that guard
 merged true sentence ends. Plain regular expressions: deterministic and fast, which a 100k-chunk
-ingest needs.
+ingest needs. A structured abstract's section label at a sentence's start ("CONCLUSIONS: …") is
+told apart here too (`without_section_label`), for the answer path's choosing and rendering.
 """
 
 from __future__ import annotations
@@ -43,3 +44,24 @@ def split_line(line: str) -> list[str]:
 def split_sentences(text: str) -> list[str]:
     """The sentences of `text`, line by line (a line break always ends a sentence)."""
     return [s for line in text.splitlines() for s in split_line(line)]
+
+
+# The labels of NLM's structured abstracts ("CONCLUSIONS: …").
+ABSTRACT_LABEL_WORDS = (
+    "BACKGROUND", "CONCLUSIONS", "CONCLUSION", "RESULTS", "METHODS", "FINDINGS", "INTERPRETATION", "OBJECTIVES",
+    "OBJECTIVE", "PURPOSE", "INTRODUCTION", "AIMS", "AIM", "CONTEXT", "SUMMARY", "DISCUSSION", "SIGNIFICANCE",
+    "IMPORTANCE", "UNLABELLED",
+)  # fmt: skip
+# A structured abstract's section label at a sentence's start ("CONCLUSIONS:", "PURPOSE OF REVIEW:",
+# "RESULTS In …"): one of the labels NLM's structured abstracts use, or several upper-case words and a
+# colon (one such word is an acronym: "HSCT: recommended …" keeps it); a sentence follows it
+# ("AIMS: 1) to verify …" keeps its label: the enumeration reads as one).
+_SECTION_LABEL_RE = re.compile(
+    rf"^(?:[A-Z]{{3,}}(?:\s+(?:OF|AND|[A-Z]{{3,}}))+\s*:|(?:{'|'.join(ABSTRACT_LABEL_WORDS)})(?:\s+AND\s+[A-Z]+)?\b:?)\s+"
+    r"(?=[A-Z])"
+)
+
+
+def without_section_label(text: str) -> str:
+    """The sentence without a structured abstract's section label at its start."""
+    return _SECTION_LABEL_RE.sub("", text, count=1) or text

@@ -32,7 +32,7 @@ from wordfreq import zipf_frequency
 
 from ally.settings import Settings
 from ally.subjects import diseases_in
-from ally.text import split_sentences
+from ally.text import split_sentences, without_section_label
 from ally.vocab import STOPWORDS, Vocabulary, stem, words
 from assistant.answer.evidence import IdfTable, Unit, UnitCache, coverage, defines, score_units
 from assistant.answer.meaning import UnitSimilarity
@@ -700,10 +700,22 @@ class Chooser:
 
     # --- selection -------------------------------------------------------------------------
     def _add_meaning(self, q: QuestionAnalysis, units: list[Unit], vector: np.ndarray | None = None) -> None:
-        """Fuse the best candidates' similarity with the question into their scores."""
+        """Fuse the best candidates' similarity with the question into their scores. The candidates
+        are the best-scoring units; a sentence also given under its abstract label ("CONCLUSIONS Men
+        who …" beside "Men who …") is weighed in one form only, so that one study's labelled copies
+        leave room for another study's answer (they had taken every candidate's place)."""
         if self.meaning is None or not units:
             return
-        top = sorted(units, key=lambda u: -u.score)[: self.settings.unit_similarity_candidates]
+        limit = self.settings.unit_similarity_candidates
+        top: list[Unit] = []
+        shown: dict[str, str] = {}  # a sentence without its label -> the form first weighed
+        for u in sorted(units, key=lambda u: -u.score):
+            text = without_section_label(u.display)
+            if shown.setdefault(text, u.display) != u.display:
+                continue  # the same sentence with or without its label: weighed once
+            top.append(u)
+            if len(top) >= limit:
+                break
         keyed = [(u.chunk.chunk_id, u.position, u.display) for u in top]
         for u, sim in zip(top, self.meaning.similarities(q.corrected, keyed, vector), strict=True):
             u.similarity = sim

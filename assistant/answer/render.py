@@ -22,7 +22,7 @@ from typing import Any
 from wordfreq import zipf_frequency
 
 from ally.schema import Answer, Citation, PathwayResult, RetrievedPassage
-from ally.text import LEANS_BACK, split_sentences
+from ally.text import ABSTRACT_LABEL_WORDS, LEANS_BACK, split_sentences, without_section_label
 from ally.vocab import STOPWORDS, default_vocabulary, stem, words
 from assistant.answer.choose import Choice, listed
 from assistant.answer.evidence import Unit
@@ -271,20 +271,14 @@ def _partial_word(word: str, source: str, *, last: bool = False) -> bool:
     return freq < 1.0 or (freq < 3.0 and len(word) <= 4)
 
 
-# The labels of NLM's structured abstracts ("CONCLUSIONS: …").
-_ABSTRACT_LABEL_WORDS = (
-    "BACKGROUND", "CONCLUSIONS", "CONCLUSION", "RESULTS", "METHODS", "FINDINGS", "INTERPRETATION", "OBJECTIVES",
-    "OBJECTIVE", "PURPOSE", "INTRODUCTION", "AIMS", "AIM", "CONTEXT", "SUMMARY", "DISCUSSION", "SIGNIFICANCE",
-    "IMPORTANCE", "UNLABELLED",
-)  # fmt: skip
 _CUT_LABEL_RE = re.compile(r"([A-Z]{2,}):\s+(?=\S)")
 
 
 def _cut_label(word: str) -> bool:
     """Whether a capitalised word is the tail of a structured abstract's label an excerpt was cut
     from ("ODS" of METHODS, "SIONS" of CONCLUSIONS), not a label or an acronym of its own."""
-    return word not in _ABSTRACT_LABEL_WORDS and any(
-        label.endswith(word) and len(word) >= 3 for label in _ABSTRACT_LABEL_WORDS
+    return word not in ABSTRACT_LABEL_WORDS and any(
+        label.endswith(word) and len(word) >= 3 for label in ABSTRACT_LABEL_WORDS
     )
 
 
@@ -676,14 +670,6 @@ def _set_apart(question: str, text: str, wanted: set[str]) -> bool:
     return _rate_for_possibility(question, text, wanted)  # "Can ALL be cured?" is no "low cure rates"
 
 
-# A structured abstract's section label at a sentence's start ("CONCLUSIONS:", "PURPOSE OF REVIEW:",
-# "RESULTS In …"): one of the labels NLM's structured abstracts use, or several upper-case words and a
-# colon (one such word is an acronym: "HSCT: recommended …" keeps it); a sentence follows it
-# ("AIMS: 1) to verify …" keeps its label: the enumeration reads as one).
-_ABSTRACT_LABELS = "|".join(_ABSTRACT_LABEL_WORDS)
-_SECTION_LABEL_RE = re.compile(
-    rf"^(?:[A-Z]{{3,}}(?:\s+(?:OF|AND|[A-Z]{{3,}}))+\s*:|(?:{_ABSTRACT_LABELS})(?:\s+AND\s+[A-Z]+)?\b:?)\s+(?=[A-Z])"
-)
 # A clause states something: a finite verb among its words (a title — "The use of methotrexate in
 # rheumatoid arthritis." — names a topic and states nothing).
 _FINITE_RE = re.compile(
@@ -692,11 +678,6 @@ _FINITE_RE = re.compile(
     r"belongs?|contains?|includes?|involves?|binds?|targets?|leads?|results?|acts?|plays?)\b",
     re.IGNORECASE,
 )
-
-
-def without_section_label(text: str) -> str:
-    """The sentence without a structured abstract's section label at its start."""
-    return _SECTION_LABEL_RE.sub("", text, count=1) or text
 
 
 def _lower_lead(text: str) -> str:

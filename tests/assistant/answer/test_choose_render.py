@@ -480,6 +480,35 @@ class TestChoose:
         assert chooser(settings, vocab, idf).choose(q, []).abstained
 
 
+class TestMeaningCandidates:
+    """Which units the meaning step weighs: the best-scoring ones, a sentence given with and without
+    its abstract label weighed once, so that one study's copies leave room for another's answer."""
+
+    def test_labelled_copies_take_one_candidate_place(self, settings: Settings, vocab: Vocabulary) -> None:
+        weighed: list[str] = []
+
+        class Recording:
+            def similarities(
+                self, question: str, units: list[tuple[str, int, str]], vector: object = None
+            ) -> list[float]:
+                weighed.extend(text for _, _, text in units)
+                return [0.5] * len(units)
+
+        sentences = [f"Prostate radiotherapy raised bladder cancer risk in cohort {n}." for n in "ABCD"]
+        plain = chunk("plain", " ".join(sentences))
+        labelled = chunk("labelled", " ".join(f"CONCLUSIONS {t}" for t in sentences))
+        answer = chunk("answer", "Colon cancer may follow radiotherapy for cervical cancer.")
+        units = [*units_of(plain, 0), *units_of(labelled, 1), *units_of(answer, 2)]
+        for i, u in enumerate(units):
+            u.score = 1.0 - i / 100  # the copies score best, the answer last
+        with_meaning = settings.model_copy(update={"unit_similarity_weight": 0.6, "unit_similarity_candidates": 8})
+        c = Chooser(with_meaning, vocab, corpus_idf(vocab, [plain, labelled, answer]), meaning=Recording())  # type: ignore[arg-type]
+        q = analyse("Does radiotherapy for cervical cancer raise colon cancer risk?", vocab, set())
+        c._add_meaning(q, units)
+        assert "Colon cancer may follow radiotherapy for cervical cancer." in weighed
+        assert not any(t.startswith("CONCLUSIONS") for t in weighed) and len(weighed) == 5
+
+
 class TestUnseenAttribute:
     """What a question asks about a therapy it names, in words the corpus never uses, is refused by
     name: any passage found would be about the therapy, not about what is asked."""

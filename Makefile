@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run setup ingest serve test lint typecheck pytest eval eval-gate system-deps clean bench bench-quick
+.PHONY: run setup ingest serve test lint typecheck pytest eval eval-gate eval-scale system-deps clean bench bench-quick
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,17 @@ eval-gate: setup
 	    --dataset $(EXTERNAL_DEV)/questions.jsonl --off-field general --no-pathway \
 	    --thresholds evals/thresholds-off-field.yaml --out artifacts/eval-report-off-field; \
 	else echo "external dev set not found at $(EXTERNAL_DEV): its gate is skipped"; fi
+
+# The external questions again, over the 19,686-article PubMed corpus (shared/corpora/pubmed-real,
+# ingested as PubMed XML): each question's gold documents among ~100x as many others, many on the
+# same topics. Against evals/thresholds-external-scale.yaml. Not part of `make test`: its ingest
+# takes about 7 minutes on 2 cores.
+PUBMED_REAL ?= ../shared/corpora/pubmed-real
+eval-scale: setup
+	$(BIN)/ally ingest $(PUBMED_REAL)/*.xml --store artifacts/eval-pubmed-store --json > /dev/null
+	$(BIN)/ally eval --systems ally,bm25,dense --store artifacts/eval-pubmed-store \
+	  --dataset $(EXTERNAL_DEV)/questions.jsonl --corpus $(EXTERNAL_DEV)/docs --no-pathway \
+	  --thresholds evals/thresholds-external-scale.yaml --out artifacts/eval-report-external-scale
 
 test: lint typecheck pytest eval-gate
 

@@ -131,6 +131,7 @@ class CorpusView:
             UnitSimilarity(encoder, stored=lambda: UnitVectors.open(settings))
             if encoder is not None and self.retriever.uses_dense
             else None,
+            siblings=reader.chunks_by_id.of_document,
         )
         self.corpus_version = answer_corpus_version(reader.corpus_version, settings)
         self._refs = 1  # the live corpus's own reference; each answer adds one while it runs

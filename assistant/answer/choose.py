@@ -22,7 +22,7 @@ things, and pairs units that give different figures on the same point. Rendering
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import astuple, dataclass, field
 from functools import partial
@@ -30,6 +30,7 @@ from functools import partial
 import numpy as np
 from wordfreq import zipf_frequency
 
+from ally.chunks import Chunk
 from ally.settings import Settings
 from ally.subjects import diseases_in
 from ally.text import split_sentences, without_section_label
@@ -180,6 +181,7 @@ def _figure_of(q: QuestionAnalysis, u: Unit, subject: set[str]) -> bool:
     return bool(u.tokens & subject) or any(spelled_out(q.word(t), u.text) for t in subject)
 
 
+ABSTRACT_PASSAGES = 12  # a document of at most this many passages is read whole for a study's finding
 # The heading of a study's findings (the last part of a section path, or a sentence's own label):
 # "Results", "CONCLUSIONS: …".
 _FINDINGS_SECTION_RE = re.compile(r"(?:^|>)\s*(?:results?|conclusions?|findings|interpretation)\s*$", re.I)
@@ -342,12 +344,16 @@ class Chooser:
         idf: IdfTable,
         scope: Scope | None = None,
         meaning: UnitSimilarity | None = None,
+        siblings: Callable[[str], Sequence[Chunk]] | None = None,
     ) -> None:
         self.settings = settings
         self.vocab = vocab
         self.idf = idf
         self.scope = scope or Scope.open()
         self.meaning = meaning if settings.unit_similarity_weight > 0 else None
+        # a document's passages in order (the store's chunk table, in memory): a study's finding
+        # for its aim when retrieval found only the aim (`_finding_for_aim`)
+        self.siblings = siblings
         self.cache = UnitCache(vocab)
         self._classes = vocab.classes()  # concepts other concepts narrow
         # the vocabulary's age groups by their ages ("children": 0-17, "older adults": 65-130)
@@ -1466,10 +1472,27 @@ class Chooser:
             if u.chunk.doc_id == doc and _finding(u) and not u.untrusted
         ]
         if not found:
+            found = self._sibling_findings(q, doc, pool, population)
+        if not found:
             return
         best = max(found, key=lambda u: (_concludes(u), u.score))
         at = next((i for i, u in enumerate(chosen) if u.text == best.text), None)
         chosen.insert(0, chosen.pop(at) if at is not None else best)
+
+    def _sibling_findings(
+        self, q: QuestionAnalysis, doc: str, pool: list[Unit], population: Population | None
+    ) -> list[Unit]:
+        """The findings in the passages of a short document (an abstract's sections: a PubMed
+        article's results and conclusions are passages of their own) that retrieval did not return."""
+        if self.siblings is None:
+            return []
+        seen = {u.chunk.chunk_id for u in pool}
+        passages = self.siblings(doc)
+        if len(passages) > ABSTRACT_PASSAGES:
+            return []
+        extra = [Hit(c, 0.0, len(seen) + i) for i, c in enumerate(passages) if c.chunk_id not in seen]
+        units = self._of_population(self._units(q, extra, len(extra)), population)
+        return [u for u in units if _finding(u) and not u.untrusted]
 
     def _findings_first(
         self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None

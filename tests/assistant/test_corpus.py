@@ -213,3 +213,18 @@ def test_vectors_written_by_another_process_are_searched_after_the_swap(live: tu
         answer = assistant.ask(QUESTION)
         assert new_doc in {c.doc_id for c in answer.citations} and "120 mg" in answer.answer
         assert assistant.corpus_status().watching
+
+
+def test_the_chooser_reads_a_documents_passages_from_the_view(live: tuple[Settings, Path]) -> None:
+    """A view gives its chooser the generation's passages of a document (a study's finding beside an
+    aim retrieval alone returned), in document order, from its own reader."""
+    settings, _ = live
+    view = CorpusView(settings, open_reader(settings), None)
+    try:
+        doc = next(iter(view.reader.manifest.documents))
+        assert view.chooser.siblings is not None
+        passages = view.chooser.siblings(doc)
+        assert [c.chunk_id for c in passages] == view.reader.manifest.documents[doc].chunk_ids
+        assert view.chooser.siblings("no-such-document") == []
+    finally:
+        view.release()

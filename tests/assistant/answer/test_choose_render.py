@@ -1112,6 +1112,22 @@ class TestFindingForAim:
         assert not choice.abstained, choice.reason
         assert (choice.units[0].chunk.chunk_id == "end") is finding_leads, [u.text for u in choice.units]
 
+    def test_the_finding_is_read_from_the_abstract_when_not_retrieved(
+        self, settings: Settings, vocab: Vocabulary
+    ) -> None:
+        """A PubMed abstract's sections are passages of their own: retrieval may return the aim only;
+        the conclusions are read from the document's passages (the store's chunk table)."""
+        passages = self.passages("Conclusions")
+        idf = corpus_idf(vocab, passages)
+        q = analyse(
+            "Does robotic prostatectomy cause less tissue trauma than retropubic prostatectomy?", vocab, idf.known
+        )
+        alone = chooser(settings, vocab, idf).choose(q, hits(passages[0]))
+        assert alone.units[0].chunk.chunk_id == "aim"  # without the document's other passages
+        reading = Chooser(settings, vocab, idf, siblings=lambda doc: passages[:2] if doc == "doc" else [])
+        choice = reading.choose(q, hits(passages[0]))
+        assert [u.chunk.chunk_id for u in choice.units][:2] == ["end", "aim"], [u.text for u in choice.units]
+
     def test_a_question_not_yes_or_no_keeps_its_lead(self, settings: Settings, vocab: Vocabulary) -> None:
         passages = self.passages("Conclusions")
         idf = corpus_idf(vocab, passages)

@@ -181,6 +181,10 @@ def _figure_of(q: QuestionAnalysis, u: Unit, subject: set[str]) -> bool:
     return bool(u.tokens & subject) or any(spelled_out(q.word(t), u.text) for t in subject)
 
 
+# A question about what a study set out to do ("What was evaluated …?", "the aim of …"): its aim answers it.
+_ASKS_AIM_RE = re.compile(
+    r"\b(?:aims?|aimed|purpose|objectives?|goals?|evaluated|assessed|investigated|examined|studied|designed)\b", re.I
+)
 ABSTRACT_PASSAGES = 12  # a document of at most this many passages is read whole for a study's finding
 # The heading of a study's findings (the last part of a section path, or a sentence's own label):
 # "Results", "CONCLUSIONS: …".
@@ -1454,14 +1458,16 @@ class Chooser:
     def _finding_for_aim(
         self, q: QuestionAnalysis, chosen: list[Unit], pool: list[Unit], population: Population | None
     ) -> None:
-        """A yes/no question led by a study's sentences that say what it set out to do ("To evaluate
-        whether RALP is less invasive than RRP") or set it up ("Forty specimens were measured",
-        "Despite advances …, improvement … has been difficult to establish") is led instead by that
-        study's finding: a sentence of the same document under its results or conclusions, or
-        reporting a result (`RESULT_RE`), chosen or among the retrieved passages; its conclusions
-        first, then the best score. The aim restates the question; the finding answers it."""
-        if not q.yes_no or not chosen:
-            return
+        """A question led by a study's sentences that say what it set out to do ("To evaluate whether
+        RALP is less invasive than RRP", "The purpose of this study was to clarify the prognostic
+        factors for …") or set it up ("Forty specimens were measured", "Despite advances …,
+        improvement … has been difficult to establish") is led instead by that study's finding: a
+        sentence of the same document under its results or conclusions, or reporting a result
+        (`RESULT_RE`), chosen, among the retrieved passages or in the document's other passages; its
+        conclusions first, then the best score. The aim restates the question; the finding answers
+        it. Not for a figure asked (the unit giving it leads)."""
+        if not chosen or (self._figure_asked(q) and not q.yes_no) or _ASKS_AIM_RE.search(q.corrected):
+            return  # a figure asked is led by the unit giving it (`_unstated`); "what did it assess?" by the aim
         doc = chosen[0].chunk.doc_id
         own = [u for u in chosen if u.chunk.doc_id == doc]
         if _finding(chosen[0]) or not any(_states_aim(u) for u in own):

@@ -354,7 +354,8 @@ STUDY_AIM_RE = re.compile(
     r"to\s+(?:\w+ly\s+)?(?:determine|assess|evaluate|investigate|compare|examine|explore|study|identify|"
     r"characteri[sz]e|analy[sz]e|describe|measure|review|test)\b|"
     r"the\s+(?:aims?|purpose|objectives?|goals?)\s+of\s+(?:this|the|our|the present)\b|"
-    r"(?:this|the present|our)\s+(?:study|trial|review|analysis|work)\s+(?:aimed|aims|was designed|sought|"
+    r"(?:this|the present|our)\s+(?:[\w-]+,?\s+){0,3}?(?:study|trial|review|analysis|work|survey)\s+(?:aimed|aims|"
+    r"was designed|sought|"
     r"investigated|evaluated|examined|assessed|compared)\b)",
     re.I,
 )

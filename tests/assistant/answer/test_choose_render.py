@@ -1128,12 +1128,57 @@ class TestFindingForAim:
         choice = reading.choose(q, hits(passages[0]))
         assert [u.chunk.chunk_id for u in choice.units][:2] == ["end", "aim"], [u.text for u in choice.units]
 
-    def test_a_question_not_yes_or_no_keeps_its_lead(self, settings: Settings, vocab: Vocabulary) -> None:
-        passages = self.passages("Conclusions")
+    def test_a_yes_no_question_naming_a_measure_is_led_by_the_finding(
+        self, settings: Settings, vocab: Vocabulary
+    ) -> None:
+        passages = [
+            chunk(
+                "aim",
+                "The objective of this study was to determine whether survival after breast cancer recurrence "
+                "has improved.",
+                section="Objectives",
+            ),
+            chunk(
+                "end", "Survival after breast cancer recurrence improved over the study years.", section="Conclusions"
+            ),
+            chunk("fig", "Median survival after breast cancer recurrence was 22 months in 2000.", section="Results"),
+            *[chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)],
+        ]
         idf = corpus_idf(vocab, passages)
-        q = analyse("What was evaluated about robotic prostatectomy and retropubic prostatectomy?", vocab, idf.known)
-        choice = chooser(settings, vocab, idf).choose(q, hits(*passages[:2]))
-        assert not choice.abstained and choice.units[0].chunk.chunk_id == "aim", [u.text for u in choice.units]
+        q = analyse("Has survival after breast cancer recurrence improved?", vocab, idf.known)
+        assert q.yes_no and q.wants_number  # "survival" is a measure: a yes/no question all the same
+        c = chooser(settings, vocab, idf)
+        aim, end, fig = (units_of(p, i)[0] for i, p in enumerate(passages[:3]))
+        chosen = [aim, fig]
+        c._finding_for_aim(q, chosen, [end], None)
+        assert [u.chunk.chunk_id for u in chosen] == ["end", "aim", "fig"]
+
+    @pytest.mark.parametrize(
+        ("question", "lead"),
+        [
+            ("What are the prognostic factors for cervical spondylotic amyotrophy?", "end"),
+            ("What was the purpose of the study of cervical spondylotic amyotrophy?", "aim"),  # the aim asked
+        ],
+    )
+    def test_other_questions_are_led_by_the_finding_unless_they_ask_the_aim(
+        self, settings: Settings, vocab: Vocabulary, question: str, lead: str
+    ) -> None:
+        passages = [
+            chunk(
+                "aim",
+                "The purpose of this study was to clarify the prognostic factors for cervical spondylotic amyotrophy.",
+                section="Objectives",
+            ),
+            chunk(
+                "end",
+                "A T2 signal change on MRI and the pyramidal tract sign are prognostic factors in this amyotrophy.",
+                section="Conclusions",
+            ),
+            *[chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)],
+        ]
+        idf = corpus_idf(vocab, passages)
+        choice = chooser(settings, vocab, idf).choose(analyse(question, vocab, idf.known), hits(*passages[:2]))
+        assert not choice.abstained and choice.units[0].chunk.chunk_id == lead, [u.text for u in choice.units]
 
 
 class TestWhichDisease:

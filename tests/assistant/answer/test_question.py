@@ -868,6 +868,7 @@ class TestTypos:
         ("This study evaluated blinatumomab in older adults.", True),
         ("OBJECTIVE: To identify potential safety risks.", True),
         ("To prospectively evaluate the amount of tissue removed at LEEP vs. cold knife conization.", True),
+        ("This prospective, randomized study was designed to evaluate early feeding.", True),
         ("BACKGROUND: Mapping DNaseI hypersensitive sites identifies regulatory regions.", False),
         ("We found that dasatinib induced remission.", False),
         ("The study showed improved survival.", False),

@@ -1295,16 +1295,27 @@ class Chooser:
         self, q: QuestionAnalysis, informative: set[str], specific: set[str], drugs: str, ages: frozenset[str]
     ) -> tuple[str, str, Callable[[Unit], bool], bool]:
         """A share or rate asked is answered by one ("25%", "3 of 40"), not by a dose or a grade, of
-        the group asked ("of smokers": a share among patients with lung cancer is another's) and of
-        the age group asked ("in older adults": `ages`)."""
+        the group asked ("of smokers": a share among patients with lung cancer is another's), naming
+        what the share is of that group, and of the age group asked ("in older adults": `ages`)."""
         group = q.share_of & informative
+        # what the share is of the group ("what percentage of pediatric ALL is T-cell?": T-ALL), named
+        # by the unit: a remission rate among children is no share of T-cell disease
+        subject = informative - q.share_of if group else set()
 
         def share(u: Unit) -> bool:
-            return _gives_share(informative, specific, group, u) and (not ages or self._for_ages(ages, u))
+            return (
+                _gives_share(informative, specific, group, u)
+                and (not subject or bool(subject & u.tokens))
+                and (not ages or self._for_ages(ages, u))
+            )
 
-        among = ", ".join(self._readable(q, [t for t in q.terms if t in group]))
-        about = f" {drugs}" if drugs else ""
-        reason = f"no passage gives the share or rate asked for{about}" + (f" of {among}" if among else "")
+        # the group as the reader wrote it, less the drug already named ("% of Kymriah pts": for
+        # tisagenlecleucel, not "of CAR-T cell therapy, tisagenlecleucel")
+        named = self.vocab.with_broader(specific) if specific else set()
+        among = ", ".join(self._readable(q, [t for t in q.terms if t in group and t not in named]))
+        # "… asked for tisagenlecleucel", "… asked of smokers", "… asked for X of adults", "… asked for"
+        about = f" for {drugs}" if drugs else ("" if among else " for")
+        reason = f"no passage gives the share or rate asked{about}" + (f" of {among}" if among else "")
         if ages and not among:
             reason += f" in {listed(self._readable(q, sorted(ages)), 'and')}"
         return (drugs or "the share or rate", reason, share, True)

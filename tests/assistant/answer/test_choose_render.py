@@ -709,6 +709,28 @@ class TestAskedFigures:
         if not kept:
             assert choice.abstained and choice.reason == "the passages found concern another group than under 65"
 
+    @pytest.mark.parametrize(
+        ("texts", "lead"),
+        [
+            (  # a remission rate among children is no share of T-cell disease among them
+                (
+                    "CAR-T achieved remission rates exceeding 80% in pediatric patients with relapsed B-ALL.",
+                    "T-cell ALL makes up 15% of pediatric ALL.",
+                ),
+                "15%",
+            ),
+            (("CAR-T achieved remission rates exceeding 80% in pediatric patients with relapsed B-ALL.",), None),
+        ],
+    )
+    def test_a_share_of_a_group_names_what_it_is_a_share_of(
+        self, settings: Settings, vocab: Vocabulary, texts: tuple[str, ...], lead: str | None
+    ) -> None:
+        choice = self.choose(settings, vocab, "What percentage of pediatric ALL is T-cell?", *texts)
+        if lead is None:
+            assert choice.abstained and choice.reason.startswith("no passage gives the share or rate asked of")
+        else:
+            assert not choice.abstained and lead in choice.units[0].text, [u.text for u in choice.units]
+
     def test_a_figure_asked_of_an_acronym_comes_from_a_passage_spelling_it_out(
         self, settings: Settings, vocab: Vocabulary
     ) -> None:
@@ -749,7 +771,7 @@ class TestAskedFigures:
         choice = self.choose(settings, vocab, "What percentage of smokers had small cell lung cancer?", *texts)
         assert choice.abstained is refused, (choice.reason, [u.text for u in choice.units])
         if refused:
-            assert choice.reason == "no passage gives the share or rate asked for of smokers"
+            assert choice.reason == "no passage gives the share or rate asked of smokers"
 
     @pytest.mark.parametrize(
         ("texts", "refused"),

@@ -665,7 +665,7 @@ class TestNamedThingsAndFigures:
         choice = Chooser(settings, vocab, idf).choose(q, hits(unit, PROSE))
         assert choice.abstained is not answered
         if not answered:
-            assert choice.reason == "no passage gives the share or rate asked for of adults"
+            assert choice.reason == "no passage gives the share or rate asked of adults"
 
     CARD = (
         "nelarabine\nDosing Schedule:\n- Adults: 1500 mg/m² IV over 2 hours on Days 1, 3, 5\n"

@@ -15,8 +15,10 @@ to a thing the corpus names elsewhere, is answered with that gap said), or lacks
 share, age, bounded group or product attribute (side effects, maker, cost, approval) asked for (the
 unit that gives it leads; a figure never comes from another product's passage or card, nor from a
 sentence that points back to another therapy, nor from a unit that does not name the measure
-asked), leads a "which disease" answer with a unit naming one, answers a comparison about both
-things, and pairs units that give different figures on the same point. Rendering is `render.py`'s.
+asked, nor, at a timepoint, from a unit giving none there), leads a "which disease" answer with a
+unit naming one and an answer led by a study's aim with that study's finding (read from the
+document's other passages when retrieval returned none), answers a comparison about both things,
+and pairs units that give different figures on the same point. Rendering is `render.py`'s.
 """
 
 from __future__ import annotations
@@ -1476,7 +1478,8 @@ class Chooser:
         sentence of the same document under its results or conclusions, or reporting a result
         (`RESULT_RE`), chosen, among the retrieved passages or in the document's other passages; its
         conclusions first, then the best score. The aim restates the question; the finding answers
-        it. Not for a figure asked (the unit giving it leads)."""
+        it. Not for a figure question other than a yes/no one (the unit giving the figure leads), nor
+        for one asking what a study assessed or aimed at."""
         if not chosen or (self._figure_asked(q) and not q.yes_no) or _ASKS_AIM_RE.search(q.corrected):
             return  # a figure asked is led by the unit giving it (`_unstated`); "what did it assess?" by the aim
         doc = chosen[0].chunk.doc_id

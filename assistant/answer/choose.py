@@ -264,15 +264,24 @@ def _names_another(asked: tuple[tuple[str, str], ...], text: str) -> bool:
 _SHARE_OF_CONTEXT_RE = re.compile(r"\b(?:of|among|in)\s+(?:these|those|them|whom|this group|this cohort)\b", re.I)
 
 
-def _gives_share(informative: set[str], specific: set[str], group: AbstractSet[str], u: Unit) -> bool:
+def _gives_share(
+    informative: set[str],
+    specific: set[str],
+    group: AbstractSet[str],
+    u: Unit,
+    context: Callable[[Unit], AbstractSet[str]] | None = None,
+) -> bool:
     """Whether a unit about what is asked gives a share or rate ("25%", "3 of 40", "one in five"),
     and names the group the share is asked of (`group`: informative words of "of smokers", any one),
-    or takes its group from its passage ("… of these had …": the passage names the group)."""
+    or takes its group from its context ("… of these had …": its passage names the group, or
+    `context`'s tokens do: the other sections of the abstract it is in)."""
     if not SHARE_FIGURE.search(u.text) or not _about(informative, specific, u):
         return False
     if not group or group & u.tokens:
         return True
-    return bool(group & u.passage_tokens) and bool(_SHARE_OF_CONTEXT_RE.search(u.text))
+    if not _SHARE_OF_CONTEXT_RE.search(u.text):
+        return False
+    return bool(group & u.passage_tokens) or (context is not None and bool(group & context(u)))
 
 
 def _gives_age(informative: set[str], specific: set[str], groups: AbstractSet[str], u: Unit) -> bool:
@@ -1306,7 +1315,7 @@ class Chooser:
 
         def share(u: Unit) -> bool:
             return (
-                _gives_share(informative, specific, group, u)
+                _gives_share(informative, specific, group, u, self._document_tokens)
                 and (not subject or bool(subject & u.tokens))
                 and (not ages or self._for_ages(ages, u))
             )
@@ -1498,6 +1507,14 @@ class Chooser:
         best = max(found, key=lambda u: (_concludes(u), u.score))
         at = next((i for i, u in enumerate(chosen) if u.text == best.text), None)
         chosen.insert(0, chosen.pop(at) if at is not None else best)
+
+    def _document_tokens(self, u: Unit) -> frozenset[str]:
+        """The tokens of every passage of a short document the unit is in (an abstract's sections,
+        which a PubMed article stores as passages of their own); its own passage's otherwise."""
+        passages = self.siblings(u.chunk.doc_id) if self.siblings is not None else []
+        if not passages or len(passages) > ABSTRACT_PASSAGES:
+            return u.passage_tokens
+        return frozenset().union(u.passage_tokens, *(self.cache.passage_tokens(c) for c in passages))
 
     def _sibling_findings(
         self, q: QuestionAnalysis, doc: str, pool: list[Unit], population: Population | None

@@ -731,6 +731,26 @@ class TestAskedFigures:
         else:
             assert not choice.abstained and lead in choice.units[0].text, [u.text for u in choice.units]
 
+    def test_a_share_of_these_takes_its_group_from_the_abstracts_other_sections(
+        self, settings: Settings, vocab: Vocabulary
+    ) -> None:
+        """A PubMed abstract's sections are passages of their own: "of these" refers to the group its
+        setting section names."""
+        setting = chunk("set", "Memory clinics in Europe.", section="Setting")
+        results = chunk(
+            "res",
+            "Of 531 participants seen at 1-year follow-up, 69 (13.0%) of these had developed dementia.",
+            section="Results",
+        )
+        others = [chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)]
+        idf = corpus_idf(vocab, [setting, results, *others])
+        q = analyse("What share of memory clinic patients developed dementia?", vocab, idf.known)
+        alone = Chooser(settings, vocab, idf).choose(q, hits(results))
+        assert alone.abstained, [u.text for u in alone.units]  # its own passage names no clinic
+        reading = Chooser(settings, vocab, idf, siblings=lambda doc: [setting, results] if doc == "doc" else [])
+        choice = reading.choose(q, hits(results))
+        assert not choice.abstained and "13.0%" in choice.units[0].text, choice.reason
+
     def test_a_figure_asked_of_an_acronym_comes_from_a_passage_spelling_it_out(
         self, settings: Settings, vocab: Vocabulary
     ) -> None:

@@ -1242,10 +1242,14 @@ class Chooser:
         def at(t: Timepoint, u: Unit) -> bool:
             return _gives(t, u) and (not named or self._names_any(q, named, u))
 
+        # said in the refusal: "no passage found gives a figure at 5-year for ECOG 1910"
+        written = self._readable(q, [t for t in q.terms if t in named])
+        of = listed(written, "and") if written else ""
         entries: list[tuple[str, str, Callable[[Unit], bool], bool]] = []
         for t in q.timepoints:
             when = t.label if re.match(r"(?:at|after|within|by|over)\s", t.label, re.I) else f"at {t.label}"
-            entries.append((t.label, f"no passage found gives a figure {when}", partial(at, t), False))
+            reason = f"no passage found gives a figure {when}" + (f" for {of}" if of else "")
+            entries.append((t.label, reason, partial(at, t), False))
         return entries
 
     def _fixed(self, q: QuestionAnalysis) -> list[tuple[str, str, Callable[[Unit], bool], bool]]:

@@ -422,7 +422,10 @@ class TestChoose:
         choice = chooser(settings, vocab, idf).choose(q, hits(*passages[: len(texts)]))
         assert choice.abstained is abstained, (choice.reason, [u.text for u in choice.units])
         if abstained:
-            assert (choice.reason, choice.missing) == ("no passage found gives a figure at 5-year for nelarabine", ["5-year"])
+            assert (choice.reason, choice.missing) == (
+                "no passage found gives a figure at 5-year for nelarabine",
+                ["5-year"],
+            )
         else:
             assert cited <= {u.chunk.chunk_id for u in choice.units}
 
@@ -435,7 +438,10 @@ class TestChoose:
         idf = corpus_idf(vocab, passages)
         q = analyse("What is the 5-year overall survival of adults with nelarabine?", vocab, idf.known)
         choice = chooser(settings, vocab, idf).choose(q, hits(passages[0]))
-        assert (choice.reason, choice.missing) == ("no passage found gives a figure at 5-year for nelarabine", ["5-year"])
+        assert (choice.reason, choice.missing) == (
+            "no passage found gives a figure at 5-year for nelarabine",
+            ["5-year"],
+        )
 
     def test_the_figure_at_the_timepoint_asked_leads(self, settings: Settings, vocab: Vocabulary) -> None:
         text = (
@@ -474,7 +480,10 @@ class TestChoose:
         idf = corpus_idf(vocab, passages)
         q = analyse("What is the overall survival of adults with nelarabine at 2 years?", vocab, idf.known)
         choice = chooser(settings, vocab, idf).choose(q, hits(passages[0]))
-        assert (choice.reason, choice.missing) == ("no passage found gives a figure at 2 years for nelarabine", ["at 2 years"])
+        assert (choice.reason, choice.missing) == (
+            "no passage found gives a figure at 2 years for nelarabine",
+            ["at 2 years"],
+        )
 
     def test_nothing_retrieved(self, settings: Settings, vocab: Vocabulary, idf: IdfTable) -> None:
         q = analyse("What is the dose of nelarabine?", vocab, idf.known)

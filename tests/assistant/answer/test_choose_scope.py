@@ -279,6 +279,23 @@ class TestNamedThingsAndFigures:
         assert not choice.abstained and set(ids) == {"one", "both"}, choice
         assert ids[0] == lead
 
+    def test_a_product_developed_by_a_company_names_its_maker(self, settings: Settings, vocab: Vocabulary) -> None:
+        made = Chunk(
+            "made",
+            "d1",
+            "",
+            "Tisagenlecleucel, a CD19-directed CAR-T cell therapy, was developed by Novartis for relapsed B-ALL.",
+            "",
+            0,
+            "Doc",
+            [],
+        )
+        given = Chunk("given", "d2", "", "Tisagenlecleucel is given as a single infusion.", "", 0, "Doc", [])
+        idf = idf_of(vocab, made, given, PROSE, AML, PHASES, YEARS, ALL_POS, ALL_NEG)
+        q = analyse("Which company developed tisagenlecleucel?", vocab, idf.known)
+        choice = Chooser(settings, vocab, idf).choose(q, hits(given, made))
+        assert not choice.abstained and "Novartis" in choice.units[0].text, choice
+
     @pytest.mark.parametrize(
         ("question", "card_cited"),
         [

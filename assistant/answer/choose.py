@@ -168,19 +168,22 @@ class Choice:
     # that the chosen units do not mention (said in the lead: "the passages found do not mention PD-L1")
 
 
+def _writes(q: QuestionAnalysis, term: str, tokens: AbstractSet[str], text: str) -> bool:
+    """Whether a text (its `tokens`) names a question's term, or spells out the acronym the question
+    writes for it ("irritable bowel syndrome" for "IBS", "the United States" for "US")."""
+    return term in tokens or spelled_out(q.word(term), text)
+
+
 def _passage_names(q: QuestionAnalysis, terms: AbstractSet[str], u: Unit) -> bool:
-    """Whether a unit's passage names each of `terms`, or spells out one the question writes as an
-    acronym ("irritable bowel syndrome" for "IBS")."""
-    return all(t in u.passage_tokens or spelled_out(q.word(t), u.chunk.text) for t in terms)
+    """Whether a unit's passage names each of `terms` (`_writes`)."""
+    return all(_writes(q, t, u.passage_tokens, u.chunk.text) for t in terms)
 
 
 def _figure_of(q: QuestionAnalysis, u: Unit, subject: set[str]) -> bool:
     """Whether a unit gives a figure about the things a question names: a number in a unit naming
     one of them (not all: "per Li 2025" names the source, not what is measured), or spelling out one
-    the question writes as an acronym ("irritable bowel syndrome" for "IBS")."""
-    if not u.numbers:
-        return False
-    return bool(u.tokens & subject) or any(spelled_out(q.word(t), u.text) for t in subject)
+    the question writes as an acronym (`_writes`)."""
+    return bool(u.numbers) and any(_writes(q, t, u.tokens, u.text) for t in subject)
 
 
 # A question about what a study set out to do ("What was evaluated …?", "the aim of …"): its aim answers it.
@@ -1150,9 +1153,8 @@ class Chooser:
 
     @staticmethod
     def _names_any(q: QuestionAnalysis, named: set[str], u: Unit) -> bool:
-        """Whether a unit's passage names one of `named`, or spells out one the question writes as an
-        acronym ("the United States" for "US")."""
-        return bool(u.passage_tokens & named) or any(spelled_out(q.word(t), u.chunk.text) for t in named)
+        """Whether a unit's passage names one of `named` (`_writes`: or spells out its acronym)."""
+        return any(_writes(q, t, u.passage_tokens, u.chunk.text) for t in named)
 
     def asked_therapies(self, q: QuestionAnalysis) -> set[str]:
         """The narrowest therapies the question names: "Kymriah" asks about tisagenlecleucel, not any

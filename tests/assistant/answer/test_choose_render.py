@@ -39,6 +39,8 @@ def corpus_idf(vocab: Vocabulary, passages: list[Chunk]) -> IdfTable:
 
 
 FILLER = [f"Unrelated passage number {i} about registries." for i in range(8)]
+# Passages on another topic beside a test's own: the idf of its words is that of a corpus, not of one passage.
+OTHERS = [chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)]
 
 
 class TestChoose:
@@ -377,7 +379,7 @@ class TestChoose:
             chunk("cart", "Relapse after CD19 CAR-T therapy occurs in a third of patients within a year."),
         ]
         passages += [chunk("s", stated)] if stated else []
-        passages += [chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)]
+        passages += OTHERS
         idf = corpus_idf(vocab, passages)
         choice = chooser(settings, vocab, idf).choose(analyse(question, vocab, idf.known), hits(*passages[:3]))
         assert choice.abstained is abstained, (choice.reason, [u.text for u in choice.units])
@@ -416,7 +418,7 @@ class TestChoose:
         self, settings: Settings, vocab: Vocabulary, texts: list[str], abstained: bool, cited: set[str]
     ) -> None:
         passages = [chunk(f"p{i}", t) for i, t in enumerate(texts)]
-        passages += [chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)]
+        passages += OTHERS
         idf = corpus_idf(vocab, passages)
         q = analyse("What is the 5-year overall survival of adults with nelarabine?", vocab, idf.known)
         choice = chooser(settings, vocab, idf).choose(q, hits(*passages[: len(texts)]))
@@ -429,19 +431,30 @@ class TestChoose:
         else:
             assert cited <= {u.chunk.chunk_id for u in choice.units}
 
-    def test_a_timepoint_named_without_a_figure_gives_none(self, settings: Settings, vocab: Vocabulary) -> None:
-        """A sentence naming the timepoint as an end point ("the end points were 30-day and 1-year
-        mortality") gives no figure at it."""
-        texts = ["The end points of the nelarabine study were 3-year and 5-year overall survival of adults."]
-        passages = [chunk(f"p{i}", t) for i, t in enumerate(texts)]
-        passages += [chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)]
+    @pytest.mark.parametrize(
+        ("text", "question", "reason", "missing"),
+        [
+            (  # a sentence naming the timepoint as an end point gives no figure at it
+                "The end points of the nelarabine study were 3-year and 5-year overall survival of adults.",
+                "What is the 5-year overall survival of adults with nelarabine?",
+                "no passage found gives a figure at 5-year for nelarabine",
+                ["5-year"],
+            ),
+            (  # a timepoint written with its preposition is named once
+                "With nelarabine, overall survival of adults was 45% at five years.",
+                "What is the overall survival of adults with nelarabine at 2 years?",
+                "no passage found gives a figure at 2 years for nelarabine",
+                ["at 2 years"],
+            ),
+        ],
+    )
+    def test_no_figure_at_the_timepoint_asked_is_refused_naming_it(
+        self, settings: Settings, vocab: Vocabulary, text: str, question: str, reason: str, missing: list[str]
+    ) -> None:
+        passages = [chunk("p0", text), *OTHERS]
         idf = corpus_idf(vocab, passages)
-        q = analyse("What is the 5-year overall survival of adults with nelarabine?", vocab, idf.known)
-        choice = chooser(settings, vocab, idf).choose(q, hits(passages[0]))
-        assert (choice.reason, choice.missing) == (
-            "no passage found gives a figure at 5-year for nelarabine",
-            ["5-year"],
-        )
+        choice = chooser(settings, vocab, idf).choose(analyse(question, vocab, idf.known), hits(passages[0]))
+        assert (choice.reason, choice.missing) == (reason, missing)
 
     def test_the_figure_at_the_timepoint_asked_leads(self, settings: Settings, vocab: Vocabulary) -> None:
         text = (
@@ -449,7 +462,7 @@ class TestChoose:
             "Of 531 participants seen at 1-year follow-up, 69 (13.0%) had developed dementia."
         )
         passages = [chunk("p0", text)]
-        passages += [chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)]
+        passages += OTHERS
         idf = corpus_idf(vocab, passages)
         q = analyse("What share of participants developed dementia within a year?", vocab, idf.known)
         choice = chooser(settings, vocab, idf).choose(q, hits(passages[0]))
@@ -464,26 +477,13 @@ class TestChoose:
             chunk("p0", "The E1910 study showed that blinatumomab improved overall survival in adults."),
             chunk("p1", "Outcomes have improved in pediatric populations, where 5-year survival now exceeds 90%."),
         ]
-        passages += [chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)]
+        passages += OTHERS
         idf = corpus_idf(vocab, passages)
         q = analyse("What is the 5-year overall survival in E1910?", vocab, idf.known)
         choice = chooser(settings, vocab, idf).choose(q, hits(passages[0], passages[1]))
         assert not any("90%" in u.text for u in choice.units), [u.text for u in choice.units]
         assert choice.abstained and choice.missing == ["5-year"]
         assert choice.reason == "no passage found gives a figure at 5-year for ECOG 1910"  # names whose
-
-    def test_a_timepoint_written_with_its_preposition_is_named_once(
-        self, settings: Settings, vocab: Vocabulary
-    ) -> None:
-        passages = [chunk("p0", "With nelarabine, overall survival of adults was 45% at five years.")]
-        passages += [chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)]
-        idf = corpus_idf(vocab, passages)
-        q = analyse("What is the overall survival of adults with nelarabine at 2 years?", vocab, idf.known)
-        choice = chooser(settings, vocab, idf).choose(q, hits(passages[0]))
-        assert (choice.reason, choice.missing) == (
-            "no passage found gives a figure at 2 years for nelarabine",
-            ["at 2 years"],
-        )
 
     def test_nothing_retrieved(self, settings: Settings, vocab: Vocabulary, idf: IdfTable) -> None:
         q = analyse("What is the dose of nelarabine?", vocab, idf.known)
@@ -527,7 +527,7 @@ class TestUnseenAttribute:
         chunk("p0", "Nelarabine is given to adults at 1500 mg/m2 on days 1, 3 and 5."),
         chunk("p1", "Neurotoxicity is the main adverse event of nelarabine."),
         chunk("p2", "Pegaspargase and Erwinia asparaginase are the asparaginase products in use."),
-        *[chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)],
+        *OTHERS,
     )
 
     @pytest.mark.parametrize(
@@ -560,7 +560,7 @@ class TestOnlyUnseenSubject:
     PASSAGES: tuple[Chunk, ...] = (
         chunk("p0", "These agents, when combined with chemotherapy, have improved outcomes in Ph+ ALL."),
         chunk("p1", "Blinatumomab significantly improved overall survival."),
-        *[chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)],
+        *OTHERS,
     )
 
     @pytest.mark.parametrize(
@@ -752,7 +752,7 @@ class TestAskedFigures:
             "Of 531 participants seen at 1-year follow-up, 69 (13.0%) of these had developed dementia.",
             section="Results",
         )
-        others = [chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)]
+        others = OTHERS
         idf = corpus_idf(vocab, [setting, results, *others])
         q = analyse("What share of memory clinic patients developed dementia?", vocab, idf.known)
         alone = Chooser(settings, vocab, idf).choose(q, hits(results))
@@ -1093,7 +1093,7 @@ class TestWhenIndicated:
         chunk("p0", "Allogeneic stem cell transplant improves survival of adults with leukemia."),
         chunk("p1", "Blinatumomab is given after induction for MRD-positive leukemia."),
         chunk("p2", "Allogeneic stem cell transplant in first remission for high-risk leukemia."),
-        *[chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)],
+        *OTHERS,
     )
 
     @pytest.mark.parametrize("order", [(0, 1, 2), (1, 0, 2), (0, 2, 1)])
@@ -1119,7 +1119,7 @@ class TestFindings:
             "It is stored cold. In trials in relapsed B-ALL, it significantly improved complete remission rates.",
         ),
         chunk("p1", "Inotuzumab ozogamicin is an option for relapsed B-ALL with blinatumomab."),
-        *[chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)],
+        *OTHERS,
     )
 
     @pytest.mark.parametrize(
@@ -1148,7 +1148,7 @@ class TestFindingForAim:
                 section="Objectives",
             ),
             chunk("end", "Robotic surgery induces lower tissue trauma than the open operation.", section=section),
-            *[chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)],
+            *OTHERS,
         ]
 
     @pytest.mark.parametrize(("section", "finding_leads"), [("Conclusions", True), ("Background", False)])
@@ -1194,7 +1194,7 @@ class TestFindingForAim:
                 "end", "Survival after breast cancer recurrence improved over the study years.", section="Conclusions"
             ),
             chunk("fig", "Median survival after breast cancer recurrence was 22 months in 2000.", section="Results"),
-            *[chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)],
+            *OTHERS,
         ]
         idf = corpus_idf(vocab, passages)
         q = analyse("Has survival after breast cancer recurrence improved?", vocab, idf.known)
@@ -1226,7 +1226,7 @@ class TestFindingForAim:
                 "A T2 signal change on MRI and the pyramidal tract sign are prognostic factors in this amyotrophy.",
                 section="Conclusions",
             ),
-            *[chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)],
+            *OTHERS,
         ]
         idf = corpus_idf(vocab, passages)
         choice = chooser(settings, vocab, idf).choose(analyse(question, vocab, idf.known), hits(*passages[:2]))
@@ -1239,7 +1239,7 @@ class TestWhichDisease:
     PASSAGES: tuple[Chunk, ...] = (
         chunk("p0", "Dasatinib is used to treat patients with adverse disease features."),
         chunk("p1", "Dasatinib is used to treat chronic myeloid leukemia, a disease of adults."),
-        *[chunk(f"o{i}", f"Other passage {i} on supportive care schedules.") for i in range(6)],
+        *OTHERS,
     )
 
     @pytest.mark.parametrize("order", [(0, 1), (1, 0)])
